@@ -1,0 +1,121 @@
+//! Layered, typed settings: `config/base.yaml`, `config/<env>.yaml`, then `AUTONOMOS__*` env vars.
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub graphql: GraphqlSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub graphiql: bool,
+    pub introspection: bool,
+    pub frontend_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub migration_url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    pub api_key_cache_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub jwt_issuer: String,
+    pub token_ttl_minutes: i64,
+    pub invite_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphqlSettings {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_page_size: u32,
+    pub default_page_size: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot load settings: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Loads settings for `AUTONOMOS_ENV` (default `local`) from `<root>/config`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env = std::env::var("AUTONOMOS_ENV").unwrap_or_else(|_| "local".to_owned());
+        Self::load_from(&config_dir(), &env)
+    }
+
+    pub fn load_from(dir: &Path, env: &str) -> Result<Self, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from(dir.join("base.yaml")))
+            .add_source(config::File::from(dir.join(format!("{env}.yaml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("AUTONOMOS")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth.jwt_secret.expose_secret().len() < 32 {
+            return Err(ConfigError::Invalid {
+                key: "auth.jwt_secret",
+                reason: "must be at least 32 bytes (set AUTONOMOS__AUTH__JWT_SECRET)".into(),
+            });
+        }
+        if !(1..=24 * 60).contains(&self.auth.token_ttl_minutes) {
+            return Err(ConfigError::Invalid {
+                key: "auth.token_ttl_minutes",
+                reason: "must be between 1 and 1440".into(),
+            });
+        }
+        if self.graphql.default_page_size == 0
+            || self.graphql.default_page_size > self.graphql.max_page_size
+        {
+            return Err(ConfigError::Invalid {
+                key: "graphql.default_page_size",
+                reason: "must be between 1 and graphql.max_page_size".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `AUTONOMOS_CONFIG_DIR`, else `./config`, else the source tree's `config/` (tests, `cargo run`).
+fn config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AUTONOMOS_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cwd = PathBuf::from("config");
+    if cwd.join("base.yaml").is_file() {
+        return cwd;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+}

@@ -1,0 +1,9 @@
+//! Tenants, users, roles, API keys and tokens. The only place that builds a `TenantScope`.
+pub mod graphql;
+pub mod model;
+mod password;
+pub mod scope;
+mod secret;
+pub mod service;
+mod store;
+pub mod token;

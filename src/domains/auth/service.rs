@@ -1,0 +1,588 @@
+//! Auth use cases: sign-up, login, invites, roles, API keys, and request authentication.
+use chrono::{DateTime, Duration, Utc};
+use entity::{api_keys, tenants, users};
+use redis::AsyncCommands;
+use sea_orm::{IntoActiveModel, Set};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::{
+    check_password, normalize_email, Actor, ActorKind, ApiKey, Authentication, Principal, Role,
+    Session, Tenant, User, UserStatus,
+};
+use super::scope::{RequestMeta, TenantScope};
+use super::token::TokenError;
+use super::{password, secret, store};
+use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::ontology::service as ontology;
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::infra::db::ScopedTx;
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+const API_KEY_KIND: &str = "aos";
+const INVITE_KIND: &str = "inv";
+const BAD_CREDENTIALS: &str = "invalid email or password";
+
+/// Checks that the principal holds at least `min_role` and hands out the tenant pass.
+pub fn authorize(
+    auth: &Authentication,
+    min_role: Role,
+    request: RequestMeta,
+) -> AppResult<TenantScope> {
+    match auth {
+        Authentication::Anonymous => {
+            Err(AppError::Unauthenticated("authentication required".into()))
+        }
+        Authentication::Rejected(reason) => Err(AppError::Unauthenticated(reason.clone())),
+        Authentication::Authenticated(p) if p.role < min_role => Err(AppError::Forbidden(format!(
+            "this operation needs the {min_role} role; you have {}",
+            p.role
+        ))),
+        Authentication::Authenticated(p) => {
+            Ok(TenantScope::new(p.tenant_id, p.actor, p.role, request))
+        }
+    }
+}
+
+/// Reads `Authorization: Bearer <jwt | api key>` or `X-Api-Key: <api key>`.
+pub async fn authenticate(
+    state: &AppState,
+    bearer: Option<&str>,
+    api_key: Option<&str>,
+) -> Authentication {
+    let credential = match (bearer, api_key) {
+        (Some(b), _) => b.trim(),
+        (None, Some(k)) => k.trim(),
+        (None, None) => return Authentication::Anonymous,
+    };
+    let result = if credential.starts_with(&format!("{API_KEY_KIND}_")) {
+        authenticate_api_key(state, credential).await
+    } else {
+        authenticate_token(state, credential)
+    };
+    match result {
+        Ok(principal) => Authentication::Authenticated(principal),
+        Err(AppError::Unauthenticated(reason)) => Authentication::Rejected(reason),
+        Err(other) => {
+            tracing::error!(error = ?other, "authentication failed unexpectedly");
+            Authentication::Rejected("authentication is unavailable".into())
+        }
+    }
+}
+
+fn authenticate_token(state: &AppState, token: &str) -> AppResult<Principal> {
+    let claims = state.tokens.verify(token).map_err(|e| match e {
+        TokenError::Expired => AppError::Unauthenticated("token expired".into()),
+        TokenError::Invalid => AppError::Unauthenticated("invalid token".into()),
+    })?;
+    let role = claims
+        .role
+        .parse()
+        .map_err(|_| AppError::Unauthenticated("invalid token".into()))?;
+    Ok(Principal {
+        tenant_id: claims.tid,
+        actor: Actor {
+            kind: ActorKind::User,
+            id: Some(claims.sub),
+        },
+        role,
+    })
+}
+
+/// What the API-key cache holds; never the key itself.
+#[derive(Serialize, Deserialize)]
+struct CachedKey {
+    id: Uuid,
+    tenant_id: Uuid,
+    role: String,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn key_cache_name(hash: &str) -> String {
+    format!("auth:apikey:{hash}")
+}
+
+async fn authenticate_api_key(state: &AppState, key: &str) -> AppResult<Principal> {
+    let hash = secret::digest(key);
+    let cached = read_cached_key(state, &hash).await;
+    let entry = match cached {
+        Some(entry) => entry,
+        None => {
+            let row = store::api_key_by_hash(&state.db, &hash)
+                .await?
+                .ok_or_else(|| AppError::Unauthenticated("invalid API key".into()))?;
+            if row.revoked_at.is_some() {
+                return Err(AppError::Unauthenticated("API key revoked".into()));
+            }
+            let entry = CachedKey {
+                id: row.id,
+                tenant_id: row.tenant_id,
+                role: row.role,
+                expires_at: row.expires_at,
+            };
+            write_cached_key(state, &hash, &entry).await;
+            entry
+        }
+    };
+    if entry.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(AppError::Unauthenticated("API key expired".into()));
+    }
+    let role = entry
+        .role
+        .parse()
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    Ok(Principal {
+        tenant_id: entry.tenant_id,
+        actor: Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(entry.id),
+        },
+        role,
+    })
+}
+
+/// The cache only saves a database round trip: when Redis is down, we fall through to Postgres.
+async fn read_cached_key(state: &AppState, hash: &str) -> Option<CachedKey> {
+    let mut conn = state.redis.clone();
+    match conn.get::<_, Option<String>>(key_cache_name(hash)).await {
+        Ok(Some(raw)) => serde_json::from_str(&raw).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "api key cache read failed");
+            None
+        }
+    }
+}
+
+async fn write_cached_key(state: &AppState, hash: &str, entry: &CachedKey) {
+    let Ok(raw) = serde_json::to_string(entry) else {
+        return;
+    };
+    let mut conn = state.redis.clone();
+    let ttl = state.settings.redis.api_key_cache_ttl_secs;
+    if let Err(e) = conn
+        .set_ex::<_, _, ()>(key_cache_name(hash), raw, ttl)
+        .await
+    {
+        tracing::warn!(error = %e, "api key cache write failed");
+    }
+}
+
+pub struct SignUp {
+    pub tenant_name: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub async fn sign_up(state: &AppState, request: RequestMeta, input: SignUp) -> AppResult<Session> {
+    let tenant_name = input.tenant_name.trim().to_owned();
+    if tenant_name.is_empty() || tenant_name.chars().count() > 200 {
+        return Err(AppError::bad_field(
+            "tenantName",
+            "must be 1 to 200 characters",
+        ));
+    }
+    let email = normalize_email(&input.email).map_err(|m| AppError::bad_field("email", m))?;
+    check_password(&input.password).map_err(|m| AppError::bad_field("password", m))?;
+    let password_hash = password::hash(input.password).await?;
+
+    let user_id = Uuid::now_v7();
+    let scope = TenantScope::new(
+        Uuid::now_v7(),
+        Actor {
+            kind: ActorKind::User,
+            id: Some(user_id),
+        },
+        Role::Admin,
+        request,
+    );
+    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let tenant = store::insert_tenant(&tx, &tenant_name).await?;
+    let user = store::insert_user(
+        &tx,
+        store::NewUser {
+            id: user_id,
+            email: &email,
+            password_hash: Some(password_hash),
+            role: Role::Admin.as_str(),
+            status: UserStatus::Active.as_str(),
+            invite_token_hash: None,
+            invite_expires_at: None,
+        },
+    )
+    .await
+    .map_err(email_conflict)?;
+    ontology::install_builtin(&tx).await?;
+    audit::record(
+        &tx,
+        AuditEntry::new("tenant.sign_up", "tenant", tenant.id)
+            .new_value(json!({ "tenant": tenant.name, "admin": user.email })),
+    )
+    .await?;
+    tx.commit().await?;
+    session(state, user, tenant)
+}
+
+pub async fn login(
+    state: &AppState,
+    request: RequestMeta,
+    email: &str,
+    password_plain: String,
+) -> AppResult<Session> {
+    let row = match normalize_email(email) {
+        Ok(email) => store::credentials_by_email(&state.db, &email).await?,
+        Err(_) => None,
+    };
+    let stored_hash = row.as_ref().and_then(|r| r.password_hash.clone());
+    let password_ok = password::verify(password_plain, stored_hash).await?;
+    let Some(row) = row else {
+        return Err(AppError::Unauthenticated(BAD_CREDENTIALS.into()));
+    };
+    let role: Role = row
+        .role
+        .parse()
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    let scope = TenantScope::new(
+        row.tenant_id,
+        Actor {
+            kind: ActorKind::User,
+            id: Some(row.id),
+        },
+        role,
+        request,
+    );
+    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    if !password_ok || row.status != UserStatus::Active.as_str() {
+        let reason = if password_ok {
+            "user not active"
+        } else {
+            "wrong password"
+        };
+        audit::record(
+            &tx,
+            AuditEntry::new("auth.login_failed", "user", row.id)
+                .new_value(json!({ "reason": reason })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::Unauthenticated(BAD_CREDENTIALS.into()));
+    }
+    store::touch_last_login(&tx, row.id).await?;
+    let user = store::find_user(&tx, row.id)
+        .await?
+        .ok_or(AppError::NotFound { what: "user" })?;
+    let tenant = store::find_tenant(&tx)
+        .await?
+        .ok_or(AppError::NotFound { what: "tenant" })?;
+    audit::record(&tx, AuditEntry::new("auth.login", "user", row.id)).await?;
+    tx.commit().await?;
+    session(state, user, tenant)
+}
+
+pub async fn accept_invite(
+    state: &AppState,
+    request: RequestMeta,
+    token: &str,
+    password_plain: String,
+) -> AppResult<Session> {
+    check_password(&password_plain).map_err(|m| AppError::bad_field("password", m))?;
+    let invalid = || AppError::Unauthenticated("invite is invalid or expired".into());
+    let row = store::invite_by_token_hash(&state.db, &secret::digest(token.trim()))
+        .await?
+        .ok_or_else(invalid)?;
+    if row.invite_expires_at.is_none_or(|at| at <= Utc::now()) {
+        return Err(invalid());
+    }
+    let password_hash = password::hash(password_plain).await?;
+    let scope = TenantScope::new(
+        row.tenant_id,
+        Actor {
+            kind: ActorKind::User,
+            id: Some(row.id),
+        },
+        Role::Viewer,
+        request,
+    );
+    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let user = store::lock_user(&tx, row.id).await?.ok_or_else(invalid)?;
+    if user.status != UserStatus::Invited.as_str() {
+        return Err(invalid());
+    }
+    let mut active = user.into_active_model();
+    active.password_hash = Set(Some(password_hash));
+    active.status = Set(UserStatus::Active.as_str().to_owned());
+    active.invite_token_hash = Set(None);
+    active.invite_expires_at = Set(None);
+    active.last_login_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    let user = store::save_user(&tx, active).await?;
+    let tenant = store::find_tenant(&tx)
+        .await?
+        .ok_or(AppError::NotFound { what: "tenant" })?;
+    audit::record(&tx, AuditEntry::new("user.accept_invite", "user", user.id)).await?;
+    tx.commit().await?;
+    session(state, user, tenant)
+}
+
+fn session(state: &AppState, user: users::Model, tenant: tenants::Model) -> AppResult<Session> {
+    let user = to_user(user)?;
+    let (token, expires_at) = state.tokens.issue(user.id, user.tenant_id, user.role)?;
+    Ok(Session {
+        token,
+        expires_at,
+        user,
+        tenant: to_tenant(tenant),
+    })
+}
+
+fn email_conflict(err: sea_orm::DbErr) -> AppError {
+    if is_unique_violation(&err) {
+        AppError::Conflict("a user with this email already exists".into())
+    } else {
+        err.into()
+    }
+}
+
+pub async fn me(state: &AppState, scope: &TenantScope) -> AppResult<Option<User>> {
+    let Some(user_id) = user_actor(scope) else {
+        return Ok(None);
+    };
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::find_user(&tx, user_id)
+        .await?
+        .map(to_user)
+        .transpose()
+}
+
+fn user_actor(scope: &TenantScope) -> Option<Uuid> {
+    match scope.actor() {
+        Actor {
+            kind: ActorKind::User,
+            id,
+        } => *id,
+        _ => None,
+    }
+}
+
+pub async fn tenant(state: &AppState, scope: &TenantScope) -> AppResult<Tenant> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::find_tenant(&tx)
+        .await?
+        .map(to_tenant)
+        .ok_or(AppError::NotFound { what: "tenant" })
+}
+
+pub async fn list_users(
+    state: &AppState,
+    scope: &TenantScope,
+    page: PageRequest,
+) -> AppResult<Page<User>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let rows = store::list_users(&tx, &page).await?;
+    let total = store::count_users(&tx).await?;
+    let users = rows
+        .into_iter()
+        .map(to_user)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page.finish(users, total))
+}
+
+pub async fn user(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<User> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::find_user(&tx, id)
+        .await?
+        .map(to_user)
+        .transpose()?
+        .ok_or(AppError::NotFound { what: "user" })
+}
+
+pub async fn invite_user(
+    state: &AppState,
+    scope: &TenantScope,
+    email: &str,
+    role: Role,
+) -> AppResult<(User, String)> {
+    let email = normalize_email(email).map_err(|m| AppError::bad_field("email", m))?;
+    let invite = secret::generate(INVITE_KIND);
+    let expires_at = Utc::now() + Duration::hours(state.settings.auth.invite_ttl_hours);
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let user = store::insert_user(
+        &tx,
+        store::NewUser {
+            id: Uuid::now_v7(),
+            email: &email,
+            password_hash: None,
+            role: role.as_str(),
+            status: UserStatus::Invited.as_str(),
+            invite_token_hash: Some(invite.hash),
+            invite_expires_at: Some(expires_at),
+        },
+    )
+    .await
+    .map_err(email_conflict)?;
+    audit::record(
+        &tx,
+        AuditEntry::new("user.invite", "user", user.id)
+            .new_value(json!({ "email": email, "role": role.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((to_user(user)?, invite.plaintext))
+}
+
+pub async fn change_user_role(
+    state: &AppState,
+    scope: &TenantScope,
+    user_id: Uuid,
+    role: Role,
+) -> AppResult<User> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let admins = store::lock_active_admins(&tx).await?;
+    let user = store::lock_user(&tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound { what: "user" })?;
+    let old_role = user.role.clone();
+    if old_role == role.as_str() {
+        return to_user(user);
+    }
+    if admins.contains(&user_id) && role != Role::Admin && admins.len() == 1 {
+        return Err(AppError::Conflict(
+            "a tenant must keep at least one active admin".into(),
+        ));
+    }
+    let mut active = user.into_active_model();
+    active.role = Set(role.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    let user = store::save_user(&tx, active).await?;
+    audit::record(
+        &tx,
+        AuditEntry::new("user.change_role", "user", user.id)
+            .old_value(json!({ "role": old_role }))
+            .new_value(json!({ "role": role.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    to_user(user)
+}
+
+pub async fn create_api_key(
+    state: &AppState,
+    scope: &TenantScope,
+    name: &str,
+    role: Role,
+    expires_in_days: Option<i32>,
+) -> AppResult<(ApiKey, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::bad_field("name", "must be 1 to 200 characters"));
+    }
+    let expires_at = match expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => Some(Utc::now() + Duration::days(i64::from(days))),
+        Some(_) => {
+            return Err(AppError::bad_field(
+                "expiresInDays",
+                "must be between 1 and 3650",
+            ))
+        }
+    };
+    let key = secret::generate(API_KEY_KIND);
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let row = store::insert_api_key(
+        &tx,
+        store::NewApiKey {
+            name,
+            prefix: key.display_prefix,
+            key_hash: key.hash,
+            role: role.as_str(),
+            created_by: scope.actor().id,
+            expires_at,
+        },
+    )
+    .await?;
+    audit::record(
+        &tx,
+        AuditEntry::new("api_key.create", "api_key", row.id)
+            .new_value(json!({ "name": row.name, "role": row.role, "prefix": row.prefix })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((to_api_key(row)?, key.plaintext))
+}
+
+pub async fn revoke_api_key(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<ApiKey> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let key = store::find_api_key(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "API key" })?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::Conflict("API key is already revoked".into()));
+    }
+    let hash = key.key_hash.clone();
+    let key = store::revoke_api_key(&tx, key).await?;
+    audit::record(&tx, AuditEntry::new("api_key.revoke", "api_key", key.id)).await?;
+    tx.commit().await?;
+    // Revocation must take effect at once, not when the cache entry expires.
+    let mut conn = state.redis.clone();
+    conn.del::<_, ()>(key_cache_name(&hash)).await?;
+    to_api_key(key)
+}
+
+pub async fn list_api_keys(
+    state: &AppState,
+    scope: &TenantScope,
+    page: PageRequest,
+) -> AppResult<Page<ApiKey>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let rows = store::list_api_keys(&tx, &page).await?;
+    let total = store::count_api_keys(&tx).await?;
+    let keys = rows
+        .into_iter()
+        .map(to_api_key)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page.finish(keys, total))
+}
+
+fn parse_role(raw: &str) -> AppResult<Role> {
+    raw.parse()
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
+}
+
+fn to_user(row: users::Model) -> AppResult<User> {
+    Ok(User {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        email: row.email,
+        role: parse_role(&row.role)?,
+        status: row
+            .status
+            .parse()
+            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+        last_login_at: row.last_login_at,
+        created_at: row.created_at,
+    })
+}
+
+fn to_tenant(row: tenants::Model) -> Tenant {
+    Tenant {
+        id: row.id,
+        name: row.name,
+        created_at: row.created_at,
+    }
+}
+
+fn to_api_key(row: api_keys::Model) -> AppResult<ApiKey> {
+    Ok(ApiKey {
+        id: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        role: parse_role(&row.role)?,
+        created_by: row.created_by,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        last_used_at: row.last_used_at,
+        created_at: row.created_at,
+    })
+}

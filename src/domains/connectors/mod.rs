@@ -1,0 +1,7 @@
+//! Connector configurations. Each kind validates its own JSON config; secrets are never
+//! returned by the API.
+pub mod graphql;
+pub mod kinds;
+pub mod model;
+pub mod service;
+mod store;

@@ -1,0 +1,167 @@
+use entity::connectors;
+use sea_orm::{IntoActiveModel, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::kinds;
+use super::model::{Connector, ConnectorFilter, ConnectorKind, ConnectorStatus};
+use super::store;
+use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::auth::scope::TenantScope;
+use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::infra::db::ScopedTx;
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+pub struct NewConnector {
+    pub name: String,
+    pub kind: ConnectorKind,
+    pub config: serde_json::Value,
+}
+
+#[derive(Default)]
+pub struct ConnectorChanges {
+    pub name: Option<String>,
+    pub config: Option<serde_json::Value>,
+    pub status: Option<ConnectorStatus>,
+}
+
+fn check_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::bad_field("name", "must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn name_conflict(err: sea_orm::DbErr) -> AppError {
+    if is_unique_violation(&err) {
+        AppError::Conflict("a connector with this name already exists".into())
+    } else {
+        err.into()
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    scope: &TenantScope,
+    input: NewConnector,
+) -> AppResult<Connector> {
+    let name = check_name(&input.name)?;
+    let config = kinds::validate(input.kind, &input.config)?;
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let row = store::insert(&tx, &name, input.kind.as_str(), config.stored)
+        .await
+        .map_err(name_conflict)?;
+    audit::record(
+        &tx,
+        AuditEntry::new("connector.create", "connector", row.id)
+            .new_value(json!({ "name": row.name, "kind": row.kind, "config": config.redacted })),
+    )
+    .await?;
+    tx.commit().await?;
+    to_connector(row)
+}
+
+pub async fn update(
+    state: &AppState,
+    scope: &TenantScope,
+    id: Uuid,
+    changes: ConnectorChanges,
+) -> AppResult<Connector> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let row = store::lock(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    let before = to_connector(row.clone())?;
+    let mut active = row.into_active_model();
+    if let Some(name) = changes.name {
+        active.name = Set(check_name(&name)?);
+    }
+    if let Some(config) = changes.config {
+        active.config = Set(kinds::validate(before.kind, &config)?.stored);
+    }
+    if let Some(status) = changes.status {
+        active.status = Set(status.as_str().to_owned());
+    }
+    active.updated_at = Set(chrono::Utc::now());
+    let row = store::save(&tx, active).await.map_err(name_conflict)?;
+    let after = to_connector(row)?;
+    audit::record(
+        &tx,
+        AuditEntry::new("connector.update", "connector", id)
+            .old_value(audit_view(&before))
+            .new_value(audit_view(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn delete(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let row = store::lock(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    let before = to_connector(row.clone())?;
+    store::delete(&tx, row).await?;
+    audit::record(
+        &tx,
+        AuditEntry::new("connector.delete", "connector", id).old_value(audit_view(&before)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(before)
+}
+
+pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    find(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })
+}
+
+/// For other domains, inside their own transaction.
+pub async fn find(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<Option<Connector>> {
+    store::find(tx, id).await?.map(to_connector).transpose()
+}
+
+pub async fn list(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: ConnectorFilter,
+    page: PageRequest,
+) -> AppResult<Page<Connector>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let rows = store::list(&tx, &filter, &page).await?;
+    let total = store::count(&tx, &filter).await?;
+    let items = rows
+        .into_iter()
+        .map(to_connector)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page.finish(items, total))
+}
+
+fn audit_view(c: &Connector) -> serde_json::Value {
+    json!({ "name": c.name, "status": c.status.as_str(), "config": c.config })
+}
+
+fn to_connector(row: connectors::Model) -> AppResult<Connector> {
+    let kind: ConnectorKind = row
+        .kind
+        .parse()
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    Ok(Connector {
+        id: row.id,
+        name: row.name,
+        kind,
+        status: row
+            .status
+            .parse()
+            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+        config: kinds::redact_stored(kind, &row.config),
+        last_synced_at: row.last_synced_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,5 @@
+pub mod audit;
+pub mod auth;
+pub mod connectors;
+pub mod mappings;
+pub mod ontology;

@@ -1,0 +1,170 @@
+//! One error type for the API surface, with the stable codes clients see in `extensions.code`.
+use std::fmt;
+
+use async_graphql::ErrorExtensions;
+
+/// Stable error codes. Adding a code is fine; renaming one breaks clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    Internal,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    QueryTooComplex,
+    BadRequest,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::Internal => "INTERNAL",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::BadRequest => "BAD_REQUEST",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A problem with one input field, reported back so clients can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
+/// a code, so `?` in a resolver must go through our `From` below instead.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound {
+        what: &'static str,
+    },
+    BadUserInput {
+        message: String,
+        problems: Vec<FieldProblem>,
+    },
+    Conflict(String),
+    /// Never shown to clients: they get an opaque message, the log gets the cause.
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    /// The message clients see.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
+            Self::NotFound { what } => format!("{what} not found"),
+            Self::BadUserInput { message, .. } => message.clone(),
+            Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        Self::BadUserInput {
+            message: format!("{field}: {message}"),
+            problems: vec![FieldProblem { field, message }],
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<redis::RedisError> for AppError {
+    fn from(err: redis::RedisError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        let code = err.code();
+        if let AppError::Internal(cause) = &err {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let message = err.message();
+        let mut gql = async_graphql::Error::new(message);
+        gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let AppError::BadUserInput { problems, .. } = &err {
+            if !problems.is_empty() {
+                let list: Vec<async_graphql::Value> = problems
+                    .iter()
+                    .map(|p| {
+                        let mut obj = async_graphql::indexmap::IndexMap::new();
+                        obj.insert(async_graphql::Name::new("field"), p.field.clone().into());
+                        obj.insert(
+                            async_graphql::Name::new("message"),
+                            p.message.clone().into(),
+                        );
+                        async_graphql::Value::Object(obj)
+                    })
+                    .collect();
+                gql = gql.extend_with(|_, ext| ext.set("problems", list));
+            }
+        }
+        gql
+    }
+}
+
+/// The SQLSTATE of a database error, when there is one (e.g. `23505` unique violation).
+pub fn sqlstate(err: &sea_orm::DbErr) -> Option<String> {
+    match err {
+        sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+        | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    sqlstate(err).as_deref() == Some("23505")
+}

@@ -1,0 +1,52 @@
+//! One Query and one Mutation object per domain, merged into the schema.
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use super::errors::ErrorCodes;
+use crate::config::Settings;
+use crate::domains::audit::graphql::AuditQuery;
+use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
+use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
+use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
+use crate::domains::ontology::graphql::OntologyQuery;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    AuthQuery,
+    OntologyQuery,
+    ConnectorQuery,
+    MappingQuery,
+    AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(AuthMutation, ConnectorMutation, MappingMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with its limits, without process state (enough for SDL export).
+pub fn builder(settings: &Settings) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(settings.graphql.max_depth)
+    .limit_complexity(settings.graphql.max_complexity)
+    .limit_recursive_depth(32)
+    .extension(ErrorCodes);
+    if !settings.server.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder
+}
+
+/// The SDL that `schema.graphql` must match.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}

@@ -1,0 +1,23 @@
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::infra::{db, redis};
+use crate::state::AppState;
+
+/// Liveness and readiness: 200 when Postgres and Redis answer, 503 naming what does not.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let postgres = db::ping(&state.db).await.is_ok();
+    let redis = redis::ping(&state.redis).await.is_ok();
+    let status = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = json!({
+        "status": status(postgres && redis),
+        "postgres": status(postgres),
+        "redis": status(redis),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if postgres && redis {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,16 @@
+//! actix-web only: routes, request metadata, static files.
+pub mod graphql;
+pub mod health;
+pub mod request;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql::post))
+            .route(web::get().to(graphql::get)),
+    )
+    .service(web::resource("/graphql/ws").route(web::get().to(graphql::ws)))
+    .service(web::resource("/health").route(web::get().to(health::health)));
+}

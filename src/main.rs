@@ -1,0 +1,76 @@
+use clap::{Parser, Subcommand};
+
+use autonomos::config::Settings;
+use autonomos::startup::Application;
+use autonomos::{demo, graphql, infra, observability};
+
+#[derive(Parser)]
+#[command(name = "autonomos", about = "AutonomOS GraphQL API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    Schema {
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Create the demo tenant if missing and print its login.
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    observability::init("info,sqlx=warn,sea_orm=warn");
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Schema { out } => {
+            let sdl = graphql::schema::sdl();
+            match out {
+                Some(path) => std::fs::write(path, sdl)?,
+                None => print!("{sdl}"),
+            }
+        }
+        Command::Migrate => {
+            let settings = Settings::load()?;
+            infra::db::migrate(&settings.database).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let settings = Settings::load()?;
+            let app = Application::build(settings).await?;
+            let outcome = demo::seed(app.state())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e:?}", e.message()))?;
+            let note = match outcome {
+                demo::Seeded::Created => "created",
+                demo::Seeded::AlreadyThere => "already there",
+            };
+            println!(
+                "demo tenant \"{}\" ({note}): login with email {} and password {}",
+                demo::DEMO_TENANT,
+                demo::DEMO_EMAIL,
+                demo::DEMO_PASSWORD
+            );
+        }
+        Command::Serve => {
+            let settings = Settings::load()?;
+            let app = Application::build(settings).await?;
+            tracing::info!(
+                port = app.port(),
+                "serving on http://{}:{}",
+                app.state().settings.server.host,
+                app.port()
+            );
+            app.run_until_stopped().await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! `Application::build` is the one app builder, used by `main` and by the tests (port 0).
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::domains::auth::token::TokenKeys;
+use crate::graphql::schema;
+use crate::http;
+use crate::infra::{db, redis};
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database).await?;
+        let redis = redis::connect(&settings.redis).await?;
+        let state = AppState {
+            db,
+            redis,
+            tokens: Arc::new(TokenKeys::new(&settings.auth)),
+            settings: Arc::new(settings),
+        };
+        let schema = schema::builder(&state.settings)
+            .data(state.clone())
+            .finish();
+        let listener = TcpListener::bind((
+            state.settings.server.host.as_str(),
+            state.settings.server.port,
+        ))?;
+        let port = listener.local_addr()?.port();
+        let frontend = state.settings.server.frontend_dir.clone();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let app = App::new()
+                .wrap(TracingLogger::default())
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::Data::new(schema.clone()))
+                .configure(http::routes);
+            if frontend.join("index.html").is_file() {
+                app.service(actix_files::Files::new("/", frontend.clone()).index_file("index.html"))
+            } else {
+                app.route("/", web::get().to(landing))
+            }
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Served at `/` until the UI has been built.
+async fn landing() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        "<!doctype html><title>AutonomOS</title><h1>AutonomOS</h1>\
+         <p>GraphQL API: <a href=\"/graphql\">/graphql</a> (GraphiQL) · health: <a href=\"/health\">/health</a></p>",
+    )
+}
