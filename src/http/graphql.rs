@@ -30,33 +30,82 @@ fn error_response(
     }))
 }
 
+/// Reads the body up to `MAX_BODY_BYTES`; `None` when it is larger.
+async fn read_body(
+    mut payload: web::Payload,
+) -> Result<Option<web::BytesMut>, actix_web::error::PayloadError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// A JSON object is one operation, a JSON array a batch. (async-graphql's own untagged parse
+/// would read `[]` as an empty single request.)
+fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
+    let not_graphql = |e: serde_json::Error| format!("request body is not a GraphQL request: {e}");
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => serde_json::from_slice::<async_graphql::Request>(body)
+            .map(BatchRequest::Single)
+            .map_err(not_graphql),
+        Some(b'[') => {
+            let items: Vec<async_graphql::Request> =
+                serde_json::from_slice(body).map_err(not_graphql)?;
+            if items.is_empty() || items.len() > MAX_BATCH {
+                return Err(format!("a batch must hold 1 to {MAX_BATCH} operations"));
+            }
+            Ok(BatchRequest::Batch(items))
+        }
+        _ => Err("request body must be a JSON object (or an array of them for a batch)".to_owned()),
+    }
+}
+
 pub async fn post(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     let trace_id = request::trace_id(&req);
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            &format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return too_large();
+    }
+    let body = match read_body(payload).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return too_large(),
         Err(e) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
-                &format!("request body is not a GraphQL request: {e}"),
+                &format!("cannot read request body: {e}"),
             )
         }
     };
-    if let BatchRequest::Batch(items) = &batch {
-        if items.is_empty() || items.len() > MAX_BATCH {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                &format!("a batch must hold 1 to {MAX_BATCH} operations"),
-            );
+    let batch = match parse_body(&body) {
+        Ok(batch) => batch,
+        Err(message) => {
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message)
         }
-    }
+    };
     let authentication = auth::authenticate(
         &state,
         request::bearer(&req).as_deref(),

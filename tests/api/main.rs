@@ -1,1 +1,15 @@
+//! One integration-test binary on the real app, real PostgreSQL (+pgvector) and real Redis,
+//! started by `just services`. Every test signs up a tenant of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod auth;
+mod errors;
+mod helpers;
+mod http;
+mod isolation;
+mod mappings;
+mod migrations;
+mod rls;
+mod roles;
+mod schema;

@@ -1,0 +1,46 @@
+# AutonomOS tasks. `just run` serves the API with its services and a demo tenant;
+# `just test` runs every check CI runs.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Builds are slow on small machines: keep artefacts outside the clone so clones share them.
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/autonomos/target")
+
+bin := CARGO_TARGET_DIR + "/debug/autonomos"
+
+default: run
+
+# Install (if needed) and start PostgreSQL + pgvector and Redis on loopback
+services:
+    scripts/services.sh start
+
+# Stop the services this project started
+services-stop:
+    scripts/services.sh stop
+
+# Serve on http://127.0.0.1:8080 with migrations applied and the demo tenant seeded
+run: services
+    cargo build --bin autonomos
+    {{bin}} migrate
+    {{bin}} seed-demo
+    {{bin}} serve
+
+# fmt check, clippy -D warnings and every test, on the real services
+test: services lint
+    AUTONOMOS_ENV=test cargo build --workspace --all-targets
+    AUTONOMOS_ENV=test {{bin}} migrate
+    AUTONOMOS_ENV=test cargo nextest run --workspace --no-fail-fast
+
+# Formatting and lints
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Regenerate schema.graphql from the code
+schema:
+    cargo run -q --bin autonomos -- schema --out schema.graphql
+
+# Benchmarks: print figures and write them to bench/results/
+bench: services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench

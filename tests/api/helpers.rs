@@ -1,0 +1,172 @@
+use std::sync::OnceLock;
+
+use autonomos::config::Settings;
+use autonomos::startup::Application;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn settings() -> Settings {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut settings = Settings::load_from(&dir, "test").expect("test settings");
+    settings.server.port = 0;
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+}
+
+/// A signed-up tenant with its first admin.
+pub struct TestTenant {
+    pub token: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+static LOGGING: OnceLock<()> = OnceLock::new();
+
+pub async fn spawn_app() -> TestApp {
+    LOGGING.get_or_init(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            autonomos::observability::init("info");
+        }
+    });
+    let settings = settings();
+    autonomos::infra::db::migrate(&settings.database)
+        .await
+        .expect("migrations");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        settings,
+    }
+}
+
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.com", Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    pub async fn post_raw(&self, body: Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Runs one operation and returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let resp = self
+            .post_raw(json!({ "query": query, "variables": variables }), token)
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "GraphQL responses are 200 even with errors"
+        );
+        resp.json().await.expect("JSON body")
+    }
+
+    /// Runs one operation that must succeed and returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let body = self.gql(query, variables, token).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    pub async fn sign_up(&self) -> TestTenant {
+        let email = unique_email("admin");
+        let data = self
+            .ok(
+                "mutation($i: SignUpInput!) { signUp(input: $i) { token tenant { id name } user { id email role } } }",
+                json!({ "i": { "tenantName": format!("Tenant {}", Uuid::new_v4()), "email": email, "password": PASSWORD } }),
+                None,
+            )
+            .await;
+        let s = &data["signUp"];
+        TestTenant {
+            token: s["token"].as_str().unwrap().to_owned(),
+            tenant_id: s["tenant"]["id"].as_str().unwrap().to_owned(),
+            user_id: s["user"]["id"].as_str().unwrap().to_owned(),
+            email,
+        }
+    }
+
+    /// Invites a user with `role` into the tenant and returns their token.
+    pub async fn member(&self, admin: &TestTenant, role: &str) -> String {
+        let email = unique_email(&role.to_lowercase());
+        let invite = self
+            .ok(
+                "mutation($i: InviteUserInput!) { inviteUser(input: $i) { inviteToken } }",
+                json!({ "i": { "email": email, "role": role } }),
+                Some(&admin.token),
+            )
+            .await;
+        let token = invite["inviteUser"]["inviteToken"].as_str().unwrap();
+        let accepted = self
+            .ok(
+                "mutation($i: AcceptInviteInput!) { acceptInvite(input: $i) { token user { role } } }",
+                json!({ "i": { "token": token, "password": PASSWORD } }),
+                None,
+            )
+            .await;
+        assert_eq!(accepted["acceptInvite"]["user"]["role"], role);
+        accepted["acceptInvite"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn create_csv_connector(&self, token: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
+                json!({ "i": { "name": name, "kind": "CSV", "config": { "path": "/data/accounts.csv" } } }),
+                Some(token),
+            )
+            .await;
+        data["createConnector"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_mapping(
+        &self,
+        token: &str,
+        source_field: &str,
+        entity: &str,
+        field: &str,
+    ) -> String {
+        let data = self
+            .ok(
+                "mutation($i: CreateMappingInput!) { createMapping(input: $i) { id } }",
+                json!({ "i": {
+                    "sourceSystem": "hubspot", "sourceEntity": "companies", "sourceField": source_field,
+                    "canonicalEntity": entity, "canonicalField": field
+                } }),
+                Some(token),
+            )
+            .await;
+        data["createMapping"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body:#}"))
+        .to_owned()
+}
