@@ -43,4 +43,4 @@ schema:
 bench: services
     cargo build --release --bin autonomos --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
-    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --out bench/results

@@ -115,14 +115,17 @@ pub async fn create(
     input: NewMapping,
 ) -> AppResult<Mapping> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    let source_system = match (input.connector_id, input.source_system) {
-        (_, Some(system)) => text("sourceSystem", &system)?,
-        (Some(id), None) => {
+    let connector = match input.connector_id {
+        Some(id) => Some(
             connectors::find(&tx, id)
                 .await?
-                .ok_or_else(|| AppError::bad_field("connectorId", "no such connector"))?
-                .name
-        }
+                .ok_or_else(|| AppError::bad_field("connectorId", "no such connector"))?,
+        ),
+        None => None,
+    };
+    let source_system = match (input.source_system, connector) {
+        (Some(system), _) => text("sourceSystem", &system)?,
+        (None, Some(connector)) => connector.name,
         (None, None) => {
             return Err(AppError::bad_field(
                 "sourceSystem",
@@ -130,11 +133,6 @@ pub async fn create(
             ))
         }
     };
-    if let Some(id) = input.connector_id {
-        if connectors::find(&tx, id).await?.is_none() {
-            return Err(AppError::bad_field("connectorId", "no such connector"));
-        }
-    }
     let mut row = target_row(&tx, &input.target).await?;
     let mapping_id = Uuid::now_v7();
     row.mapping_id = Set(mapping_id);

@@ -64,10 +64,15 @@ pub async fn find_field(
     entity: &str,
     field: &str,
 ) -> AppResult<Option<CanonicalField>> {
-    let ontology = load_active(tx).await?;
-    Ok(ontology
-        .entities
-        .into_iter()
-        .find(|e| e.name == entity)
-        .and_then(|e| e.fields.into_iter().find(|f| f.name == field)))
+    Ok(store::find_field(tx, entity, field)
+        .await?
+        .map(|(e, f)| CanonicalField {
+            id: f.id,
+            entity: e.name,
+            name: f.name,
+            data_type: f.data_type,
+            description: f.description,
+            aliases: f.aliases,
+            required: f.is_required,
+        }))
 }

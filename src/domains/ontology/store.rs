@@ -85,3 +85,30 @@ pub async fn fields(
         .all(tx.conn())
         .await
 }
+
+/// One field of the tenant's active ontology, by entity and field name.
+pub async fn find_field(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    field: &str,
+) -> Result<Option<(canonical_entities::Model, canonical_fields::Model)>, DbErr> {
+    let Some(ontology) = active_ontology(tx).await? else {
+        return Ok(None);
+    };
+    let Some(entity) = canonical_entities::Entity::find()
+        .filter(canonical_entities::Column::TenantId.eq(tx.tenant_id()))
+        .filter(canonical_entities::Column::OntologyId.eq(ontology.id))
+        .filter(canonical_entities::Column::Name.eq(entity))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let field = canonical_fields::Entity::find()
+        .filter(canonical_fields::Column::TenantId.eq(tx.tenant_id()))
+        .filter(canonical_fields::Column::EntityId.eq(entity.id))
+        .filter(canonical_fields::Column::Name.eq(field))
+        .one(tx.conn())
+        .await?;
+    Ok(field.map(|f| (entity, f)))
+}
