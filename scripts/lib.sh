@@ -28,7 +28,8 @@ APT_UPDATED=0
 apt_install() {
   local missing=()
   for pkg in "$@"; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    # `dpkg -s` also succeeds for removed packages whose config files remain.
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$APT_UPDATED" -eq 0 ]; then
