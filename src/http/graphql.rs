@@ -145,15 +145,26 @@ pub async fn get(
             "use POST for GraphQL requests",
         ));
     }
+    let page = GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql")
+        .finish()
+        .replacen(
+            r#"<div id="graphiql">Loading...</div>"#,
+            GRAPHIQL_PLACEHOLDER,
+            1,
+        );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .finish(),
-        ))
+        .body(page))
 }
+
+/// GraphiQL's scripts come from a public CDN and replace this when they load; without them the
+/// page would say only "Loading...", so it says what is going on.
+const GRAPHIQL_PLACEHOLDER: &str = r#"<div id="graphiql"><div style="font:16px sans-serif;max-width:40em;margin:3em auto">
+<h1>AutonomOS GraphQL</h1><p>Loading GraphiQL from unpkg.com&hellip; If this page stays, this browser
+cannot reach unpkg.com.</p><p>The API works regardless: POST <code>{"query": "&hellip;"}</code> to
+<code>/graphql</code>; the schema is in <code>schema.graphql</code>.</p></div></div>"#;
 
 fn is_websocket_upgrade(req: &HttpRequest) -> bool {
     req.headers()
@@ -163,7 +174,7 @@ fn is_websocket_upgrade(req: &HttpRequest) -> bool {
 }
 
 /// The token travels in `connection_init` (`{"authorization": "Bearer …"}` or `{"token": "…"}`);
-/// a bad one closes the socket with 4403.
+/// a bad one closes the socket (async-graphql uses close code 1002) with the reason.
 pub async fn ws(
     req: HttpRequest,
     payload: web::Payload,

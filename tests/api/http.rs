@@ -33,7 +33,10 @@ async fn browsers_get_graphiql() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.text().await.unwrap().contains("graphiql"));
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("graphiql.min.js"));
+    // Offline browsers see what is going on instead of a bare "Loading...".
+    assert!(page.contains("cannot reach unpkg.com"));
 }
 
 async fn ws_init(address: &str, payload: serde_json::Value) -> Option<serde_json::Value> {

@@ -1,7 +1,8 @@
 //! Row-level security, checked directly against PostgreSQL as the app role, below the API.
 use migration::TENANT_TABLES;
 use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait,
+    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -18,6 +19,19 @@ async fn owner_role() -> DatabaseConnection {
     Database::connect(settings().database.migration_url.expose_secret())
         .await
         .unwrap()
+}
+
+/// A transaction as the app role with `app.tenant_id` set, as the data layer does it.
+async fn scoped_to(db: &DatabaseConnection, tenant_id: &str) -> DatabaseTransaction {
+    let tx = db.begin().await.unwrap();
+    tx.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('app.tenant_id', $1, true)",
+        [tenant_id.into()],
+    ))
+    .await
+    .unwrap();
+    tx
 }
 
 async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
@@ -107,14 +121,7 @@ async fn with_a_tenant_setting_only_that_tenants_rows_are_visible_or_writable() 
         .await;
 
     let db = app_role().await;
-    let tx = db.begin().await.unwrap();
-    tx.execute(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT set_config('app.tenant_id', $1, true)",
-        [a.tenant_id.clone().into()],
-    ))
-    .await
-    .unwrap();
+    let tx = scoped_to(&db, &a.tenant_id).await;
     let b_filter = format!("WHERE tenant_id = '{}'", b.tenant_id);
     for table in [
         "users",
@@ -159,14 +166,7 @@ async fn with_a_tenant_setting_only_that_tenants_rows_are_visible_or_writable() 
     drop(tx);
 
     // Updates and deletes of B's rows touch nothing.
-    let tx = db.begin().await.unwrap();
-    tx.execute(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT set_config('app.tenant_id', $1, true)",
-        [a.tenant_id.clone().into()],
-    ))
-    .await
-    .unwrap();
+    let tx = scoped_to(&db, &a.tenant_id).await;
     let updated = tx
         .execute(Statement::from_string(
             DbBackend::Postgres,
@@ -200,14 +200,7 @@ async fn the_audit_log_is_append_only() {
     let app = spawn_app().await;
     let a = app.sign_up().await;
     let db = app_role().await;
-    let tx = db.begin().await.unwrap();
-    tx.execute(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT set_config('app.tenant_id', $1, true)",
-        [a.tenant_id.clone().into()],
-    ))
-    .await
-    .unwrap();
+    let tx = scoped_to(&db, &a.tenant_id).await;
     let err = tx
         .execute(Statement::from_string(
             DbBackend::Postgres,
