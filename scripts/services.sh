@@ -121,6 +121,7 @@ status() {
 case "${1:-start}" in
   start)
     bash "$REPO_ROOT/scripts/install-services.sh"
+    bash "$REPO_ROOT/scripts/install-model.sh"
     prepare_state_dir
     start_postgres
     bootstrap_postgres

@@ -11,6 +11,40 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub graphql: GraphqlSettings,
+    pub embedding: EmbeddingSettings,
+    pub proposals: ProposalSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmbeddingSettings {
+    /// Directory with model.onnx, tokenizer files and libonnxruntime.so.*; empty = default.
+    pub model_dir: String,
+    pub model_id: String,
+    pub batch_size: usize,
+    pub cache_entries: usize,
+}
+
+impl EmbeddingSettings {
+    pub fn resolved_model_dir(&self) -> PathBuf {
+        if !self.model_dir.is_empty() {
+            return PathBuf::from(&self.model_dir);
+        }
+        if let Some(dir) = std::env::var_os("AUTONOMOS_MODEL_DIR") {
+            return PathBuf::from(dir);
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        home.join(".cache/autonomos/models/all-minilm-l6-v2-int8")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProposalSettings {
+    pub auto_apply_threshold: f64,
+    pub review_threshold: f64,
+    pub max_fields_per_call: usize,
+    pub exact_cache_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +136,16 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "graphql.default_page_size",
                 reason: "must be between 1 and graphql.max_page_size".into(),
+            });
+        }
+        let p = &self.proposals;
+        if !(0.0 < p.review_threshold
+            && p.review_threshold < p.auto_apply_threshold
+            && p.auto_apply_threshold <= 1.0)
+        {
+            return Err(ConfigError::Invalid {
+                key: "proposals",
+                reason: "need 0 < review_threshold < auto_apply_threshold <= 1".into(),
             });
         }
         Ok(())

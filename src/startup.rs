@@ -8,8 +8,12 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
+use crate::domains::mappings::knowledge::Knowledge;
+use crate::domains::mappings::proposals;
 use crate::graphql::schema;
 use crate::http;
+use crate::infra::embed::Embedder;
+use crate::infra::vector::VectorStore;
 use crate::infra::{db, redis};
 use crate::state::AppState;
 
@@ -23,12 +27,24 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database).await?;
         let redis = redis::connect(&settings.redis).await?;
+        let embedding = settings.embedding.clone();
+        // Loading the model parses ~23 MB of ONNX: not on the executor.
+        let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
         let state = AppState {
             db,
             redis,
             tokens: Arc::new(TokenKeys::new(&settings.auth)),
             settings: Arc::new(settings),
+            embedder: Arc::new(embedder),
+            vectors: Arc::new(VectorStore::pgvector()),
+            knowledge: Arc::new(Knowledge::builtin()?),
         };
+        let seeded = proposals::seed_baseline(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding baseline knowledge: {}: {e:?}", e.message()))?;
+        if seeded > 0 {
+            tracing::info!(vectors = seeded, "baseline knowledge embedded");
+        }
         let schema = schema::builder(&state.settings)
             .data(state.clone())
             .finish();

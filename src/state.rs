@@ -5,7 +5,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
+use crate::domains::mappings::knowledge::Knowledge;
+use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
+use crate::infra::vector::VectorStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +16,7 @@ pub struct AppState {
     pub redis: Redis,
     pub settings: Arc<Settings>,
     pub tokens: Arc<TokenKeys>,
+    pub embedder: Arc<Embedder>,
+    pub vectors: Arc<VectorStore>,
+    pub knowledge: Arc<Knowledge>,
 }

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "mapping_reviews")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -12,12 +12,14 @@ pub struct Model {
     pub source_entity: String,
     pub source_field: String,
     pub proposal: Json,
+    pub confidence: f64,
     pub reason: String,
     pub status: String,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTimeUtc>,
     pub decision: Option<Json>,
     pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

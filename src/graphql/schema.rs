@@ -7,6 +7,7 @@ use crate::domains::audit::graphql::AuditQuery;
 use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
 use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
+use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
 
 #[derive(MergedObject, Default)]
@@ -15,11 +16,17 @@ pub struct QueryRoot(
     OntologyQuery,
     ConnectorQuery,
     MappingQuery,
+    ProposalQuery,
     AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AuthMutation, ConnectorMutation, MappingMutation);
+pub struct MutationRoot(
+    AuthMutation,
+    ConnectorMutation,
+    MappingMutation,
+    ProposalMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -1,2 +1,4 @@
 pub mod db;
+pub mod embed;
 pub mod redis;
+pub mod vector;

@@ -10,6 +10,7 @@ mod http;
 mod isolation;
 mod mappings;
 mod migrations;
+mod proposals;
 mod rls;
 mod roles;
 mod schema;

@@ -168,30 +168,43 @@ CREATE TABLE mapping_reviews (
     source_system  text NOT NULL,
     source_entity  text NOT NULL,
     source_field   text NOT NULL,
+    -- The field as proposed (type, description, samples) and the ranked candidates.
     proposal       jsonb NOT NULL,
+    confidence     double precision NOT NULL DEFAULT 0,
     reason         text NOT NULL CHECK (reason IN ('REVIEW_BAND', 'LOW_CONFIDENCE', 'CONFLICT', 'NO_CANDIDATE')),
     status         text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'APPROVED', 'EDITED', 'REJECTED')),
     decided_by     uuid,
     decided_at     timestamptz,
     decision       jsonb,
-    created_at     timestamptz NOT NULL DEFAULT now()
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX mapping_reviews_queue_idx ON mapping_reviews (tenant_id, status, created_at);
+-- One open review per source field: proposing it again refreshes the open item.
+CREATE UNIQUE INDEX mapping_reviews_pending_key ON mapping_reviews (tenant_id, source_system, source_entity, lower(source_field))
+    WHERE status = 'PENDING';
 
+-- Vectors for RAG: approved mappings and seen source fields (tenant), canonical knowledge
+-- (the baseline tenant, readable by all).
 CREATE TABLE mapping_embeddings (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id         uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-    kind              text NOT NULL CHECK (kind IN ('MAPPING', 'CANONICAL_FIELD')),
+    kind              text NOT NULL CHECK (kind IN ('MAPPING', 'CANONICAL_FIELD', 'SOURCE_FIELD')),
     mapping_id        uuid,
-    canonical_entity  text NOT NULL,
-    canonical_field   text NOT NULL,
+    canonical_entity  text,
+    canonical_field   text,
+    source_system     text,
+    source_entity     text,
+    source_field      text,
     content           text NOT NULL,
     content_hash      text NOT NULL,
     model             text NOT NULL,
     embedding         vector(384) NOT NULL,
-    created_at        timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (tenant_id, kind, content_hash, canonical_entity, canonical_field)
+    created_at        timestamptz NOT NULL DEFAULT now()
 );
+CREATE UNIQUE INDEX mapping_embeddings_identity_key ON mapping_embeddings (tenant_id, kind, content_hash,
+    (coalesce(canonical_entity, '')), (coalesce(canonical_field, '')),
+    (coalesce(source_system, '')), (coalesce(source_entity, '')), (coalesce(source_field, '')));
 CREATE INDEX mapping_embeddings_tenant_idx ON mapping_embeddings (tenant_id, kind);
 CREATE INDEX mapping_embeddings_hnsw_idx ON mapping_embeddings USING hnsw (embedding vector_cosine_ops);
 

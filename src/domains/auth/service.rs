@@ -46,6 +46,20 @@ pub fn authorize(
     }
 }
 
+/// The pass for writing the global baseline namespace (shared canonical knowledge). Used by
+/// the server itself at start-up, never on behalf of a request.
+pub fn baseline_scope() -> TenantScope {
+    TenantScope::new(
+        crate::infra::vector::BASELINE_TENANT,
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+        },
+        Role::Admin,
+        RequestMeta::default(),
+    )
+}
+
 /// Reads `Authorization: Bearer <jwt | api key>` or `X-Api-Key: <api key>`.
 pub async fn authenticate(
     state: &AppState,

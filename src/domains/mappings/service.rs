@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::model::{
     Mapping, MappingFilter, MappingMethod, MappingStatus, MappingType, MappingVersion,
 };
+use super::scoring::Candidate;
 use super::store;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
@@ -315,6 +316,90 @@ pub async fn rollback(
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
     Ok(mapping)
+}
+
+/// Creates version 1 of a source field's mapping, active at once (an auto-applied proposal).
+pub(super) async fn create_active(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    field: &str,
+    target: &Candidate,
+) -> AppResult<Uuid> {
+    let mut row = target_row(tx, &candidate_target(target)).await?;
+    let mapping_id = Uuid::now_v7();
+    row.mapping_id = Set(mapping_id);
+    row.version = Set(1);
+    row.is_head = Set(true);
+    row.is_active = Set(true);
+    row.status = Set(MappingStatus::Active.as_str().to_owned());
+    row.connector_id = Set(None);
+    row.source_system = Set(system.to_owned());
+    row.source_entity = Set(entity.to_owned());
+    row.source_field = Set(field.to_owned());
+    row.approved_by = Set(tx.scope().actor().id);
+    row.approved_at = Set(Some(chrono::Utc::now()));
+    store::insert(tx, row).await.map_err(source_conflict)?;
+    Ok(mapping_id)
+}
+
+/// Makes `target` the active mapping of a source field: a new mapping, or a new version of the
+/// existing one (a reviewer's decision).
+pub(super) async fn activate_for_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    field: &str,
+    target: &Candidate,
+) -> AppResult<Uuid> {
+    let Some(head) = store::lock_head_by_source(tx, system, entity, field).await? else {
+        return create_active(tx, system, entity, field, target).await;
+    };
+    if head.is_active
+        && head.canonical_entity == target.entity
+        && head.canonical_field == target.field
+    {
+        return Ok(head.mapping_id);
+    }
+    let mapping_id = head.mapping_id;
+    deactivate_current(tx, mapping_id).await?;
+    let head = store::lock_head(tx, mapping_id)
+        .await?
+        .ok_or(AppError::NotFound { what: "mapping" })?;
+    let next_version = head.version + 1;
+    let head_status = if head.status == MappingStatus::Pending.as_str() {
+        MappingStatus::Superseded.as_str().to_owned()
+    } else {
+        head.status.clone()
+    };
+    let copy = head.clone();
+    store::set_state(tx, head, &head_status, false, false).await?;
+    let mut row = target_row(tx, &candidate_target(target)).await?;
+    row.mapping_id = Set(mapping_id);
+    row.version = Set(next_version);
+    row.is_head = Set(true);
+    row.is_active = Set(true);
+    row.status = Set(MappingStatus::Active.as_str().to_owned());
+    row.connector_id = Set(copy.connector_id);
+    row.source_system = Set(copy.source_system);
+    row.source_entity = Set(copy.source_entity);
+    row.source_field = Set(copy.source_field);
+    row.approved_by = Set(tx.scope().actor().id);
+    row.approved_at = Set(Some(chrono::Utc::now()));
+    store::insert(tx, row).await?;
+    Ok(mapping_id)
+}
+
+fn candidate_target(c: &Candidate) -> Target {
+    Target {
+        canonical_entity: c.entity.clone(),
+        canonical_field: c.field.clone(),
+        mapping_type: MappingType::Direct,
+        transform: None,
+        method: c.method,
+        confidence: c.confidence.clamp(0.0, 1.0),
+        note: None,
+    }
 }
 
 /// Marks the currently active version SUPERSEDED; returns its number.

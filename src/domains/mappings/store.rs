@@ -114,3 +114,40 @@ pub async fn list_heads(
 pub async fn count_heads(tx: &ScopedTx<'_>, filter: &MappingFilter) -> Result<u64, DbErr> {
     heads(tx, filter).count(tx.conn()).await
 }
+
+/// Active versions for one source system and entity (the exact-match set).
+pub async fn active_for_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+) -> Result<Vec<mappings::Model>, DbErr> {
+    mappings::Entity::find()
+        .filter(mappings::Column::TenantId.eq(tx.tenant_id()))
+        .filter(mappings::Column::SourceSystem.eq(system))
+        .filter(mappings::Column::SourceEntity.eq(entity))
+        .filter(mappings::Column::IsActive.eq(true))
+        .all(tx.conn())
+        .await
+}
+
+/// The newest version of the mapping for one source field, locked.
+pub async fn lock_head_by_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    field: &str,
+) -> Result<Option<mappings::Model>, DbErr> {
+    use sea_orm::sea_query::{Expr, Func};
+    mappings::Entity::find()
+        .filter(mappings::Column::TenantId.eq(tx.tenant_id()))
+        .filter(mappings::Column::SourceSystem.eq(system))
+        .filter(mappings::Column::SourceEntity.eq(entity))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(mappings::Column::SourceField)))
+                .eq(field.to_lowercase()),
+        )
+        .filter(mappings::Column::IsHead.eq(true))
+        .lock_exclusive()
+        .one(tx.conn())
+        .await
+}

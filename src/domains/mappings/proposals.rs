@@ -1,0 +1,879 @@
+//! RAG-first mapping proposals, the review queue, and learning from decisions.
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::MappingMethod;
+use super::scoring::{self, Candidate, FieldEvidence, Neighbour};
+use super::{names, review_store, store};
+use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::ontology::service as ontology;
+use crate::error::{AppError, AppResult};
+use crate::infra::db::ScopedTx;
+use crate::infra::vector::{VectorKind, VectorRecord};
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+const MAX_SAMPLES: usize = 20;
+const MAX_SAMPLE_CHARS: usize = 200;
+const NEIGHBOURS: u64 = 12;
+const ALTERNATIVES: usize = 3;
+/// Below this nothing is worth suggesting: the field is UNMAPPED (still queued for a human).
+const CANDIDATE_FLOOR: f64 = 0.35;
+/// Two candidates closer than this are a conflict for a human to settle.
+const TIE_MARGIN: f64 = 0.02;
+
+#[derive(Debug, Clone)]
+pub struct FieldInput {
+    pub name: String,
+    pub data_type: Option<String>,
+    pub description: Option<String>,
+    pub samples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposalStatus {
+    AutoApplied,
+    NeedsReview,
+    Unmapped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProposalMethod {
+    Exact,
+    Rag,
+    Llm,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewReason {
+    ReviewBand,
+    LowConfidence,
+    Conflict,
+    NoCandidate,
+}
+
+impl ReviewReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReviewBand => "REVIEW_BAND",
+            Self::LowConfidence => "LOW_CONFIDENCE",
+            Self::Conflict => "CONFLICT",
+            Self::NoCandidate => "NO_CANDIDATE",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "REVIEW_BAND" => Self::ReviewBand,
+            "LOW_CONFIDENCE" => Self::LowConfidence,
+            "CONFLICT" => Self::Conflict,
+            _ => Self::NoCandidate,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub source_field: String,
+    pub top: Option<Candidate>,
+    pub alternatives: Vec<Candidate>,
+    pub status: ProposalStatus,
+    pub method: ProposalMethod,
+    pub reason: Option<ReviewReason>,
+    pub review_id: Option<Uuid>,
+    pub mapping_id: Option<Uuid>,
+}
+
+pub struct ProposeInput {
+    pub source_system: String,
+    pub source_entity: String,
+    pub fields: Vec<FieldInput>,
+}
+
+/// What a review item stores about the field and its candidates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredProposal {
+    pub data_type: Option<String>,
+    pub description: Option<String>,
+    pub samples: Vec<String>,
+    pub candidates: Vec<StoredCandidate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCandidate {
+    pub entity: String,
+    pub field: String,
+    pub confidence: f64,
+    pub method: String,
+}
+
+fn method_of(c: Option<&Candidate>) -> ProposalMethod {
+    match c.map(|c| c.method) {
+        Some(MappingMethod::Exact) => ProposalMethod::Exact,
+        Some(MappingMethod::Rag) => ProposalMethod::Rag,
+        Some(MappingMethod::Llm) => ProposalMethod::Llm,
+        Some(MappingMethod::Manual) | None => ProposalMethod::None,
+    }
+}
+
+fn clean_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let v: String = value
+        .chars()
+        .filter(|c| *c != '\0')
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if v.is_empty() {
+        return Err(AppError::bad_field(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(AppError::bad_field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v)
+}
+
+fn clean_fields(fields: Vec<FieldInput>, max: usize) -> AppResult<Vec<FieldInput>> {
+    if fields.is_empty() {
+        return Err(AppError::bad_field(
+            "fields",
+            "must list at least one field",
+        ));
+    }
+    if fields.len() > max {
+        return Err(AppError::bad_field(
+            "fields",
+            format!("at most {max} fields per call"),
+        ));
+    }
+    fields
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            Ok(FieldInput {
+                name: clean_text(&format!("fields[{i}].name"), &f.name, 200)?,
+                data_type: f
+                    .data_type
+                    .map(|t| t.chars().take(50).collect::<String>().trim().to_lowercase())
+                    .filter(|t| !t.is_empty()),
+                description: f
+                    .description
+                    .map(|d| d.replace('\0', "").chars().take(1000).collect()),
+                // Samples are evidence, not data: keep a few, short, and without NUL bytes.
+                samples: f
+                    .samples
+                    .into_iter()
+                    .take(MAX_SAMPLES)
+                    .map(|s| s.replace('\0', "").chars().take(MAX_SAMPLE_CHARS).collect())
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// The exact-match set for one source system and entity: compact source name → target.
+#[derive(Serialize, Deserialize, Default)]
+struct ExactSet {
+    by_field: HashMap<String, (Uuid, String, String)>,
+}
+
+fn exact_cache_key(tenant: Uuid, system: &str, entity: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(format!("{system}\0{entity}").as_bytes()));
+    format!("mappings:exact:{tenant}:{digest}")
+}
+
+async fn exact_set(
+    state: &AppState,
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+) -> AppResult<ExactSet> {
+    let key = exact_cache_key(tx.tenant_id(), system, entity);
+    let mut redis = state.redis.clone();
+    match redis.get::<_, Option<String>>(&key).await {
+        Ok(Some(raw)) => {
+            if let Ok(set) = serde_json::from_str(&raw) {
+                return Ok(set);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "exact-match cache unavailable; reading Postgres"),
+    }
+    let mut set = ExactSet::default();
+    for m in store::active_for_source(tx, system, entity).await? {
+        set.by_field.insert(
+            names::compact(&m.source_field),
+            (m.mapping_id, m.canonical_entity, m.canonical_field),
+        );
+    }
+    if let Ok(raw) = serde_json::to_string(&set) {
+        let ttl = state.settings.proposals.exact_cache_ttl_secs;
+        if let Err(e) = redis.set_ex::<_, _, ()>(&key, raw, ttl).await {
+            tracing::warn!(error = %e, "exact-match cache write failed");
+        }
+    }
+    Ok(set)
+}
+
+/// Mappings changed for this source: the cached exact-match set is stale.
+async fn invalidate_exact(state: &AppState, tenant: Uuid, system: &str, entity: &str) {
+    let mut redis = state.redis.clone();
+    if let Err(e) = redis
+        .del::<_, ()>(exact_cache_key(tenant, system, entity))
+        .await
+    {
+        tracing::warn!(error = %e, "exact-match cache invalidation failed");
+    }
+}
+
+pub async fn propose(
+    state: &AppState,
+    scope: &TenantScope,
+    input: ProposeInput,
+) -> AppResult<Vec<Proposal>> {
+    let settings = &state.settings.proposals;
+    let system = clean_text("sourceSystem", &input.source_system, 200)?;
+    let entity = clean_text("sourceEntity", &input.source_entity, 200)?;
+    let fields = clean_fields(input.fields, settings.max_fields_per_call)?;
+    let hint = state.knowledge.entity_for(&entity).map(str::to_owned);
+
+    // Embed each distinct query text once (names repeat a lot across connectors).
+    let query_text = |f: &FieldInput| {
+        let p = names::phrase(&f.name);
+        if p.is_empty() {
+            f.name.to_lowercase()
+        } else {
+            p
+        }
+    };
+    let mut distinct: Vec<String> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    for f in &fields {
+        let q = query_text(f);
+        if !index_of.contains_key(&q) {
+            index_of.insert(q.clone(), distinct.len());
+            distinct.push(q);
+        }
+    }
+    let vectors = state
+        .embedder
+        .embed(&distinct)
+        .await
+        .map_err(AppError::internal)?;
+
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let exact = exact_set(state, &tx, &system, &entity).await?;
+    let hits = state
+        .vectors
+        .search_many(
+            &tx,
+            &vectors,
+            &[VectorKind::Mapping, VectorKind::CanonicalField],
+            NEIGHBOURS,
+        )
+        .await?;
+
+    // Rank every field.
+    let mut ranked: Vec<Vec<Candidate>> = Vec::with_capacity(fields.len());
+    for f in &fields {
+        let i = index_of[&query_text(f)];
+        let mut learned_exact = Vec::new();
+        let mut neighbours = Vec::new();
+        for h in &hits[i] {
+            let Some((e, fld)) = h.canonical.clone() else {
+                continue;
+            };
+            let learned = h.kind == VectorKind::Mapping && !h.baseline;
+            if learned && h.score >= 0.98 {
+                learned_exact.push((e.clone(), fld.clone()));
+            }
+            neighbours.push(Neighbour {
+                entity: e,
+                field: fld,
+                score: f64::from(h.score),
+                learned,
+            });
+        }
+        let ev = FieldEvidence {
+            name: &f.name,
+            data_type: f.data_type.as_deref().unwrap_or(""),
+            samples: &f.samples,
+            entity_hint: hint.as_deref(),
+            learned_exact: &learned_exact,
+            neighbours: &neighbours,
+        };
+        ranked.push(scoring::rank(&state.knowledge, &ev, ALTERNATIVES + 1));
+    }
+
+    // Two fields of this batch competing for one canonical field: only a clear winner stays.
+    let mut claims: HashMap<(String, String), Vec<(usize, f64)>> = HashMap::new();
+    for (i, r) in ranked.iter().enumerate() {
+        if let Some(top) = r
+            .first()
+            .filter(|t| t.confidence >= settings.review_threshold)
+        {
+            claims
+                .entry((top.entity.clone(), top.field.clone()))
+                .or_default()
+                .push((i, top.confidence));
+        }
+    }
+    let mut contested = vec![false; fields.len()];
+    for claimants in claims.values().filter(|c| c.len() > 1) {
+        let best = claimants.iter().map(|c| c.1).fold(f64::MIN, f64::max);
+        let leaders = claimants.iter().filter(|c| best - c.1 < 0.05).count();
+        for &(i, conf) in claimants {
+            if leaders > 1 || conf < best {
+                contested[i] = true;
+            }
+        }
+    }
+    // Targets already held by another source field of this source.
+    let held: HashMap<(String, String), String> = exact
+        .by_field
+        .iter()
+        .map(|(name, (_, e, f))| ((e.clone(), f.clone()), name.clone()))
+        .collect();
+
+    let mut proposals = Vec::with_capacity(fields.len());
+    let mut applied = Vec::new();
+    let mut learned = Vec::new();
+    let mut seen_source = Vec::new();
+    for (i, (f, candidates)) in fields.iter().zip(ranked).enumerate() {
+        let compact = names::compact(&f.name);
+        let mut top = candidates.first().cloned();
+        let alternatives: Vec<Candidate> = candidates.iter().skip(1).cloned().collect();
+        seen_source.push(VectorRecord {
+            kind: VectorKind::SourceField,
+            mapping_id: None,
+            canonical: None,
+            source: Some((system.clone(), entity.clone(), f.name.clone())),
+            content: match &f.description {
+                Some(d) if !d.is_empty() => format!("{}: {}", query_text(f), d.to_lowercase()),
+                _ => query_text(f),
+            },
+            vector: vectors[index_of[&query_text(f)]].clone(),
+        });
+
+        // Already mapped and active for this very source field: nothing to decide.
+        if let Some((mapping_id, e, fld)) = exact.by_field.get(&compact) {
+            let existing = Candidate {
+                entity: e.clone(),
+                field: fld.clone(),
+                confidence: 1.0,
+                method: MappingMethod::Exact,
+            };
+            proposals.push(Proposal {
+                source_field: f.name.clone(),
+                alternatives: candidates
+                    .into_iter()
+                    .filter(|c| c.entity != *e || c.field != *fld)
+                    .take(ALTERNATIVES)
+                    .collect(),
+                top: Some(existing),
+                status: ProposalStatus::AutoApplied,
+                method: ProposalMethod::Exact,
+                reason: None,
+                review_id: None,
+                mapping_id: Some(*mapping_id),
+            });
+            continue;
+        }
+
+        let confidence = top.as_ref().map_or(0.0, |t| t.confidence);
+        let tied = match (candidates.first(), candidates.get(1)) {
+            (Some(a), Some(b)) => {
+                a.confidence - b.confidence < TIE_MARGIN
+                    && b.confidence >= settings.review_threshold
+            }
+            _ => false,
+        };
+        let taken = top
+            .as_ref()
+            .and_then(|t| held.get(&(t.entity.clone(), t.field.clone())))
+            .is_some_and(|holder| *holder != compact);
+        let conflict = contested[i] || tied || taken;
+
+        let mut mapping_id = None;
+        let mut review = None;
+        let status = if confidence >= settings.auto_apply_threshold && !conflict {
+            let Some(t) = top.clone() else { continue };
+            match apply(&tx, &system, &entity, &f.name, &t).await? {
+                Applied::Created(id) | Applied::Unchanged(id) => {
+                    mapping_id = Some(id);
+                    applied.push(json!({ "sourceField": f.name, "mappingId": id, "target": format!("{}.{}", t.entity, t.field), "confidence": t.confidence }));
+                    learned.push((f.name.clone(), t, id));
+                    ProposalStatus::AutoApplied
+                }
+                Applied::Conflict => {
+                    review = Some(ReviewReason::Conflict);
+                    ProposalStatus::NeedsReview
+                }
+            }
+        } else if conflict && confidence >= CANDIDATE_FLOOR {
+            review = Some(ReviewReason::Conflict);
+            ProposalStatus::NeedsReview
+        } else if confidence >= settings.review_threshold {
+            review = Some(ReviewReason::ReviewBand);
+            ProposalStatus::NeedsReview
+        } else if confidence >= CANDIDATE_FLOOR {
+            review = Some(ReviewReason::LowConfidence);
+            ProposalStatus::NeedsReview
+        } else {
+            top = None;
+            review = Some(ReviewReason::NoCandidate);
+            ProposalStatus::Unmapped
+        };
+
+        let mut review_id = None;
+        if let Some(reason) = review {
+            let stored = StoredProposal {
+                data_type: f.data_type.clone(),
+                description: f.description.clone(),
+                samples: f.samples.clone(),
+                candidates: candidates
+                    .iter()
+                    .map(|c| StoredCandidate {
+                        entity: c.entity.clone(),
+                        field: c.field.clone(),
+                        confidence: c.confidence,
+                        method: c.method.as_str().to_owned(),
+                    })
+                    .collect(),
+            };
+            let id = review_store::upsert_pending(
+                &tx,
+                review_store::NewReview {
+                    source_system: &system,
+                    source_entity: &entity,
+                    source_field: &f.name,
+                    proposal: serde_json::to_value(&stored).map_err(AppError::internal)?,
+                    confidence,
+                    reason: reason.as_str(),
+                    mapping_id: None,
+                },
+            )
+            .await?;
+            review_id = Some(id);
+        }
+        proposals.push(Proposal {
+            source_field: f.name.clone(),
+            method: if status == ProposalStatus::Unmapped {
+                ProposalMethod::None
+            } else {
+                method_of(top.as_ref())
+            },
+            top,
+            alternatives,
+            status,
+            reason: review,
+            review_id,
+            mapping_id,
+        });
+    }
+
+    state
+        .vectors
+        .upsert(&tx, state.embedder.model_id(), &seen_source)
+        .await?;
+    learn(state, &tx, &system, &entity, &learned).await?;
+    let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
+    audit::record(
+        &tx,
+        AuditEntry::new("mapping.propose", "source", format!("{system}/{entity}")).new_value(
+            json!({
+                "fields": proposals.len(),
+                "autoApplied": counts(ProposalStatus::AutoApplied),
+                "needsReview": counts(ProposalStatus::NeedsReview),
+                "unmapped": counts(ProposalStatus::Unmapped),
+                "applied": applied,
+            }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    if !learned.is_empty() {
+        invalidate_exact(state, scope.tenant_id(), &system, &entity).await;
+    }
+    Ok(proposals)
+}
+
+enum Applied {
+    Created(Uuid),
+    Unchanged(Uuid),
+    /// The source field already has a different mapping head; a human must choose.
+    Conflict,
+}
+
+/// Creates or advances the mapping of one source field so that `target` is active.
+async fn apply(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    field: &str,
+    target: &Candidate,
+) -> AppResult<Applied> {
+    let head = store::lock_head_by_source(tx, system, entity, field).await?;
+    if let Some(h) = &head {
+        if h.is_active && h.canonical_entity == target.entity && h.canonical_field == target.field {
+            return Ok(Applied::Unchanged(h.mapping_id));
+        }
+        return Ok(Applied::Conflict);
+    }
+    let id = super::service::create_active(tx, system, entity, field, target).await?;
+    Ok(Applied::Created(id))
+}
+
+/// Approved knowledge goes into the tenant's namespace, so the same name is an EXACT or RAG hit
+/// next time, in any source.
+async fn learn(
+    state: &AppState,
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    decisions: &[(String, Candidate, Uuid)],
+) -> AppResult<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let texts: Vec<String> = decisions
+        .iter()
+        .map(|(name, _, _)| names::phrase(name))
+        .collect();
+    let vectors = state
+        .embedder
+        .embed(&texts)
+        .await
+        .map_err(AppError::internal)?;
+    let records: Vec<VectorRecord> = decisions
+        .iter()
+        .zip(texts)
+        .zip(vectors)
+        .map(|(((name, c, id), text), vector)| VectorRecord {
+            kind: VectorKind::Mapping,
+            mapping_id: Some(*id),
+            canonical: Some((c.entity.clone(), c.field.clone())),
+            source: Some((system.to_owned(), entity.to_owned(), name.clone())),
+            content: text,
+            vector,
+        })
+        .collect();
+    state
+        .vectors
+        .upsert(tx, state.embedder.model_id(), &records)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ReviewItem {
+    pub id: Uuid,
+    pub source_system: String,
+    pub source_entity: String,
+    pub source_field: String,
+    pub reason: ReviewReason,
+    pub status: String,
+    pub confidence: f64,
+    pub proposal: StoredProposal,
+    pub mapping_id: Option<Uuid>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn to_item(r: entity::mapping_reviews::Model) -> AppResult<ReviewItem> {
+    Ok(ReviewItem {
+        id: r.id,
+        reason: ReviewReason::parse(&r.reason),
+        proposal: serde_json::from_value(r.proposal).map_err(AppError::internal)?,
+        source_system: r.source_system,
+        source_entity: r.source_entity,
+        source_field: r.source_field,
+        status: r.status,
+        confidence: r.confidence,
+        mapping_id: r.mapping_id,
+        decided_by: r.decided_by,
+        decided_at: r.decided_at,
+        created_at: r.created_at,
+    })
+}
+
+pub async fn review_queue(
+    state: &AppState,
+    scope: &TenantScope,
+    status: &str,
+    page: PageRequest,
+) -> AppResult<Page<ReviewItem>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let rows = review_store::list(&tx, status, &page).await?;
+    let total = review_store::count(&tx, status).await?;
+    let items = rows
+        .into_iter()
+        .map(to_item)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page.finish(items, total))
+}
+
+pub enum Decision {
+    /// Accept one of the proposal's candidates (0 = the top one).
+    Approve {
+        candidate: usize,
+    },
+    /// Map to a target of the reviewer's choice.
+    Edit {
+        entity: String,
+        field: String,
+    },
+    Reject {
+        reason: Option<String>,
+    },
+}
+
+pub async fn decide(
+    state: &AppState,
+    scope: &TenantScope,
+    review_id: Uuid,
+    decision: Decision,
+) -> AppResult<ReviewItem> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let review = review_store::lock(&tx, review_id)
+        .await?
+        .ok_or(AppError::NotFound { what: "review" })?;
+    if review.status != "PENDING" {
+        return Err(AppError::Conflict(format!(
+            "review is already {}",
+            review.status
+        )));
+    }
+    let item = to_item(review.clone())?;
+    let (status, target, note) = match decision {
+        Decision::Approve { candidate } => {
+            let c = item
+                .proposal
+                .candidates
+                .get(candidate)
+                .ok_or_else(|| AppError::bad_field("candidate", "no such candidate"))?;
+            let method = c.method.parse().unwrap_or(MappingMethod::Rag);
+            (
+                "APPROVED",
+                Some(Candidate {
+                    entity: c.entity.clone(),
+                    field: c.field.clone(),
+                    confidence: c.confidence,
+                    method,
+                }),
+                None,
+            )
+        }
+        Decision::Edit { entity, field } => {
+            if ontology::find_field(&tx, &entity, &field).await?.is_none() {
+                return Err(AppError::bad_field(
+                    "canonicalField",
+                    format!("{entity}.{field} is not in the canonical model"),
+                ));
+            }
+            (
+                "EDITED",
+                Some(Candidate {
+                    entity,
+                    field,
+                    confidence: 1.0,
+                    method: MappingMethod::Manual,
+                }),
+                None,
+            )
+        }
+        Decision::Reject { reason } => ("REJECTED", None, reason),
+    };
+    let mut mapping_id = None;
+    if let Some(t) = &target {
+        let id = super::service::activate_for_source(
+            &tx,
+            &item.source_system,
+            &item.source_entity,
+            &item.source_field,
+            t,
+        )
+        .await?;
+        mapping_id = Some(id);
+        learn(
+            state,
+            &tx,
+            &item.source_system,
+            &item.source_entity,
+            &[(item.source_field.clone(), t.clone(), id)],
+        )
+        .await?;
+    }
+    let decision_json = json!({
+        "target": target.as_ref().map(|t| format!("{}.{}", t.entity, t.field)),
+        "method": target.as_ref().map(|t| t.method.as_str()),
+        "reason": note,
+    });
+    let decided =
+        review_store::decide(&tx, review, status, decision_json.clone(), mapping_id).await?;
+    audit::record(
+        &tx,
+        AuditEntry::new(
+            match status {
+                "APPROVED" => "review.approve",
+                "EDITED" => "review.edit",
+                _ => "review.reject",
+            },
+            "review",
+            review_id,
+        )
+        .old_value(
+            json!({ "candidates": item.proposal.candidates.len(), "confidence": item.confidence }),
+        )
+        .new_value(decision_json),
+    )
+    .await?;
+    tx.commit().await?;
+    if target.is_some() {
+        invalidate_exact(
+            state,
+            scope.tenant_id(),
+            &item.source_system,
+            &item.source_entity,
+        )
+        .await;
+    }
+    to_item(decided)
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub kind: VectorKind,
+    pub score: f64,
+    pub baseline: bool,
+    pub text: String,
+    pub canonical: Option<(String, String)>,
+    pub source: Option<(String, String, String)>,
+    pub mapping_id: Option<Uuid>,
+}
+
+/// Natural-language search over the tenant's source fields, mappings and canonical fields.
+pub async fn semantic_search(
+    state: &AppState,
+    scope: &TenantScope,
+    query: &str,
+    first: usize,
+) -> AppResult<Vec<SearchHit>> {
+    let query = clean_text("query", query, 500)?;
+    let vector = state
+        .embedder
+        .embed(&[search_terms(&query)])
+        .await
+        .map_err(AppError::internal)?;
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let kinds = [
+        VectorKind::SourceField,
+        VectorKind::Mapping,
+        VectorKind::CanonicalField,
+    ];
+    let hits = state
+        .vectors
+        .search(&tx, &vector[0], &kinds, (first * 4) as u64)
+        .await?;
+    // One hit per thing found: the best-scoring text for it.
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for h in hits {
+        let identity = format!("{:?}|{:?}|{:?}", h.kind, h.canonical, h.source);
+        if seen.insert(identity) {
+            out.push(SearchHit {
+                kind: h.kind,
+                score: f64::from(h.score),
+                baseline: h.baseline,
+                text: h.content,
+                canonical: h.canonical,
+                source: h.source,
+                mapping_id: h.mapping_id,
+            });
+        }
+        if out.len() >= first {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Embeds the canonical knowledge into the baseline namespace when it is missing or has
+/// grown (idempotent; concurrent starts are harmless).
+pub async fn seed_baseline(state: &AppState) -> AppResult<u64> {
+    let scope = crate::domains::auth::service::baseline_scope();
+    let texts = state.knowledge.baseline_texts();
+    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let present = state.vectors.count(&tx, VectorKind::CanonicalField).await?;
+    if present >= texts.len() as u64 {
+        return Ok(0);
+    }
+    let contents: Vec<String> = texts.iter().map(|(_, _, t)| t.clone()).collect();
+    let vectors = state
+        .embedder
+        .embed(&contents)
+        .await
+        .map_err(AppError::internal)?;
+    let records: Vec<VectorRecord> = texts
+        .into_iter()
+        .zip(vectors)
+        .map(|((entity, field, content), vector)| VectorRecord {
+            kind: VectorKind::CanonicalField,
+            mapping_id: None,
+            canonical: Some((entity, field)),
+            source: None,
+            content,
+            vector,
+        })
+        .collect();
+    let written = state
+        .vectors
+        .upsert(&tx, state.embedder.model_id(), &records)
+        .await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Question words ("where do we keep …") say nothing about the thing looked for.
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "for", "in", "on", "to", "is", "are", "was", "be", "do", "does", "did",
+    "we", "our", "us", "i", "you", "your", "where", "what", "which", "who", "how", "can", "find",
+    "keep", "kept", "store", "stored", "hold", "holds", "field", "fields", "column", "columns",
+    "data", "value", "values", "show", "me", "list", "please",
+];
+
+fn search_terms(query: &str) -> String {
+    let words: Vec<&str> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .collect();
+    if words.is_empty() {
+        query.to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_terms;
+
+    #[test]
+    fn questions_are_reduced_to_their_terms() {
+        assert_eq!(
+            search_terms("where do we keep customer revenue"),
+            "customer revenue"
+        );
+        assert_eq!(search_terms("the"), "the");
+    }
+}

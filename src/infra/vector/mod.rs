@@ -1,0 +1,118 @@
+//! The vector tier behind one interface. `Pgvector` keeps vectors beside the data, under the
+//! same row-level security; a Qdrant backend for scale-out deployments is the other variant
+//! planned for this enum.
+mod pgvector;
+
+use uuid::Uuid;
+
+use crate::infra::db::ScopedTx;
+use crate::infra::embed::Vector;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorKind {
+    /// An approved mapping of the tenant: source field text → canonical field.
+    Mapping,
+    /// Knowledge about a canonical field (name, alias or description); baseline or tenant.
+    CanonicalField,
+    /// A source field the tenant has shown us.
+    SourceField,
+}
+
+impl VectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mapping => "MAPPING",
+            Self::CanonicalField => "CANONICAL_FIELD",
+            Self::SourceField => "SOURCE_FIELD",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "MAPPING" => Some(Self::Mapping),
+            "CANONICAL_FIELD" => Some(Self::CanonicalField),
+            "SOURCE_FIELD" => Some(Self::SourceField),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VectorRecord {
+    pub kind: VectorKind,
+    pub mapping_id: Option<Uuid>,
+    pub canonical: Option<(String, String)>,
+    pub source: Option<(String, String, String)>,
+    pub content: String,
+    pub vector: Vector,
+}
+
+#[derive(Debug, Clone)]
+pub struct VectorHit {
+    pub kind: VectorKind,
+    /// True when the hit comes from the global baseline, not the tenant.
+    pub baseline: bool,
+    pub mapping_id: Option<Uuid>,
+    pub canonical: Option<(String, String)>,
+    pub source: Option<(String, String, String)>,
+    pub content: String,
+    /// Cosine similarity in [-1, 1].
+    pub score: f32,
+}
+
+/// The reserved tenant that owns the global baseline namespace.
+pub const BASELINE_TENANT: Uuid = Uuid::nil();
+
+pub enum VectorStore {
+    Pgvector(pgvector::PgVectorStore),
+}
+
+impl VectorStore {
+    pub fn pgvector() -> Self {
+        Self::Pgvector(pgvector::PgVectorStore)
+    }
+
+    /// Writes records into the namespace of the transaction's tenant; existing ones are kept.
+    pub async fn upsert(
+        &self,
+        tx: &ScopedTx<'_>,
+        model: &str,
+        records: &[VectorRecord],
+    ) -> Result<u64, sea_orm::DbErr> {
+        match self {
+            Self::Pgvector(store) => store.upsert(tx, model, records).await,
+        }
+    }
+
+    /// Nearest records of `kinds`, from the tenant's namespace and the baseline together.
+    pub async fn search(
+        &self,
+        tx: &ScopedTx<'_>,
+        query: &[f32],
+        kinds: &[VectorKind],
+        limit: u64,
+    ) -> Result<Vec<VectorHit>, sea_orm::DbErr> {
+        let query: Vector = query.into();
+        let mut lists = self.search_many(tx, &[query], kinds, limit).await?;
+        Ok(lists.pop().unwrap_or_default())
+    }
+
+    /// `search` for many queries in one round trip; one result list per query, in order.
+    pub async fn search_many(
+        &self,
+        tx: &ScopedTx<'_>,
+        queries: &[Vector],
+        kinds: &[VectorKind],
+        limit: u64,
+    ) -> Result<Vec<Vec<VectorHit>>, sea_orm::DbErr> {
+        match self {
+            Self::Pgvector(store) => store.search_many(tx, queries, kinds, limit).await,
+        }
+    }
+
+    pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, sea_orm::DbErr> {
+        match self {
+            Self::Pgvector(store) => store.count(tx, kind).await,
+        }
+    }
+}

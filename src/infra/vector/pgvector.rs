@@ -1,0 +1,200 @@
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{VectorHit, VectorKind, VectorRecord, BASELINE_TENANT};
+use crate::infra::db::ScopedTx;
+
+pub struct PgVectorStore;
+
+#[derive(FromQueryResult)]
+struct HitRow {
+    idx: i64,
+    tenant_id: Uuid,
+    kind: String,
+    mapping_id: Option<Uuid>,
+    canonical_entity: Option<String>,
+    canonical_field: Option<String>,
+    source_system: Option<String>,
+    source_entity: Option<String>,
+    source_field: Option<String>,
+    content: String,
+    score: f64,
+}
+
+fn content_hash(content: &str) -> String {
+    hex::encode(Sha256::digest(content.as_bytes()))
+}
+
+impl PgVectorStore {
+    pub async fn upsert(
+        &self,
+        tx: &ScopedTx<'_>,
+        model: &str,
+        records: &[VectorRecord],
+    ) -> Result<u64, DbErr> {
+        let mut written = 0;
+        // Bounded statements: 200 rows × 12 parameters.
+        for chunk in records.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO mapping_embeddings (tenant_id, kind, mapping_id, canonical_entity, canonical_field, \
+                 source_system, source_entity, source_field, content, content_hash, model, embedding) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+            for (i, r) in chunk.iter().enumerate() {
+                let b = i * 12;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${},${},${},${},${},${},${},${},${},${},${},${}::vector)",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10,
+                    b + 11,
+                    b + 12
+                ));
+                let (ce, cf) = r
+                    .canonical
+                    .clone()
+                    .map_or((None, None), |(e, f)| (Some(e), Some(f)));
+                let (ss, se, sf) = r
+                    .source
+                    .clone()
+                    .map_or((None, None, None), |(s, e, f)| (Some(s), Some(e), Some(f)));
+                values.extend([
+                    tx.tenant_id().into(),
+                    r.kind.as_str().into(),
+                    r.mapping_id.into(),
+                    ce.into(),
+                    cf.into(),
+                    ss.into(),
+                    se.into(),
+                    sf.into(),
+                    r.content.clone().into(),
+                    content_hash(&r.content).into(),
+                    model.into(),
+                    vector_literal(&r.vector).into(),
+                ]);
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let result = tx
+                .conn()
+                .execute(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    sql,
+                    values,
+                ))
+                .await?;
+            written += result.rows_affected();
+        }
+        Ok(written)
+    }
+
+    pub async fn search_many(
+        &self,
+        tx: &ScopedTx<'_>,
+        queries: &[crate::infra::embed::Vector],
+        kinds: &[VectorKind],
+        limit: u64,
+    ) -> Result<Vec<Vec<VectorHit>>, DbErr> {
+        let mut out: Vec<Vec<VectorHit>> = vec![Vec::new(); queries.len()];
+        if queries.is_empty() {
+            return Ok(out);
+        }
+        tune_scan(tx).await?;
+        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        let literals: Vec<String> = queries.iter().map(|q| vector_literal(q)).collect();
+        let rows = HitRow::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT q.idx AS idx, h.* FROM unnest($1::text[]) WITH ORDINALITY AS q(v, idx)
+             CROSS JOIN LATERAL (
+                SELECT tenant_id, kind, mapping_id, canonical_entity, canonical_field, source_system, source_entity,
+                       source_field, content, (1 - (embedding <=> q.v::vector))::float8 AS score
+                FROM mapping_embeddings
+                WHERE tenant_id IN ($2, $3) AND kind = ANY($4)
+                ORDER BY embedding <=> q.v::vector
+                LIMIT $5) h",
+            [
+                literals.into(),
+                tx.tenant_id().into(),
+                BASELINE_TENANT.into(),
+                kinds.into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .all(tx.conn())
+        .await?;
+        for row in rows {
+            let slot = usize::try_from(row.idx - 1)
+                .ok()
+                .and_then(|i| out.get_mut(i));
+            if let (Some(slot), Some(hit)) = (slot, to_hit(row)) {
+                slot.push(hit);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, DbErr> {
+        let row = tx
+            .conn()
+            .query_one(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT count(*) FROM mapping_embeddings WHERE tenant_id = $1 AND kind = $2",
+                [tx.tenant_id().into(), kind.as_str().into()],
+            ))
+            .await?;
+        Ok(row
+            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0) as u64)
+    }
+}
+
+/// The tenant filter runs after the HNSW scan; iterative scans keep it from starving the
+/// result when the tenant owns a small share of the index.
+async fn tune_scan(tx: &ScopedTx<'_>) -> Result<(), DbErr> {
+    tx.conn()
+        .execute_unprepared(
+            "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100",
+        )
+        .await
+        .map(|_| ())
+}
+
+fn to_hit(r: HitRow) -> Option<VectorHit> {
+    Some(VectorHit {
+        kind: VectorKind::parse(&r.kind)?,
+        baseline: r.tenant_id == BASELINE_TENANT,
+        mapping_id: r.mapping_id,
+        canonical: r.canonical_entity.zip(r.canonical_field),
+        source: match (r.source_system, r.source_entity, r.source_field) {
+            (Some(s), Some(e), Some(f)) => Some((s, e, f)),
+            _ => None,
+        },
+        content: r.content,
+        score: r.score as f32,
+    })
+}
+
+/// pgvector's text form, `[0.1,0.2,…]`, cast to `vector` in SQL.
+fn vector_literal(v: &[f32]) -> String {
+    let mut s = String::with_capacity(v.len() * 10 + 2);
+    s.push('[');
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&x.to_string());
+    }
+    s.push(']');
+    s
+}
