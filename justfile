@@ -44,3 +44,9 @@ bench: services
     cargo build --release --bin autonomos --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --out bench/results
+
+# Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
+bench-proposals: services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite proposals --out bench/results

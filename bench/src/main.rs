@@ -10,15 +10,17 @@ use autonomos::config::Settings;
 use autonomos::startup::Application;
 use serde_json::{json, Value};
 
+mod proposals;
+
 const CONCURRENCY: usize = 16;
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     url: String,
 }
 
 impl Client {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         query: &str,
         variables: Value,
@@ -39,7 +41,7 @@ impl Client {
     }
 }
 
-struct Stats {
+pub(crate) struct Stats {
     name: &'static str,
     requests: usize,
     errors: usize,
@@ -63,11 +65,24 @@ where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
+    measure_with(name, total, CONCURRENCY, op).await
+}
+
+pub(crate) async fn measure_with<F, Fut>(
+    name: &'static str,
+    total: usize,
+    concurrency: usize,
+    op: F,
+) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency {
         let (op, next) = (op.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -110,6 +125,16 @@ where
     }
 }
 
+fn arg(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == name {
+            return args.next();
+        }
+    }
+    None
+}
+
 fn out_dir() -> PathBuf {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -124,6 +149,14 @@ fn out_dir() -> PathBuf {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    match arg("--suite").as_deref() {
+        None | Some("api") => api_suite().await,
+        Some("proposals") => proposals::run(out_dir()).await,
+        Some(other) => anyhow::bail!("unknown suite {other} (api | proposals)"),
+    }
+}
+
+async fn api_suite() -> anyhow::Result<()> {
     let mut settings = Settings::load()?;
     settings.server.port = 0;
     settings.database.max_connections = 32;
