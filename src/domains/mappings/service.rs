@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use entity::mappings;
-use sea_orm::{NotSet, Set};
+use sea_orm::Set;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -167,27 +167,9 @@ pub async fn update(
     let head = store::lock_head(&tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
-    let mut row = target_row(&tx, &target).await?;
+    let row = target_row(&tx, &target).await?;
     let old = version_json(&head);
-    let next_version = head.version + 1;
-    let keep_status = if head.status == MappingStatus::Pending.as_str() {
-        MappingStatus::Superseded.as_str().to_owned()
-    } else {
-        head.status.clone()
-    };
-    let copy = head.clone();
-    let is_active = head.is_active;
-    store::set_state(&tx, head, &keep_status, is_active, false).await?;
-    row.mapping_id = Set(mapping_id);
-    row.version = Set(next_version);
-    row.is_head = Set(true);
-    row.is_active = Set(false);
-    row.status = Set(MappingStatus::Pending.as_str().to_owned());
-    row.connector_id = Set(copy.connector_id);
-    row.source_system = Set(copy.source_system);
-    row.source_entity = Set(copy.source_entity);
-    row.source_field = Set(copy.source_field);
-    let created = store::insert(&tx, row).await?;
+    let created = append_version(&tx, head, row, false).await?;
     audit::record(
         &tx,
         AuditEntry::new("mapping.update", "mapping", mapping_id)
@@ -267,30 +249,12 @@ pub async fn rollback(
         )));
     }
     let previous = deactivate_current(&tx, mapping_id).await?;
-    // Re-read the head: deactivation may just have changed it. It stops being head, and if it
-    // was still pending nobody will approve it now.
+    // Re-read: deactivation may just have changed the head.
     let head = store::lock_head(&tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
-    let next_version = head.version + 1;
-    let head_status = if head.status == MappingStatus::Pending.as_str() {
-        MappingStatus::Superseded.as_str().to_owned()
-    } else {
-        head.status.clone()
-    };
-    store::set_state(&tx, head, &head_status, false, false).await?;
+    // The old content again, as a new version.
     let row = mappings::ActiveModel {
-        id: NotSet,
-        tenant_id: NotSet,
-        mapping_id: Set(mapping_id),
-        version: Set(next_version),
-        is_head: Set(true),
-        is_active: Set(true),
-        status: Set(MappingStatus::Active.as_str().to_owned()),
-        connector_id: Set(target.connector_id),
-        source_system: Set(target.source_system.clone()),
-        source_entity: Set(target.source_entity.clone()),
-        source_field: Set(target.source_field.clone()),
         canonical_field_id: Set(target.canonical_field_id),
         canonical_entity: Set(target.canonical_entity.clone()),
         canonical_field: Set(target.canonical_field.clone()),
@@ -302,10 +266,9 @@ pub async fn rollback(
         note: Set(target.note.clone()),
         created_by: Set(scope.actor().id),
         created_at: Set(chrono::Utc::now()),
-        approved_by: Set(scope.actor().id),
-        approved_at: Set(Some(chrono::Utc::now())),
+        ..Default::default()
     };
-    let created = store::insert(&tx, row).await?;
+    let created = append_version(&tx, head, row, true).await?;
     audit::record(
         &tx,
         AuditEntry::new("mapping.rollback", "mapping", mapping_id)
@@ -363,31 +326,48 @@ pub(super) async fn activate_for_source(
     }
     let mapping_id = head.mapping_id;
     deactivate_current(tx, mapping_id).await?;
+    // Re-read: deactivation may just have changed the head.
     let head = store::lock_head(tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
-    let next_version = head.version + 1;
+    let row = target_row(tx, &candidate_target(target)).await?;
+    append_version(tx, head, row, true).await?;
+    Ok(mapping_id)
+}
+
+/// Retires `head` (it stops being head; if still pending, nobody will approve it now) and
+/// appends `row` as the next version of the same source field, pending or active (approved
+/// by the caller). Callers deactivate the current version first when `active`.
+async fn append_version(
+    tx: &ScopedTx<'_>,
+    head: mappings::Model,
+    mut row: mappings::ActiveModel,
+    active: bool,
+) -> AppResult<mappings::Model> {
     let head_status = if head.status == MappingStatus::Pending.as_str() {
         MappingStatus::Superseded.as_str().to_owned()
     } else {
         head.status.clone()
     };
     let copy = head.clone();
-    store::set_state(tx, head, &head_status, false, false).await?;
-    let mut row = target_row(tx, &candidate_target(target)).await?;
-    row.mapping_id = Set(mapping_id);
-    row.version = Set(next_version);
+    let still_active = head.is_active;
+    store::set_state(tx, head, &head_status, still_active, false).await?;
+    row.mapping_id = Set(copy.mapping_id);
+    row.version = Set(copy.version + 1);
     row.is_head = Set(true);
-    row.is_active = Set(true);
-    row.status = Set(MappingStatus::Active.as_str().to_owned());
+    row.is_active = Set(active);
     row.connector_id = Set(copy.connector_id);
     row.source_system = Set(copy.source_system);
     row.source_entity = Set(copy.source_entity);
     row.source_field = Set(copy.source_field);
-    row.approved_by = Set(tx.scope().actor().id);
-    row.approved_at = Set(Some(chrono::Utc::now()));
-    store::insert(tx, row).await?;
-    Ok(mapping_id)
+    if active {
+        row.status = Set(MappingStatus::Active.as_str().to_owned());
+        row.approved_by = Set(tx.scope().actor().id);
+        row.approved_at = Set(Some(chrono::Utc::now()));
+    } else {
+        row.status = Set(MappingStatus::Pending.as_str().to_owned());
+    }
+    Ok(store::insert(tx, row).await?)
 }
 
 fn candidate_target(c: &Candidate) -> Target {
