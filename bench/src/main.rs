@@ -149,6 +149,7 @@ fn out_dir() -> PathBuf {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    autonomos::observability::init("warn");
     match arg("--suite").as_deref() {
         None | Some("api") => api_suite().await,
         Some("proposals") => proposals::run(out_dir()).await,

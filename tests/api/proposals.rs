@@ -435,3 +435,28 @@ async fn bad_proposal_input_is_refused_or_cleaned() {
     let body = app.gql(PROPOSE, json!({ "i": { "sourceSystem": "x", "sourceEntity": "y", "fields": [{ "name": "a" }] } }), Some(&viewer)).await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_name_given_twice_is_one_source_field() {
+    let app = spawn_app().await;
+    let t = app.sign_up().await;
+    let p = propose(
+        &app,
+        &t.token,
+        "hubspot",
+        "companies",
+        json!([{ "name": "Industry" }, { "name": "industry" }]),
+    )
+    .await;
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        (p[0]["sourceField"].as_str(), p[1]["sourceField"].as_str()),
+        (Some("Industry"), Some("industry"))
+    );
+    assert_eq!(p[0]["status"], "AUTO_APPLIED");
+    assert_eq!(p[0]["mappingId"], p[1]["mappingId"]);
+    let list = app
+        .ok("{ mappings { totalCount } }", json!({}), Some(&t.token))
+        .await;
+    assert_eq!(list["mappings"]["totalCount"], 1);
+}

@@ -264,29 +264,73 @@ pub async fn propose(
             distinct.push(q);
         }
     }
+    let started = std::time::Instant::now();
     let vectors = state
         .embedder
         .embed(&distinct)
         .await
         .map_err(AppError::internal)?;
+    let embedded = started.elapsed();
 
     let tx = ScopedTx::begin(&state.db, scope).await?;
     let exact = exact_set(state, &tx, &system, &entity).await?;
-    let hits = state
+    let catalogue = catalogue(&tx).await?;
+    let heads: HashMap<String, entity::mappings::Model> =
+        store::lock_heads_for_source(&tx, &system, &entity)
+            .await?
+            .into_iter()
+            .map(|m| (m.source_field.to_lowercase(), m))
+            .collect();
+    // What the tenant has approved under exactly these names, from any source.
+    let learned_names = state.vectors.learned_targets(&tx, &distinct).await?;
+    // Exact evidence first: a field it settles needs no vector search.
+    let mut needs_search = vec![false; distinct.len()];
+    for f in &fields {
+        let q = query_text(f);
+        let learned_exact = learned_names.get(&q).cloned().unwrap_or_default();
+        let ev = FieldEvidence {
+            name: &f.name,
+            data_type: f.data_type.as_deref().unwrap_or(""),
+            samples: &f.samples,
+            entity_hint: hint.as_deref(),
+            learned_exact: &learned_exact,
+            neighbours: &[],
+        };
+        let exact_only = scoring::rank(&state.knowledge, &ev, 2);
+        let settled = match (exact_only.first(), exact_only.get(1)) {
+            (Some(top), second) => {
+                top.confidence >= settings.auto_apply_threshold
+                    && second.is_none_or(|s| top.confidence - s.confidence >= TIE_MARGIN)
+            }
+            _ => false,
+        };
+        if !settled {
+            needs_search[index_of[&q]] = true;
+        }
+    }
+    let searched_ids: Vec<usize> = (0..distinct.len()).filter(|&i| needs_search[i]).collect();
+    let queries: Vec<_> = searched_ids.iter().map(|&i| vectors[i].clone()).collect();
+    let found = state
         .vectors
         .search_many(
             &tx,
-            &vectors,
+            &queries,
             &[VectorKind::Mapping, VectorKind::CanonicalField],
             NEIGHBOURS,
         )
         .await?;
+    let mut hits = vec![Vec::new(); distinct.len()];
+    for (i, list) in searched_ids.into_iter().zip(found) {
+        hits[i] = list;
+    }
+    let searched = started.elapsed();
 
     // Rank every field.
     let mut ranked: Vec<Vec<Candidate>> = Vec::with_capacity(fields.len());
     for f in &fields {
-        let i = index_of[&query_text(f)];
-        let mut learned_exact = Vec::new();
+        let q = query_text(f);
+        let i = index_of[&q];
+        let mut learned_exact = learned_names.get(&q).cloned().unwrap_or_default();
         let mut neighbours = Vec::new();
         for h in &hits[i] {
             let Some((e, fld)) = h.canonical.clone() else {
@@ -316,7 +360,12 @@ pub async fn propose(
 
     // Two fields of this batch competing for one canonical field: only a clear winner stays.
     let mut claims: HashMap<(String, String), Vec<(usize, f64)>> = HashMap::new();
+    let mut claimant_names = std::collections::HashSet::new();
     for (i, r) in ranked.iter().enumerate() {
+        // The same name twice is one field, not two competitors.
+        if !claimant_names.insert(fields[i].name.to_lowercase()) {
+            continue;
+        }
         if let Some(top) = r
             .first()
             .filter(|t| t.confidence >= settings.review_threshold)
@@ -344,11 +393,20 @@ pub async fn propose(
         .map(|(name, (_, e, f))| ((e.clone(), f.clone()), name.clone()))
         .collect();
 
-    let mut proposals = Vec::with_capacity(fields.len());
+    let mut proposals: Vec<Proposal> = Vec::with_capacity(fields.len());
     let mut applied = Vec::new();
     let mut learned = Vec::new();
     let mut seen_source = Vec::new();
+    // A name given twice (in any case) is one source field: decide once, answer for both.
+    let mut decided_names: HashMap<String, usize> = HashMap::new();
     for (i, (f, candidates)) in fields.iter().zip(ranked).enumerate() {
+        if let Some(&first) = decided_names.get(&f.name.to_lowercase()) {
+            let mut again: Proposal = proposals[first].clone();
+            again.source_field = f.name.clone();
+            proposals.push(again);
+            continue;
+        }
+        decided_names.insert(f.name.to_lowercase(), proposals.len());
         let compact = names::compact(&f.name);
         let mut top = candidates.first().cloned();
         let alternatives: Vec<Candidate> = candidates.iter().skip(1).cloned().collect();
@@ -405,9 +463,11 @@ pub async fn propose(
 
         let mut mapping_id = None;
         let mut review = None;
-        let status = if confidence >= settings.auto_apply_threshold && !conflict {
-            let Some(t) = top.clone() else { continue };
-            match apply(&tx, &system, &entity, &f.name, &t).await? {
+        let auto = top
+            .clone()
+            .filter(|_| confidence >= settings.auto_apply_threshold && !conflict);
+        let status = if let Some(t) = auto {
+            match apply(&tx, &system, &entity, &f.name, &t, &catalogue, &heads).await? {
                 Applied::Created(id) | Applied::Unchanged(id) => {
                     mapping_id = Some(id);
                     applied.push(json!({ "sourceField": f.name, "mappingId": id, "target": format!("{}.{}", t.entity, t.field), "confidence": t.confidence }));
@@ -481,11 +541,21 @@ pub async fn propose(
         });
     }
 
+    let decided = started.elapsed();
     state
         .vectors
         .upsert(&tx, state.embedder.model_id(), &seen_source)
         .await?;
-    learn(state, &tx, &system, &entity, &learned).await?;
+    learn(state, &tx, &learned).await?;
+    tracing::debug!(
+        fields = fields.len(),
+        distinct = distinct.len(),
+        embed_ms = embedded.as_millis() as u64,
+        search_ms = (searched - embedded).as_millis() as u64,
+        decide_ms = (decided - searched).as_millis() as u64,
+        record_ms = (started.elapsed() - decided).as_millis() as u64,
+        "proposals timed"
+    );
     let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
     audit::record(
         &tx,
@@ -507,6 +577,22 @@ pub async fn propose(
     Ok(proposals)
 }
 
+/// The tenant's canonical fields by (entity, field), resolved once per call.
+type Catalogue = HashMap<(String, String), Uuid>;
+
+async fn catalogue(tx: &ScopedTx<'_>) -> AppResult<Catalogue> {
+    let ontology = ontology::load_active(tx).await?;
+    Ok(ontology
+        .entities
+        .into_iter()
+        .flat_map(|e| {
+            e.fields
+                .into_iter()
+                .map(move |f| ((f.entity, f.name), f.id))
+        })
+        .collect())
+}
+
 enum Applied {
     Created(Uuid),
     Unchanged(Uuid),
@@ -521,15 +607,21 @@ async fn apply(
     entity: &str,
     field: &str,
     target: &Candidate,
+    catalogue: &Catalogue,
+    heads: &HashMap<String, entity::mappings::Model>,
 ) -> AppResult<Applied> {
-    let head = store::lock_head_by_source(tx, system, entity, field).await?;
-    if let Some(h) = &head {
+    if let Some(h) = heads.get(&field.to_lowercase()) {
         if h.is_active && h.canonical_entity == target.entity && h.canonical_field == target.field {
             return Ok(Applied::Unchanged(h.mapping_id));
         }
         return Ok(Applied::Conflict);
     }
-    let id = super::service::create_active(tx, system, entity, field, target).await?;
+    let Some(canonical_field_id) = catalogue.get(&(target.entity.clone(), target.field.clone()))
+    else {
+        return Ok(Applied::Conflict);
+    };
+    let id = super::service::create_active(tx, system, entity, field, target, *canonical_field_id)
+        .await?;
     Ok(Applied::Created(id))
 }
 
@@ -538,8 +630,6 @@ async fn apply(
 async fn learn(
     state: &AppState,
     tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
     decisions: &[(String, Candidate, Uuid)],
 ) -> AppResult<()> {
     if decisions.is_empty() {
@@ -558,11 +648,13 @@ async fn learn(
         .iter()
         .zip(texts)
         .zip(vectors)
-        .map(|(((name, c, id), text), vector)| VectorRecord {
+        .map(|(((_, c, id), text), vector)| VectorRecord {
             kind: VectorKind::Mapping,
             mapping_id: Some(*id),
             canonical: Some((c.entity.clone(), c.field.clone())),
-            source: Some((system.to_owned(), entity.to_owned(), name.clone())),
+            // Knowledge is "this name means that target", whichever source taught it: one
+            // vector per name and target keeps the tenant's search set small.
+            source: None,
             content: text,
             vector,
         })
@@ -705,14 +797,7 @@ pub async fn decide(
         )
         .await?;
         mapping_id = Some(id);
-        learn(
-            state,
-            &tx,
-            &item.source_system,
-            &item.source_entity,
-            &[(item.source_field.clone(), t.clone(), id)],
-        )
-        .await?;
+        learn(state, &tx, &[(item.source_field.clone(), t.clone(), id)]).await?;
     }
     let decision_json = json!({
         "target": target.as_ref().map(|t| format!("{}.{}", t.entity, t.field)),

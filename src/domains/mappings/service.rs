@@ -82,8 +82,19 @@ async fn target_row(tx: &ScopedTx<'_>, target: &Target) -> AppResult<mappings::A
                 format!("{entity}.{field} is not in the canonical model"),
             )
         })?;
-    Ok(mappings::ActiveModel {
-        canonical_field_id: Set(canonical.id),
+    Ok(row_for(tx, target, entity, field, canonical.id))
+}
+
+/// A version row's content for an already resolved canonical field.
+fn row_for(
+    tx: &ScopedTx<'_>,
+    target: &Target,
+    entity: String,
+    field: String,
+    canonical_field_id: Uuid,
+) -> mappings::ActiveModel {
+    mappings::ActiveModel {
+        canonical_field_id: Set(canonical_field_id),
         canonical_entity: Set(entity),
         canonical_field: Set(field),
         mapping_type: Set(target.mapping_type.as_str().to_owned()),
@@ -97,7 +108,7 @@ async fn target_row(tx: &ScopedTx<'_>, target: &Target) -> AppResult<mappings::A
         approved_at: Set(None),
         rolled_back_from: Set(None),
         ..Default::default()
-    })
+    }
 }
 
 fn source_conflict(err: sea_orm::DbErr) -> AppError {
@@ -288,8 +299,15 @@ pub(super) async fn create_active(
     entity: &str,
     field: &str,
     target: &Candidate,
+    canonical_field_id: Uuid,
 ) -> AppResult<Uuid> {
-    let mut row = target_row(tx, &candidate_target(target)).await?;
+    let mut row = row_for(
+        tx,
+        &candidate_target(target),
+        target.entity.clone(),
+        target.field.clone(),
+        canonical_field_id,
+    );
     let mapping_id = Uuid::now_v7();
     row.mapping_id = Set(mapping_id);
     row.version = Set(1);
@@ -316,7 +334,12 @@ pub(super) async fn activate_for_source(
     target: &Candidate,
 ) -> AppResult<Uuid> {
     let Some(head) = store::lock_head_by_source(tx, system, entity, field).await? else {
-        return create_active(tx, system, entity, field, target).await;
+        let canonical = ontology::find_field(tx, &target.entity, &target.field)
+            .await?
+            .ok_or_else(|| {
+                AppError::bad_field("canonicalField", "is not in the canonical model")
+            })?;
+        return create_active(tx, system, entity, field, target, canonical.id).await;
     };
     if head.is_active
         && head.canonical_entity == target.entity

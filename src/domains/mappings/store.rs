@@ -151,3 +151,19 @@ pub async fn lock_head_by_source(
         .one(tx.conn())
         .await
 }
+
+/// Every mapping head of one source system and entity, locked (one query per proposal call).
+pub async fn lock_heads_for_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+) -> Result<Vec<mappings::Model>, DbErr> {
+    mappings::Entity::find()
+        .filter(mappings::Column::TenantId.eq(tx.tenant_id()))
+        .filter(mappings::Column::SourceSystem.eq(system))
+        .filter(mappings::Column::SourceEntity.eq(entity))
+        .filter(mappings::Column::IsHead.eq(true))
+        .lock_exclusive()
+        .all(tx.conn())
+        .await
+}

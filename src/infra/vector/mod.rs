@@ -110,6 +110,17 @@ impl VectorStore {
         }
     }
 
+    /// Targets of the tenant's MAPPING vectors whose text is exactly one of `contents`.
+    pub async fn learned_targets(
+        &self,
+        tx: &ScopedTx<'_>,
+        contents: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, sea_orm::DbErr> {
+        match self {
+            Self::Pgvector(store) => store.learned_targets(tx, contents).await,
+        }
+    }
+
     pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, sea_orm::DbErr> {
         match self {
             Self::Pgvector(store) => store.count(tx, kind).await,

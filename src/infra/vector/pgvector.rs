@@ -115,13 +115,17 @@ impl PgVectorStore {
         let literals: Vec<String> = queries.iter().map(|q| vector_literal(q)).collect();
         let rows = HitRow::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT q.idx AS idx, h.* FROM unnest($1::text[]) WITH ORDINALITY AS q(v, idx)
+            // Parse each query vector once; a cast inside the LATERAL would re-parse the
+            // text for every row compared (measured: ~30 ms a query instead of ~1 ms).
+            "WITH q AS MATERIALIZED (
+                SELECT t.idx, t.v::vector AS v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, idx))
+             SELECT q.idx AS idx, h.* FROM q
              CROSS JOIN LATERAL (
                 SELECT tenant_id, kind, mapping_id, canonical_entity, canonical_field, source_system, source_entity,
-                       source_field, content, (1 - (embedding <=> q.v::vector))::float8 AS score
+                       source_field, content, (1 - (embedding <=> q.v))::float8 AS score
                 FROM mapping_embeddings
                 WHERE tenant_id IN ($2, $3) AND kind = ANY($4)
-                ORDER BY embedding <=> q.v::vector
+                ORDER BY embedding <=> q.v
                 LIMIT $5) h",
             [
                 literals.into(),
@@ -140,6 +144,34 @@ impl PgVectorStore {
             if let (Some(slot), Some(hit)) = (slot, to_hit(row)) {
                 slot.push(hit);
             }
+        }
+        Ok(out)
+    }
+
+    pub async fn learned_targets(
+        &self,
+        tx: &ScopedTx<'_>,
+        contents: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, DbErr> {
+        let mut out: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+        if contents.is_empty() {
+            return Ok(out);
+        }
+        let rows = tx
+            .conn()
+            .query_all(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT DISTINCT content, canonical_entity, canonical_field FROM mapping_embeddings
+                 WHERE tenant_id = $1 AND kind = 'MAPPING' AND content = ANY($2)
+                   AND canonical_entity IS NOT NULL AND canonical_field IS NOT NULL",
+                [tx.tenant_id().into(), contents.to_vec().into()],
+            ))
+            .await?;
+        for row in rows {
+            let content: String = row.try_get_by_index(0)?;
+            let entity: String = row.try_get_by_index(1)?;
+            let field: String = row.try_get_by_index(2)?;
+            out.entry(content).or_default().push((entity, field));
         }
         Ok(out)
     }
