@@ -399,6 +399,7 @@ pub async fn propose(
     let mut seen_source = Vec::new();
     // A name given twice (in any case) is one source field: decide once, answer for both.
     let mut decided_names: HashMap<String, usize> = HashMap::new();
+    let mut reviews: Vec<review_store::NewReview> = Vec::new();
     for (i, (f, candidates)) in fields.iter().zip(ranked).enumerate() {
         if let Some(&first) = decided_names.get(&f.name.to_lowercase()) {
             let mut again: Proposal = proposals[first].clone();
@@ -494,7 +495,6 @@ pub async fn propose(
             ProposalStatus::Unmapped
         };
 
-        let mut review_id = None;
         if let Some(reason) = review {
             let stored = StoredProposal {
                 data_type: f.data_type.clone(),
@@ -510,20 +510,15 @@ pub async fn propose(
                     })
                     .collect(),
             };
-            let id = review_store::upsert_pending(
-                &tx,
-                review_store::NewReview {
-                    source_system: &system,
-                    source_entity: &entity,
-                    source_field: &f.name,
-                    proposal: serde_json::to_value(&stored).map_err(AppError::internal)?,
-                    confidence,
-                    reason: reason.as_str(),
-                    mapping_id: None,
-                },
-            )
-            .await?;
-            review_id = Some(id);
+            reviews.push(review_store::NewReview {
+                source_system: system.clone(),
+                source_entity: entity.clone(),
+                source_field: f.name.clone(),
+                proposal: serde_json::to_value(&stored).map_err(AppError::internal)?,
+                confidence,
+                reason: reason.as_str(),
+                mapping_id: None,
+            });
         }
         proposals.push(Proposal {
             source_field: f.name.clone(),
@@ -536,9 +531,14 @@ pub async fn propose(
             alternatives,
             status,
             reason: review,
-            review_id,
+            review_id: None,
             mapping_id,
         });
+    }
+    // All review items of the call in one statement; ids go back by source field.
+    let review_ids = review_store::upsert_pending_many(&tx, &reviews).await?;
+    for p in proposals.iter_mut().filter(|p| p.reason.is_some()) {
+        p.review_id = review_ids.get(&p.source_field.to_lowercase()).copied();
     }
 
     let decided = started.elapsed();

@@ -4,51 +4,88 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
 
-pub struct NewReview<'a> {
-    pub source_system: &'a str,
-    pub source_entity: &'a str,
-    pub source_field: &'a str,
+pub struct NewReview {
+    pub source_system: String,
+    pub source_entity: String,
+    pub source_field: String,
     pub proposal: serde_json::Value,
     pub confidence: f64,
-    pub reason: &'a str,
+    pub reason: &'static str,
     pub mapping_id: Option<Uuid>,
 }
 
 #[derive(FromQueryResult)]
 struct IdRow {
     id: Uuid,
+    source_field: String,
 }
 
-/// Opens a review for the source field, or refreshes the one already open.
-pub async fn upsert_pending(tx: &ScopedTx<'_>, r: NewReview<'_>) -> Result<Uuid, DbErr> {
-    let row = IdRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "INSERT INTO mapping_reviews (id, tenant_id, source_system, source_entity, source_field, proposal, confidence, reason, mapping_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (tenant_id, source_system, source_entity, lower(source_field)) WHERE status = 'PENDING'
-         DO UPDATE SET proposal = EXCLUDED.proposal, confidence = EXCLUDED.confidence, reason = EXCLUDED.reason,
-                       mapping_id = EXCLUDED.mapping_id, updated_at = now()
-         RETURNING id",
-        [
-            Uuid::now_v7().into(),
-            tx.tenant_id().into(),
-            r.source_system.into(),
-            r.source_entity.into(),
-            r.source_field.into(),
-            r.proposal.into(),
-            r.confidence.into(),
-            r.reason.into(),
-            r.mapping_id.into(),
-        ],
-    ))
-    .one(tx.conn())
-    .await?;
-    row.map(|r| r.id).ok_or_else(|| DbErr::RecordNotInserted)
+/// Opens a review per source field, or refreshes the one already open; returns the ids by
+/// lower-cased source field. Names must be distinct (case-insensitively) within one call.
+pub async fn upsert_pending_many(
+    tx: &ScopedTx<'_>,
+    reviews: &[NewReview],
+) -> Result<HashMap<String, Uuid>, DbErr> {
+    let mut ids = HashMap::new();
+    for chunk in reviews.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO mapping_reviews (id, tenant_id, source_system, source_entity, source_field, proposal, confidence, reason, mapping_id) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9);
+        for (i, r) in chunk.iter().enumerate() {
+            let b = i * 9;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${},${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+            values.extend([
+                Uuid::now_v7().into(),
+                tx.tenant_id().into(),
+                r.source_system.clone().into(),
+                r.source_entity.clone().into(),
+                r.source_field.clone().into(),
+                r.proposal.clone().into(),
+                r.confidence.into(),
+                r.reason.into(),
+                r.mapping_id.into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (tenant_id, source_system, source_entity, lower(source_field)) WHERE status = 'PENDING'
+              DO UPDATE SET proposal = EXCLUDED.proposal, confidence = EXCLUDED.confidence, reason = EXCLUDED.reason,
+                            mapping_id = EXCLUDED.mapping_id, updated_at = now()
+              RETURNING id, source_field",
+        );
+        let rows = IdRow::find_by_statement(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .all(tx.conn())
+        .await?;
+        for row in rows {
+            ids.insert(row.source_field.to_lowercase(), row.id);
+        }
+    }
+    Ok(ids)
 }
 
 pub async fn lock(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<mapping_reviews::Model>, DbErr> {

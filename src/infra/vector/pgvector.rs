@@ -48,7 +48,7 @@ impl PgVectorStore {
                     sql.push(',');
                 }
                 sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${},${},${},${},${},${}::vector)",
+                    "(${},${},${},${},${},${},${},${},${},${},${},${})",
                     b + 1,
                     b + 2,
                     b + 3,
@@ -82,7 +82,8 @@ impl PgVectorStore {
                     r.content.clone().into(),
                     content_hash(&r.content).into(),
                     model.into(),
-                    vector_literal(&r.vector).into(),
+                    // Binary protocol: no text formatting or parsing of 384 floats.
+                    Value::Vector(Some(Box::new(pgvector::Vector::from(r.vector.to_vec())))),
                 ]);
             }
             sql.push_str(" ON CONFLICT DO NOTHING");
