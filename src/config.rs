@@ -45,6 +45,18 @@ pub struct ProposalSettings {
     pub review_threshold: f64,
     pub max_fields_per_call: usize,
     pub exact_cache_ttl_secs: u64,
+    pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub provider: String,
+    pub base_url: String,
+    pub model: String,
+    pub api_key: SecretString,
+    pub timeout_ms: u64,
+    pub max_fields_per_call: usize,
+    pub max_confidence: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,11 +160,27 @@ impl Settings {
                 reason: "need 0 < review_threshold < auto_apply_threshold <= 1".into(),
             });
         }
+        if !matches!(p.llm.provider.as_str(), "none" | "openai_compatible") {
+            return Err(ConfigError::Invalid {
+                key: "proposals.llm.provider",
+                reason: "must be none or openai_compatible".into(),
+            });
+        }
+        if p.llm.provider == "openai_compatible"
+            && (p.llm.base_url.is_empty() || p.llm.model.is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                key: "proposals.llm",
+                reason: "openai_compatible needs base_url and model".into(),
+            });
+        }
         Ok(())
     }
 }
 
-/// `AUTONOMOS_CONFIG_DIR`, else `./config`, else the source tree's `config/` (tests, `cargo run`).
+/// `AUTONOMOS_CONFIG_DIR`, else `./config`, else the source tree's `config/` when run by cargo.
+/// The source tree is read from the environment at run time, never baked in at compile time:
+/// builds share a target directory across clones, so a compile-time path can name another clone.
 fn config_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("AUTONOMOS_CONFIG_DIR") {
         return PathBuf::from(dir);
@@ -161,5 +189,8 @@ fn config_dir() -> PathBuf {
     if cwd.join("base.yaml").is_file() {
         return cwd;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(root) => Path::new(&root).join("config"),
+        None => cwd,
+    }
 }

@@ -9,6 +9,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
+use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::proposals;
 use crate::graphql::schema;
 use crate::http;
@@ -28,6 +29,7 @@ impl Application {
         let db = db::connect(&settings.database).await?;
         let redis = redis::connect(&settings.redis).await?;
         let embedding = settings.embedding.clone();
+        let settings_llm = settings.proposals.llm.clone();
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
         let state = AppState {
@@ -38,6 +40,7 @@ impl Application {
             embedder: Arc::new(embedder),
             vectors: Arc::new(VectorStore::pgvector()),
             knowledge: Arc::new(Knowledge::builtin()?),
+            llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
         };
         let seeded = proposals::seed_baseline(&state)
             .await

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
+use crate::domains::mappings::llm::LlmProvider;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
 use crate::infra::vector::VectorStore;
@@ -19,4 +20,5 @@ pub struct AppState {
     pub embedder: Arc<Embedder>,
     pub vectors: Arc<VectorStore>,
     pub knowledge: Arc<Knowledge>,
+    pub llm: Arc<LlmProvider>,
 }

@@ -7,8 +7,16 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The clone under test. Read at run time: test binaries in a target directory shared by several
+/// clones may have been compiled from another one.
+pub fn project_root() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .expect("tests run under cargo, which sets CARGO_MANIFEST_DIR")
+}
+
 pub fn settings() -> Settings {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let dir = project_root().join("config");
     let mut settings = Settings::load_from(&dir, "test").expect("test settings");
     settings.server.port = 0;
     settings
@@ -31,12 +39,18 @@ pub struct TestTenant {
 static LOGGING: OnceLock<()> = OnceLock::new();
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The real app with some settings changed for one test.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     LOGGING.get_or_init(|| {
         if std::env::var("TEST_LOG").is_ok() {
             autonomos::observability::init("info");
         }
     });
-    let settings = settings();
+    let mut settings = settings();
+    change(&mut settings);
     autonomos::infra::db::migrate(&settings.database)
         .await
         .expect("migrations");

@@ -8,6 +8,7 @@ mod errors;
 mod helpers;
 mod http;
 mod isolation;
+mod llm;
 mod mappings;
 mod migrations;
 mod proposals;

@@ -2,6 +2,7 @@
 //! rollback. Versions are immutable; approval and rollback move the active pointer.
 pub mod graphql;
 pub mod knowledge;
+pub mod llm;
 pub mod model;
 pub mod names;
 pub mod proposals;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::model::MappingMethod;
 use super::scoring::{self, Candidate, FieldEvidence, Neighbour};
-use super::{names, review_store, store};
+use super::{llm, names, review_store, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::ontology::service as ontology;
@@ -272,17 +272,11 @@ pub async fn propose(
         .map_err(AppError::internal)?;
     let embedded = started.elapsed();
 
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let exact = exact_set(state, &tx, &system, &entity).await?;
-    let catalogue = catalogue(&tx).await?;
-    let heads: HashMap<String, entity::mappings::Model> =
-        store::lock_heads_for_source(&tx, &system, &entity)
-            .await?
-            .into_iter()
-            .map(|m| (m.source_field.to_lowercase(), m))
-            .collect();
+    // Reads first, in a short transaction of their own: nothing is held open while an LLM
+    // provider (if any) answers.
+    let read = ScopedTx::begin(&state.db, scope).await?;
     // What the tenant has approved under exactly these names, from any source.
-    let learned_names = state.vectors.learned_targets(&tx, &distinct).await?;
+    let learned_names = state.vectors.learned_targets(&read, &distinct).await?;
     // Exact evidence first: a field it settles needs no vector search.
     let mut needs_search = vec![false; distinct.len()];
     for f in &fields {
@@ -313,7 +307,7 @@ pub async fn propose(
     let found = state
         .vectors
         .search_many(
-            &tx,
+            &read,
             &queries,
             &[VectorKind::Mapping, VectorKind::CanonicalField],
             NEIGHBOURS,
@@ -357,6 +351,18 @@ pub async fn propose(
         };
         ranked.push(scoring::rank(&state.knowledge, &ev, ALTERNATIVES + 1));
     }
+    drop(read);
+    ask_llm(state, &system, &entity, &fields, &mut ranked).await;
+
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let exact = exact_set(state, &tx, &system, &entity).await?;
+    let catalogue = catalogue(&tx).await?;
+    let heads: HashMap<String, entity::mappings::Model> =
+        store::lock_heads_for_source(&tx, &system, &entity)
+            .await?
+            .into_iter()
+            .map(|m| (m.source_field.to_lowercase(), m))
+            .collect();
 
     // Two fields of this batch competing for one canonical field: only a clear winner stays.
     let mut claims: HashMap<(String, String), Vec<(usize, f64)>> = HashMap::new();
@@ -575,6 +581,65 @@ pub async fn propose(
         invalidate_exact(state, scope.tenant_id(), &system, &entity).await;
     }
     Ok(proposals)
+}
+
+/// For fields the evidence leaves below the review band, ask the LLM provider (if one is
+/// configured), a few at a time; its validated answer becomes the top candidate, method LLM,
+/// capped below auto-apply so a person confirms it.
+async fn ask_llm(
+    state: &AppState,
+    system: &str,
+    entity: &str,
+    fields: &[FieldInput],
+    ranked: &mut [Vec<Candidate>],
+) {
+    use futures_util::StreamExt;
+    let llm = &state.llm;
+    let llm::LlmProvider::OpenAiCompatible(provider) = llm.as_ref() else {
+        return;
+    };
+    let threshold = state.settings.proposals.review_threshold;
+    let mut asked = std::collections::HashSet::new();
+    let wanted: Vec<usize> = (0..fields.len())
+        .filter(|&i| ranked[i].first().is_none_or(|c| c.confidence < threshold))
+        .filter(|&i| asked.insert(fields[i].name.to_lowercase()))
+        .take(provider.max_fields)
+        .collect();
+    let answers: Vec<(usize, Option<llm::Suggestion>)> = futures_util::stream::iter(wanted)
+        .map(|i| async move {
+            let f = &fields[i];
+            let question = llm::FieldQuestion {
+                source_system: system,
+                source_entity: entity,
+                name: &f.name,
+                data_type: f.data_type.as_deref(),
+                description: f.description.as_deref(),
+                samples: &f.samples,
+            };
+            (i, llm.suggest(&state.knowledge, &question).await)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for (i, answer) in answers {
+        let Some(s) = answer else { continue };
+        if ranked[i]
+            .first()
+            .is_some_and(|c| c.confidence >= s.confidence)
+        {
+            continue;
+        }
+        ranked[i].retain(|c| !(c.entity == s.entity && c.field == s.field));
+        ranked[i].insert(
+            0,
+            Candidate {
+                entity: s.entity,
+                field: s.field,
+                confidence: s.confidence,
+                method: MappingMethod::Llm,
+            },
+        );
+    }
 }
 
 /// The tenant's canonical fields by (entity, field), resolved once per call.
