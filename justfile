@@ -30,6 +30,12 @@ test: services lint
     AUTONOMOS_ENV=test {{bin}} migrate
     AUTONOMOS_ENV=test cargo nextest run --workspace --no-fail-fast
 
+# The proposal and learning tests with Qdrant as the vector tier, e.g. `just test-qdrant http://127.0.0.1:6334`
+test-qdrant url: services
+    AUTONOMOS_ENV=test AUTONOMOS__VECTORS__BACKEND=qdrant AUTONOMOS__VECTORS__QDRANT__URL={{url}} \
+      AUTONOMOS__VECTORS__QDRANT__COLLECTION=autonomos_test_$(date +%s) \
+      cargo nextest run --test api proposals llm
+
 # Formatting and lints
 lint:
     cargo fmt --all -- --check

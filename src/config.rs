@@ -13,6 +13,29 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     pub embedding: EmbeddingSettings,
     pub proposals: ProposalSettings,
+    pub vectors: VectorSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorBackend {
+    Pgvector,
+    Qdrant,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VectorSettings {
+    pub backend: VectorBackend,
+    pub qdrant: QdrantSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QdrantSettings {
+    /// gRPC endpoint, e.g. http://127.0.0.1:6334.
+    pub url: String,
+    pub api_key: SecretString,
+    pub collection: String,
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +171,14 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "graphql.default_page_size",
                 reason: "must be between 1 and graphql.max_page_size".into(),
+            });
+        }
+        if self.vectors.backend == VectorBackend::Qdrant
+            && (self.vectors.qdrant.url.is_empty() || self.vectors.qdrant.collection.is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                key: "vectors.qdrant",
+                reason: "the qdrant backend needs url and collection".into(),
             });
         }
         let p = &self.proposals;

@@ -117,6 +117,12 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+impl From<crate::infra::vector::VectorError> for AppError {
+    fn from(err: crate::infra::vector::VectorError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
 impl From<redis::RedisError> for AppError {
     fn from(err: redis::RedisError) -> Self {
         Self::Internal(err.into())

@@ -32,13 +32,16 @@ impl Application {
         let settings_llm = settings.proposals.llm.clone();
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
+        let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
+            .await
+            .map_err(|e| anyhow::anyhow!("vector store ({:?}): {e}", settings.vectors.backend))?;
         let state = AppState {
             db,
             redis,
             tokens: Arc::new(TokenKeys::new(&settings.auth)),
             settings: Arc::new(settings),
             embedder: Arc::new(embedder),
-            vectors: Arc::new(VectorStore::pgvector()),
+            vectors: Arc::new(vectors),
             knowledge: Arc::new(Knowledge::builtin()?),
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
         };

@@ -64,6 +64,15 @@ impl Embedder {
         })
     }
 
+    /// Length of the vectors this model produces (asked of the model, not assumed).
+    pub async fn dimension(&self) -> anyhow::Result<u64> {
+        let probe = self.embed(&["dimension probe".to_owned()]).await?;
+        probe
+            .first()
+            .map(|v| v.len() as u64)
+            .ok_or_else(|| anyhow::anyhow!("the model returned no vector"))
+    }
+
     pub fn model_id(&self) -> &str {
         &self.model_id
     }

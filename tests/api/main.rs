@@ -15,3 +15,4 @@ mod proposals;
 mod rls;
 mod roles;
 mod schema;
+mod vector_backends;

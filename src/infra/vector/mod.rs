@@ -1,10 +1,12 @@
 //! The vector tier behind one interface. `Pgvector` keeps vectors beside the data, under the
-//! same row-level security; a Qdrant backend for scale-out deployments is the other variant
-//! planned for this enum.
+//! same row-level security; `Qdrant` is the scale-out tier for deployments that outgrow one
+//! Postgres. Selected by `vectors.backend`.
 mod pgvector;
+mod qdrant;
 
 use uuid::Uuid;
 
+use crate::config::{VectorBackend, VectorSettings};
 use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
 
@@ -63,13 +65,35 @@ pub struct VectorHit {
 /// The reserved tenant that owns the global baseline namespace.
 pub const BASELINE_TENANT: Uuid = Uuid::nil();
 
+#[derive(Debug, thiserror::Error)]
+pub enum VectorError {
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error("qdrant: {0}")]
+    Qdrant(#[from] qdrant_client::QdrantError),
+}
+
 pub enum VectorStore {
     Pgvector(pgvector::PgVectorStore),
+    Qdrant(qdrant::QdrantStore),
 }
 
 impl VectorStore {
     pub fn pgvector() -> Self {
         Self::Pgvector(pgvector::PgVectorStore)
+    }
+
+    /// The configured backend; Qdrant's collection is created for `dimension` if missing.
+    pub async fn from_settings(
+        settings: &VectorSettings,
+        dimension: u64,
+    ) -> Result<Self, VectorError> {
+        Ok(match settings.backend {
+            VectorBackend::Pgvector => Self::pgvector(),
+            VectorBackend::Qdrant => {
+                Self::Qdrant(qdrant::QdrantStore::connect(&settings.qdrant, dimension).await?)
+            }
+        })
     }
 
     /// Writes records into the namespace of the transaction's tenant; existing ones are kept.
@@ -78,9 +102,10 @@ impl VectorStore {
         tx: &ScopedTx<'_>,
         model: &str,
         records: &[VectorRecord],
-    ) -> Result<u64, sea_orm::DbErr> {
+    ) -> Result<u64, VectorError> {
         match self {
-            Self::Pgvector(store) => store.upsert(tx, model, records).await,
+            Self::Pgvector(store) => Ok(store.upsert(tx, model, records).await?),
+            Self::Qdrant(store) => store.upsert(tx, model, records).await,
         }
     }
 
@@ -91,7 +116,7 @@ impl VectorStore {
         query: &[f32],
         kinds: &[VectorKind],
         limit: u64,
-    ) -> Result<Vec<VectorHit>, sea_orm::DbErr> {
+    ) -> Result<Vec<VectorHit>, VectorError> {
         let query: Vector = query.into();
         let mut lists = self.search_many(tx, &[query], kinds, limit).await?;
         Ok(lists.pop().unwrap_or_default())
@@ -104,9 +129,10 @@ impl VectorStore {
         queries: &[Vector],
         kinds: &[VectorKind],
         limit: u64,
-    ) -> Result<Vec<Vec<VectorHit>>, sea_orm::DbErr> {
+    ) -> Result<Vec<Vec<VectorHit>>, VectorError> {
         match self {
-            Self::Pgvector(store) => store.search_many(tx, queries, kinds, limit).await,
+            Self::Pgvector(store) => Ok(store.search_many(tx, queries, kinds, limit).await?),
+            Self::Qdrant(store) => store.search_many(tx, queries, kinds, limit).await,
         }
     }
 
@@ -115,15 +141,17 @@ impl VectorStore {
         &self,
         tx: &ScopedTx<'_>,
         contents: &[String],
-    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, sea_orm::DbErr> {
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, VectorError> {
         match self {
-            Self::Pgvector(store) => store.learned_targets(tx, contents).await,
+            Self::Pgvector(store) => Ok(store.learned_targets(tx, contents).await?),
+            Self::Qdrant(store) => store.learned_targets(tx, contents).await,
         }
     }
 
-    pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, sea_orm::DbErr> {
+    pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, VectorError> {
         match self {
-            Self::Pgvector(store) => store.count(tx, kind).await,
+            Self::Pgvector(store) => Ok(store.count(tx, kind).await?),
+            Self::Qdrant(store) => store.count(tx, kind).await,
         }
     }
 }
