@@ -68,6 +68,8 @@ pub struct ProposalSettings {
     pub review_threshold: f64,
     pub max_fields_per_call: usize,
     pub exact_cache_ttl_secs: u64,
+    /// Query texts whose nearest knowledge is kept in process (0: off).
+    pub neighbour_cache_entries: usize,
     pub llm: LlmSettings,
 }
 

@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
+use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::mappings::proposals;
 use crate::graphql::schema;
 use crate::http;
@@ -30,6 +31,7 @@ impl Application {
         let redis = redis::connect(&settings.redis).await?;
         let embedding = settings.embedding.clone();
         let settings_llm = settings.proposals.llm.clone();
+        let neighbour_cache_entries = settings.proposals.neighbour_cache_entries;
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
@@ -44,6 +46,7 @@ impl Application {
             vectors: Arc::new(vectors),
             knowledge: Arc::new(Knowledge::builtin()?),
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
+            neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
         };
         let seeded = proposals::seed_baseline(&state)
             .await

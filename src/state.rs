@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
+use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
 use crate::infra::vector::VectorStore;
@@ -21,4 +22,5 @@ pub struct AppState {
     pub vectors: Arc<VectorStore>,
     pub knowledge: Arc<Knowledge>,
     pub llm: Arc<LlmProvider>,
+    pub neighbours: Arc<NeighbourCache>,
 }

@@ -1,14 +1,59 @@
 //! Database migrations. Shipped migrations are never edited; add a new one instead.
 pub use sea_orm_migration::prelude::*;
 
-mod m20261122_000001_foundation;
-
 pub struct Migrator;
+
+/// Every migration, in order: a name recorded in `seaql_migrations` and its up/down SQL.
+const MIGRATIONS: &[SqlMigration] = &[
+    SqlMigration {
+        name: "m20261122_000001_foundation",
+        up: include_str!("sql/0001_foundation_up.sql"),
+        down: include_str!("sql/0001_foundation_down.sql"),
+    },
+    SqlMigration {
+        name: "m20261122_000002_vector_indexes",
+        up: include_str!("sql/0002_vector_indexes_up.sql"),
+        down: include_str!("sql/0002_vector_indexes_down.sql"),
+    },
+];
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_foundation::Migration)]
+        MIGRATIONS
+            .iter()
+            .map(|m| Box::new(*m) as Box<dyn MigrationTrait>)
+            .collect()
+    }
+}
+
+/// A migration written as plain SQL (reviewable, runnable by hand with psql).
+#[derive(Clone, Copy)]
+struct SqlMigration {
+    name: &'static str,
+    up: &'static str,
+    down: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared(self.up).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(self.down)
+            .await?;
+        Ok(())
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Knowledge {
     pub fields: Vec<FieldKnowledge>,
     entity_hints: Vec<(String, Vec<String>)>,
     by_compact: HashMap<String, Vec<usize>>,
+    /// Head words of all canonical phrases: the words that tell fields apart.
+    heads: std::collections::HashSet<String>,
 }
 
 impl Knowledge {
@@ -78,10 +80,15 @@ impl Knowledge {
             .map(|(e, hints)| (e, hints.iter().map(|h| names::compact(h)).collect()))
             .collect();
         entity_hints.sort();
+        let heads = fields
+            .iter()
+            .flat_map(|f| f.phrases.iter().filter_map(|p| names::head(p)))
+            .collect();
         Ok(Self {
             fields,
             entity_hints,
             by_compact,
+            heads,
         })
     }
 
@@ -106,6 +113,11 @@ impl Knowledge {
             .get(&names::compact(source_field))
             .map(|ids| ids.iter().map(|&i| &self.fields[i]).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether `word` is the head word of some canonical phrase.
+    pub fn is_head(&self, word: &str) -> bool {
+        self.heads.contains(word)
     }
 
     pub fn field(&self, entity: &str, field: &str) -> Option<&FieldKnowledge> {

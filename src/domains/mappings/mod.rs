@@ -5,6 +5,7 @@ pub mod knowledge;
 pub mod llm;
 pub mod model;
 pub mod names;
+pub mod neighbour_cache;
 pub mod proposals;
 pub mod proposals_graphql;
 mod review_store;

@@ -1,5 +1,7 @@
 //! Field-name normalization: `AnnualRevenue__c`, `hs_annual_revenue` and `annual-revenue` all
-//! become the words `annual revenue`.
+//! become the words `annual revenue`, and so does `annualrevenue`.
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 /// Vendor prefixes and suffixes that carry no meaning for matching.
 const PREFIXES: &[&str] = &[
@@ -55,7 +57,145 @@ pub fn words(raw: &str) -> Vec<String> {
     if !current.is_empty() {
         out.push(current);
     }
-    out
+    out.into_iter().flat_map(|w| segment(&w)).collect()
+}
+
+/// Words of CRM field names that the canonical model and alias files may not spell out.
+const EXTRA_WORDS: &str = include_str!("knowledge/words.txt");
+
+/// Known words: the canonical model's and the alias file's, plus `EXTRA_WORDS`.
+fn vocabulary() -> &'static HashSet<String> {
+    static VOCABULARY: OnceLock<HashSet<String>> = OnceLock::new();
+    VOCABULARY.get_or_init(|| {
+        let mut vocabulary = HashSet::new();
+        let mut add = |text: &str| {
+            for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+                if word.len() >= 2 {
+                    vocabulary.insert(word.to_ascii_lowercase());
+                }
+            }
+        };
+        add(EXTRA_WORDS);
+        for source in [
+            include_str!("knowledge/crm-v1-aliases.json"),
+            include_str!("../ontology/crm-v1.json"),
+        ] {
+            // Keys and values alike: entity and field names are keys in the alias file.
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(source) {
+                walk_strings(&json, &mut add);
+            }
+        }
+        // Alias lists spell some names run together (`annualrevenue`): such compounds of
+        // other known words are not words of their own.
+        let compounds: Vec<String> = vocabulary
+            .iter()
+            .filter(|w| w.len() >= 6 && split_known(w, &vocabulary, 2).is_some_and(|p| p.len() > 1))
+            .cloned()
+            .collect();
+        for c in compounds {
+            vocabulary.remove(&c);
+        }
+        vocabulary
+    })
+}
+
+fn walk_strings(value: &serde_json::Value, f: &mut impl FnMut(&str)) {
+    match value {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| walk_strings(v, f)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                f(k);
+                walk_strings(v, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Splits a run-together lower-case word (`estimatedclosedate`) into known words
+/// (`estimated close date`). Unknown or unsplittable words stay whole.
+fn segment(word: &str) -> Vec<String> {
+    const MIN_LEN: usize = 6;
+    let vocabulary = vocabulary();
+    if word.len() < MIN_LEN
+        || !word.bytes().all(|b| b.is_ascii_lowercase())
+        || vocabulary.contains(word)
+    {
+        return vec![word.to_owned()];
+    }
+    split_known(word, vocabulary, 2).unwrap_or_else(|| vec![word.to_owned()])
+}
+
+/// The split of `word` into vocabulary words of at least `min_part` letters with the fewest
+/// words, longer words breaking ties; None when there is none.
+fn split_known(word: &str, vocabulary: &HashSet<String>, min_part: usize) -> Option<Vec<String>> {
+    let n = word.len();
+    // best[i]: (words, -sum of squared lengths, start of the last word) for word[..i].
+    let mut best: Vec<Option<(usize, i64, usize)>> = vec![None; n + 1];
+    best[0] = Some((0, 0, 0));
+    for end in min_part..=n {
+        for start in 0..=end - min_part {
+            let Some((count, score, _)) = best[start] else {
+                continue;
+            };
+            // The whole word is not a split of itself.
+            if (start == 0 && end == n) || !vocabulary.contains(&word[start..end]) {
+                continue;
+            }
+            let len = (end - start) as i64;
+            let candidate = (count + 1, score - len * len, start);
+            if best[end].is_none_or(|b| (candidate.0, candidate.1) < (b.0, b.1)) {
+                best[end] = Some(candidate);
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    let mut end = n;
+    while end > 0 {
+        let (_, _, start) = best[end]?;
+        parts.push(word[start..end].to_owned());
+        end = start;
+    }
+    parts.reverse();
+    Some(parts)
+}
+
+/// The word a name is about: its last word that is not a generic suffix (`industry code` →
+/// `industry`, `address 1 city` → `city`), or its last word when all are generic.
+pub fn head(raw: &str) -> Option<String> {
+    let words: Vec<String> = words(raw)
+        .into_iter()
+        .filter(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    words
+        .iter()
+        .rev()
+        .find(|w| !is_vague(w) && *w != "value")
+        .or(words.last())
+        .cloned()
+}
+
+/// Words that say what kind of value a name holds but not what it is about.
+pub fn is_vague(word: &str) -> bool {
+    const VAGUE: &[&str] = &[
+        "id", "code", "name", "number", "no", "num", "key", "type", "text",
+    ];
+    VAGUE.contains(&word)
+}
+
+/// The proper word suffixes of a name, longest first, skipping those made only of vague
+/// words or numbers: `address 1 city` → `1 city`, `city`.
+pub fn suffixes(raw: &str) -> Vec<String> {
+    let words = words(raw);
+    (1..words.len())
+        .map(|k| &words[k..])
+        .filter(|tail| {
+            tail.iter()
+                .any(|w| !is_vague(w) && !w.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|tail| tail.join(" "))
+        .collect()
 }
 
 /// Words joined by spaces: what gets embedded.
@@ -109,6 +249,37 @@ mod tests {
         assert_eq!(phrase("address1"), "address 1");
         assert_eq!(phrase("e-mail"), "e mail");
         assert_eq!(compact("Annual Revenue"), "annualrevenue");
+    }
+
+    #[test]
+    fn run_together_names_split_into_known_words() {
+        assert_eq!(phrase("annualrevenue"), "annual revenue");
+        assert_eq!(phrase("estimatedclosedate"), "estimated close date");
+        assert_eq!(phrase("transactioncurrencyid"), "transaction currency id");
+        assert_eq!(phrase("numberofemployees"), "number of employees");
+        assert_eq!(phrase("parentcustomerid"), "parent customer id");
+        // Known words and words that do not split stay whole.
+        assert_eq!(phrase("industry"), "industry");
+        assert_eq!(phrase("xyzzyplugh"), "xyzzyplugh");
+        // Spacing never changes the compact form exact matching uses.
+        assert_eq!(compact("estimatedclosedate"), "estimatedclosedate");
+    }
+
+    #[test]
+    fn the_head_word_skips_generic_suffixes_and_numbers() {
+        assert_eq!(head("address1_city").as_deref(), Some("city"));
+        assert_eq!(head("industrycode").as_deref(), Some("industry"));
+        assert_eq!(head("transactioncurrencyid").as_deref(), Some("currency"));
+        assert_eq!(head("Name").as_deref(), Some("name"));
+        assert_eq!(head("").as_deref(), None);
+    }
+
+    #[test]
+    fn suffixes_skip_vague_tails() {
+        assert_eq!(suffixes("address1_city"), vec!["1 city", "city"]);
+        assert_eq!(suffixes("estimatedvalue"), vec!["value"]);
+        assert!(suffixes("stepname").is_empty());
+        assert!(suffixes("email").is_empty());
     }
 
     #[test]

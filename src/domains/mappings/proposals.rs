@@ -1,5 +1,6 @@
 //! RAG-first mapping proposals, the review queue, and learning from decisions.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,8 @@ use crate::domains::auth::scope::TenantScope;
 use crate::domains::ontology::service as ontology;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
-use crate::infra::vector::{VectorKind, VectorRecord};
+use crate::infra::embed::Vector;
+use crate::infra::vector::{VectorHit, VectorKind, VectorRecord};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
 
@@ -302,21 +304,7 @@ pub async fn propose(
             needs_search[index_of[&q]] = true;
         }
     }
-    let searched_ids: Vec<usize> = (0..distinct.len()).filter(|&i| needs_search[i]).collect();
-    let queries: Vec<_> = searched_ids.iter().map(|&i| vectors[i].clone()).collect();
-    let found = state
-        .vectors
-        .search_many(
-            &read,
-            &queries,
-            &[VectorKind::Mapping, VectorKind::CanonicalField],
-            NEIGHBOURS,
-        )
-        .await?;
-    let mut hits = vec![Vec::new(); distinct.len()];
-    for (i, list) in searched_ids.into_iter().zip(found) {
-        hits[i] = list;
-    }
+    let hits = neighbours_of(state, &read, &distinct, &vectors, &needs_search).await?;
     let searched = started.elapsed();
 
     // Rank every field.
@@ -326,7 +314,7 @@ pub async fn propose(
         let i = index_of[&q];
         let mut learned_exact = learned_names.get(&q).cloned().unwrap_or_default();
         let mut neighbours = Vec::new();
-        for h in &hits[i] {
+        for h in hits[i].iter() {
             let Some((e, fld)) = h.canonical.clone() else {
                 continue;
             };
@@ -406,6 +394,7 @@ pub async fn propose(
     // A name given twice (in any case) is one source field: decide once, answer for both.
     let mut decided_names: HashMap<String, usize> = HashMap::new();
     let mut reviews: Vec<review_store::NewReview> = Vec::new();
+    let mut new_mappings = Vec::new();
     for (i, (f, candidates)) in fields.iter().zip(ranked).enumerate() {
         if let Some(&first) = decided_names.get(&f.name.to_lowercase()) {
             let mut again: Proposal = proposals[first].clone();
@@ -474,14 +463,23 @@ pub async fn propose(
             .clone()
             .filter(|_| confidence >= settings.auto_apply_threshold && !conflict);
         let status = if let Some(t) = auto {
-            match apply(&tx, &system, &entity, &f.name, &t, &catalogue, &heads).await? {
-                Applied::Created(id) | Applied::Unchanged(id) => {
+            let applied_as = apply(&tx, &system, &entity, &f.name, &t, &catalogue, &heads);
+            let id = match applied_as {
+                Applied::Created(id, row) => {
+                    new_mappings.push(*row);
+                    Some(id)
+                }
+                Applied::Unchanged(id) => Some(id),
+                Applied::Conflict => None,
+            };
+            match id {
+                Some(id) => {
                     mapping_id = Some(id);
                     applied.push(json!({ "sourceField": f.name, "mappingId": id, "target": format!("{}.{}", t.entity, t.field), "confidence": t.confidence }));
                     learned.push((f.name.clone(), t, id));
                     ProposalStatus::AutoApplied
                 }
-                Applied::Conflict => {
+                None => {
                     review = Some(ReviewReason::Conflict);
                     ProposalStatus::NeedsReview
                 }
@@ -541,7 +539,9 @@ pub async fn propose(
             mapping_id,
         });
     }
-    // All review items of the call in one statement; ids go back by source field.
+    // All new mappings of the call in one statement, then all review items in another.
+    super::service::create_active_many(&tx, new_mappings).await?;
+    // Review ids go back by source field.
     let review_ids = review_store::upsert_pending_many(&tx, &reviews).await?;
     for p in proposals.iter_mut().filter(|p| p.reason.is_some()) {
         p.review_id = review_ids.get(&p.source_field.to_lowercase()).copied();
@@ -581,6 +581,56 @@ pub async fn propose(
         invalidate_exact(state, scope.tenant_id(), &system, &entity).await;
     }
     Ok(proposals)
+}
+
+/// Nearest knowledge for each distinct text that needs it (empty lists for the others): from
+/// the neighbour cache while the tenant's knowledge is unchanged, else one batched search.
+async fn neighbours_of(
+    state: &AppState,
+    read: &ScopedTx<'_>,
+    texts: &[String],
+    vectors: &[Vector],
+    needed: &[bool],
+) -> AppResult<Vec<Arc<Vec<VectorHit>>>> {
+    let generation = state.vectors.knowledge_generation(read).await?;
+    let tenant = read.tenant_id();
+    let wanted: Vec<usize> = (0..texts.len()).filter(|&i| needed[i]).collect();
+    let cached = state.neighbours.get_many(
+        tenant,
+        generation,
+        &wanted
+            .iter()
+            .map(|&i| texts[i].as_str())
+            .collect::<Vec<_>>(),
+    );
+    let mut hits: Vec<Arc<Vec<VectorHit>>> = vec![Arc::default(); texts.len()];
+    let mut missing = Vec::new();
+    for (&i, c) in wanted.iter().zip(cached) {
+        match c {
+            Some(list) => hits[i] = list,
+            None => missing.push(i),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(hits);
+    }
+    let queries: Vec<Vector> = missing.iter().map(|&i| vectors[i].clone()).collect();
+    let found = state
+        .vectors
+        .search_many(
+            read,
+            &queries,
+            &[VectorKind::Mapping, VectorKind::CanonicalField],
+            NEIGHBOURS,
+        )
+        .await?;
+    let mut fresh = Vec::with_capacity(missing.len());
+    for (i, list) in missing.into_iter().zip(found) {
+        fresh.push((texts[i].clone(), list.clone()));
+        hits[i] = Arc::new(list);
+    }
+    state.neighbours.put_many(tenant, generation, fresh);
+    Ok(hits)
 }
 
 /// For fields the evidence leaves below the review band, ask the LLM provider (if one is
@@ -659,14 +709,15 @@ async fn catalogue(tx: &ScopedTx<'_>) -> AppResult<Catalogue> {
 }
 
 enum Applied {
-    Created(Uuid),
+    /// A new mapping: its row is written with the call's other new mappings.
+    Created(Uuid, Box<entity::mappings::ActiveModel>),
     Unchanged(Uuid),
     /// The source field already has a different mapping head; a human must choose.
     Conflict,
 }
 
-/// Creates or advances the mapping of one source field so that `target` is active.
-async fn apply(
+/// What it takes for `target` to be the active mapping of one source field.
+fn apply(
     tx: &ScopedTx<'_>,
     system: &str,
     entity: &str,
@@ -674,20 +725,20 @@ async fn apply(
     target: &Candidate,
     catalogue: &Catalogue,
     heads: &HashMap<String, entity::mappings::Model>,
-) -> AppResult<Applied> {
+) -> Applied {
     if let Some(h) = heads.get(&field.to_lowercase()) {
         if h.is_active && h.canonical_entity == target.entity && h.canonical_field == target.field {
-            return Ok(Applied::Unchanged(h.mapping_id));
+            return Applied::Unchanged(h.mapping_id);
         }
-        return Ok(Applied::Conflict);
+        return Applied::Conflict;
     }
     let Some(canonical_field_id) = catalogue.get(&(target.entity.clone(), target.field.clone()))
     else {
-        return Ok(Applied::Conflict);
+        return Applied::Conflict;
     };
-    let id = super::service::create_active(tx, system, entity, field, target, *canonical_field_id)
-        .await?;
-    Ok(Applied::Created(id))
+    let (id, row) =
+        super::service::active_row(tx, system, entity, field, target, *canonical_field_id);
+    Applied::Created(id, Box::new(row))
 }
 
 /// Approved knowledge goes into the tenant's namespace, so the same name is an EXACT or RAG hit

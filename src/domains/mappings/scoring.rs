@@ -46,6 +46,12 @@ const ALIAS_EXACT: f64 = 0.93;
 const COSINE_FLOOR: f64 = 0.40;
 const COSINE_CEIL: f64 = 0.95;
 const RAG_MAX: f64 = 0.95;
+/// Factor on a RAG candidate none of whose phrases has the source name's head word (only
+/// ever lowers: agreement is already in the cosine, and calibration must not drift up).
+const HEAD_MISMATCH: f64 = 0.85;
+/// A name ending in a field's alias (`address 1 city`, `estimated value`) points at that field,
+/// but the extra words may change its meaning: never more than the review band.
+const ALIAS_SUFFIX: f64 = 0.62;
 /// Candidates weaker than this are noise, not alternatives.
 const MIN_CANDIDATE: f64 = 0.1;
 
@@ -107,8 +113,26 @@ pub fn rank(knowledge: &Knowledge, ev: &FieldEvidence<'_>, limit: usize) -> Vec<
     for k in knowledge.exact(ev.name) {
         offer(k, ALIAS_EXACT, MappingMethod::Exact);
     }
+    if let Some(k) = names::suffixes(ev.name)
+        .iter()
+        .map(|tail| knowledge.exact(tail))
+        .find(|found| !found.is_empty())
+    {
+        for field in k {
+            offer(field, ALIAS_SUFFIX, MappingMethod::Rag);
+        }
+    }
+    // A neighbour about another thing (`address 1 city` near `billing street`) is weaker than
+    // one about the same thing; only head words the canonical model uses count.
+    let head = names::head(ev.name).filter(|h| knowledge.is_head(h));
     for n in ev.neighbours {
         if let Some(k) = knowledge.field(&n.entity, &n.field) {
+            let head_fit = match &head {
+                Some(h) if !k.phrases.iter().any(|p| names::head(p).as_ref() == Some(h)) => {
+                    HEAD_MISMATCH
+                }
+                _ => 1.0,
+            };
             let lexical = k
                 .phrases
                 .iter()
@@ -119,7 +143,7 @@ pub fn rank(knowledge: &Knowledge, ev: &FieldEvidence<'_>, limit: usize) -> Vec<
             } else {
                 0.0
             });
-            offer(k, base, MappingMethod::Rag);
+            offer(k, base * head_fit, MappingMethod::Rag);
         }
     }
     let mut ranked: Vec<Candidate> = best
@@ -220,5 +244,46 @@ mod tests {
             "{}",
             top.confidence
         );
+    }
+
+    #[test]
+    fn a_name_ending_in_an_alias_is_a_review_candidate_for_it() {
+        let k = Knowledge::builtin().unwrap();
+        let top = &rank(
+            &k,
+            &ev("address1_country", "string", &[], Some("account"), &[]),
+            1,
+        )[0];
+        assert_eq!(top.field, "billing_country");
+        assert!(
+            top.confidence >= 0.6 && top.confidence < 0.85,
+            "{}",
+            top.confidence
+        );
+    }
+
+    #[test]
+    fn the_head_word_breaks_near_ties_between_neighbours() {
+        let k = Knowledge::builtin().unwrap();
+        let n = vec![
+            Neighbour {
+                entity: "account".into(),
+                field: "billing_street".into(),
+                score: 0.74,
+                learned: false,
+            },
+            Neighbour {
+                entity: "account".into(),
+                field: "billing_city".into(),
+                score: 0.72,
+                learned: false,
+            },
+        ];
+        let top = &rank(
+            &k,
+            &ev("address1_city", "string", &[], Some("account"), &n),
+            2,
+        )[0];
+        assert_eq!(top.field, "billing_city");
     }
 }

@@ -292,15 +292,23 @@ pub async fn rollback(
     Ok(mapping)
 }
 
-/// Creates version 1 of a source field's mapping, active at once (an auto-applied proposal).
-pub(super) async fn create_active(
+/// Version 1 of many source fields' mappings, active at once, in one statement (all or none).
+pub(super) async fn create_active_many(
+    tx: &ScopedTx<'_>,
+    rows: Vec<entity::mappings::ActiveModel>,
+) -> AppResult<()> {
+    store::insert_many(tx, rows).await.map_err(source_conflict)
+}
+
+/// The row of an active version 1 (an auto-applied proposal), with its new mapping id.
+pub(super) fn active_row(
     tx: &ScopedTx<'_>,
     system: &str,
     entity: &str,
     field: &str,
     target: &Candidate,
     canonical_field_id: Uuid,
-) -> AppResult<Uuid> {
+) -> (Uuid, entity::mappings::ActiveModel) {
     let mut row = row_for(
         tx,
         &candidate_target(target),
@@ -320,8 +328,7 @@ pub(super) async fn create_active(
     row.source_field = Set(field.to_owned());
     row.approved_by = Set(tx.scope().actor().id);
     row.approved_at = Set(Some(chrono::Utc::now()));
-    store::insert(tx, row).await.map_err(source_conflict)?;
-    Ok(mapping_id)
+    (mapping_id, row)
 }
 
 /// Makes `target` the active mapping of a source field: a new mapping, or a new version of the
@@ -339,7 +346,9 @@ pub(super) async fn activate_for_source(
             .ok_or_else(|| {
                 AppError::bad_field("canonicalField", "is not in the canonical model")
             })?;
-        return create_active(tx, system, entity, field, target, canonical.id).await;
+        let (mapping_id, row) = active_row(tx, system, entity, field, target, canonical.id);
+        create_active_many(tx, vec![row]).await?;
+        return Ok(mapping_id);
     };
     if head.is_active
         && head.canonical_entity == target.entity

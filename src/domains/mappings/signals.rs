@@ -77,8 +77,16 @@ fn is_identifier(s: &str) -> bool {
     hexish || uuid
 }
 
+/// ISO 4217 codes in everyday business use; other three-letter capitals (`USA`, `CEO`) are not
+/// currencies.
 fn is_currency_code(s: &str) -> bool {
-    s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())
+    const CODES: &[&str] = &[
+        "AED", "ARS", "AUD", "BGN", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EGP",
+        "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KES", "KRW", "KWD", "MAD",
+        "MXN", "MYR", "NGN", "NOK", "NZD", "PEN", "PHP", "PKR", "PLN", "QAR", "RON", "RUB", "SAR",
+        "SEK", "SGD", "THB", "TRY", "TWD", "UAH", "USD", "VND", "ZAR",
+    ];
+    CODES.contains(&s.trim())
 }
 
 fn is_boolean(s: &str) -> bool {
@@ -241,6 +249,11 @@ mod tests {
         );
         assert_eq!(detect(&v(&["$1,200.00", "€300"])), Some(Pattern::Money));
         assert_eq!(detect(&v(&["USD", "EUR"])), Some(Pattern::CurrencyCode));
+        assert_eq!(
+            detect(&v(&["USA", "GER"])),
+            None,
+            "countries are not currencies"
+        );
         assert_eq!(detect(&v(&["1200000", "350"])), Some(Pattern::Number));
         assert_eq!(
             detect(&v(&["0015g00000XyZ12AAB", "0015g00000AbC34AAB"])),

@@ -18,6 +18,26 @@ pub async fn insert(
     row.insert(tx.conn()).await
 }
 
+/// Inserts rows in bounded multi-row statements (one round trip per 500 rows).
+pub async fn insert_many(tx: &ScopedTx<'_>, rows: Vec<mappings::ActiveModel>) -> Result<(), DbErr> {
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(500));
+        let chunk: Vec<mappings::ActiveModel> = std::mem::replace(&mut rows, rest)
+            .into_iter()
+            .map(|mut row| {
+                row.id = Set(Uuid::now_v7());
+                row.tenant_id = Set(tx.tenant_id());
+                row
+            })
+            .collect();
+        mappings::Entity::insert_many(chunk)
+            .exec_without_returning(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
 /// The newest version, locked: every write to a mapping starts here, so writes serialize.
 pub async fn lock_head(
     tx: &ScopedTx<'_>,

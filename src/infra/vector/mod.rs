@@ -148,6 +148,15 @@ impl VectorStore {
         }
     }
 
+    /// How many knowledge vectors (MAPPING, CANONICAL_FIELD) the tenant and the baseline hold.
+    /// Knowledge is insert-only, so this changes whenever nearest-knowledge results may.
+    pub async fn knowledge_generation(&self, tx: &ScopedTx<'_>) -> Result<u64, VectorError> {
+        match self {
+            Self::Pgvector(store) => Ok(store.knowledge_generation(tx).await?),
+            Self::Qdrant(store) => store.knowledge_generation(tx).await,
+        }
+    }
+
     pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, VectorError> {
         match self {
             Self::Pgvector(store) => Ok(store.count(tx, kind).await?),

@@ -114,20 +114,36 @@ impl PgVectorStore {
         tune_scan(tx).await?;
         let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_owned()).collect();
         let literals: Vec<String> = queries.iter().map(|q| vector_literal(q)).collect();
+        // One arm per HNSW graph the kinds live in (partial indexes, see migration 0002); the
+        // arm's literal predicate is what lets the planner use that graph.
+        let arms: Vec<String> = IndexFamily::ALL
+            .iter()
+            .filter(|f| f.kinds().iter().any(|k| kinds.iter().any(|x| x == k.as_str())))
+            .map(|f| {
+                format!(
+                    "(SELECT tenant_id, kind, mapping_id, canonical_entity, canonical_field, source_system,
+                            source_entity, source_field, content, (1 - (embedding <=> q.v))::float8 AS score
+                     FROM mapping_embeddings
+                     WHERE {} AND tenant_id IN ($2, $3) AND kind = ANY($4)
+                     ORDER BY embedding <=> q.v
+                     LIMIT $5)",
+                    f.predicate()
+                )
+            })
+            .collect();
+        if arms.is_empty() {
+            return Ok(out);
+        }
         let rows = HitRow::find_by_statement(Statement::from_sql_and_values(
             DbBackend::Postgres,
             // Parse each query vector once; a cast inside the LATERAL would re-parse the
             // text for every row compared (measured: ~30 ms a query instead of ~1 ms).
-            "WITH q AS MATERIALIZED (
-                SELECT t.idx, t.v::vector AS v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, idx))
-             SELECT q.idx AS idx, h.* FROM q
-             CROSS JOIN LATERAL (
-                SELECT tenant_id, kind, mapping_id, canonical_entity, canonical_field, source_system, source_entity,
-                       source_field, content, (1 - (embedding <=> q.v))::float8 AS score
-                FROM mapping_embeddings
-                WHERE tenant_id IN ($2, $3) AND kind = ANY($4)
-                ORDER BY embedding <=> q.v
-                LIMIT $5) h",
+            format!(
+                "WITH q AS MATERIALIZED (
+                    SELECT t.idx, t.v::vector AS v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, idx))
+                 SELECT q.idx AS idx, h.* FROM q CROSS JOIN LATERAL ({}) h",
+                arms.join(" UNION ALL ")
+            ),
             [
                 literals.into(),
                 tx.tenant_id().into(),
@@ -145,6 +161,11 @@ impl PgVectorStore {
             if let (Some(slot), Some(hit)) = (slot, to_hit(row)) {
                 slot.push(hit);
             }
+        }
+        // Arms are merged here: best first, `limit` in all.
+        for list in &mut out {
+            list.sort_by(|a, b| b.score.total_cmp(&a.score));
+            list.truncate(limit as usize);
         }
         Ok(out)
     }
@@ -178,17 +199,61 @@ impl PgVectorStore {
     }
 
     pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, DbErr> {
-        let row = tx
-            .conn()
-            .query_one(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT count(*) FROM mapping_embeddings WHERE tenant_id = $1 AND kind = $2",
-                [tx.tenant_id().into(), kind.as_str().into()],
-            ))
-            .await?;
-        Ok(row
-            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-            .unwrap_or(0) as u64)
+        count_where(
+            tx,
+            "tenant_id = $1 AND kind = $2",
+            vec![tx.tenant_id().into(), kind.as_str().into()],
+        )
+        .await
+    }
+
+    pub async fn knowledge_generation(&self, tx: &ScopedTx<'_>) -> Result<u64, DbErr> {
+        count_where(
+            tx,
+            "tenant_id IN ($1, $2) AND kind IN ('MAPPING', 'CANONICAL_FIELD')",
+            vec![tx.tenant_id().into(), BASELINE_TENANT.into()],
+        )
+        .await
+    }
+}
+
+async fn count_where(tx: &ScopedTx<'_>, condition: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT count(*) FROM mapping_embeddings WHERE {condition}"),
+            values,
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0) as u64)
+}
+
+/// The HNSW graphs of `mapping_embeddings`, one per partial index.
+#[derive(Clone, Copy)]
+enum IndexFamily {
+    Knowledge,
+    Source,
+}
+
+impl IndexFamily {
+    const ALL: [Self; 2] = [Self::Knowledge, Self::Source];
+
+    fn kinds(self) -> &'static [VectorKind] {
+        match self {
+            Self::Knowledge => &[VectorKind::Mapping, VectorKind::CanonicalField],
+            Self::Source => &[VectorKind::SourceField],
+        }
+    }
+
+    /// Exactly the partial index's predicate, as a literal.
+    fn predicate(self) -> &'static str {
+        match self {
+            Self::Knowledge => "kind IN ('MAPPING', 'CANONICAL_FIELD')",
+            Self::Source => "kind = 'SOURCE_FIELD'",
+        }
     }
 }
 

@@ -195,14 +195,27 @@ impl QdrantStore {
     }
 
     pub async fn count(&self, tx: &ScopedTx<'_>, kind: VectorKind) -> Result<u64, VectorError> {
+        self.count_where(Filter::must([
+            Condition::matches("tenant_id", tx.tenant_id().to_string()),
+            Condition::matches("kind", kind.as_str().to_owned()),
+        ]))
+        .await
+    }
+
+    pub async fn knowledge_generation(&self, tx: &ScopedTx<'_>) -> Result<u64, VectorError> {
+        self.count_where(search_filter(
+            tx.tenant_id(),
+            &[VectorKind::Mapping, VectorKind::CanonicalField],
+        ))
+        .await
+    }
+
+    async fn count_where(&self, filter: Filter) -> Result<u64, VectorError> {
         let response = self
             .client
             .count(
                 CountPointsBuilder::new(&self.collection)
-                    .filter(Filter::must([
-                        Condition::matches("tenant_id", tx.tenant_id().to_string()),
-                        Condition::matches("kind", kind.as_str().to_owned()),
-                    ]))
+                    .filter(filter)
                     .exact(true),
             )
             .await?;
