@@ -14,6 +14,7 @@ pub struct Settings {
     pub embedding: EmbeddingSettings,
     pub proposals: ProposalSettings,
     pub vectors: VectorSettings,
+    pub sync: SyncSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -71,6 +72,20 @@ pub struct ProposalSettings {
     /// Query texts whose nearest knowledge is kept in process (0: off).
     pub neighbour_cache_entries: usize,
     pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSettings {
+    /// CSV connectors read files under this directory only (relative paths resolve against it).
+    pub file_root: PathBuf,
+    /// Source records per batch: one transaction and one checkpoint each.
+    pub batch_size: usize,
+    /// Concurrent sync runs per tenant, across all server processes (coordinated in Redis).
+    pub concurrency_per_tenant: usize,
+    /// A running job that has not reported for this long is taken over by another process.
+    pub resume_stale_after_secs: u64,
+    /// How often each process looks for such jobs (0: never; tests call it directly).
+    pub reaper_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +196,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "vectors.qdrant",
                 reason: "the qdrant backend needs url and collection".into(),
+            });
+        }
+        if !(1..=10_000).contains(&self.sync.batch_size) || self.sync.concurrency_per_tenant == 0 {
+            return Err(ConfigError::Invalid {
+                key: "sync",
+                reason: "need 1 <= batch_size <= 10000 and concurrency_per_tenant >= 1".into(),
             });
         }
         let p = &self.proposals;

@@ -54,6 +54,13 @@ impl Application {
         if seeded > 0 {
             tracing::info!(vectors = seeded, "baseline knowledge embedded");
         }
+        std::fs::create_dir_all(&state.settings.sync.file_root).map_err(|e| {
+            anyhow::anyhow!(
+                "sync.file_root {}: {e}",
+                state.settings.sync.file_root.display()
+            )
+        })?;
+        crate::domains::pipeline::service::spawn_reaper(state.clone());
         let schema = schema::builder(&state.settings)
             .data(state.clone())
             .finish();

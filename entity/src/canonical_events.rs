@@ -18,6 +18,9 @@ pub struct Model {
     pub schema_version: i32,
     pub trace_id: Option<String>,
     pub emitted_at: DateTimeUtc,
+    pub source_entity: String,
+    pub lineage: Json,
+    pub job_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

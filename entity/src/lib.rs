@@ -7,7 +7,6 @@ pub mod canonical_fields;
 pub mod connectors;
 pub mod drift_events;
 pub mod jobs;
-pub mod lineage;
 pub mod mapping_embeddings;
 pub mod mapping_reviews;
 pub mod mappings;

@@ -15,6 +15,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0002_vector_indexes_up.sql"),
         down: include_str!("sql/0002_vector_indexes_down.sql"),
     },
+    SqlMigration {
+        name: "m20261122_000003_pipeline",
+        up: include_str!("sql/0003_pipeline_up.sql"),
+        down: include_str!("sql/0003_pipeline_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]
@@ -71,7 +76,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "mapping_reviews",
     "mapping_embeddings",
     "canonical_events",
-    "lineage",
+    "canonical_records",
+    "quarantined_records",
     "drift_events",
     "jobs",
     "audit_log",

@@ -3,3 +3,4 @@ pub mod auth;
 pub mod connectors;
 pub mod mappings;
 pub mod ontology;
+pub mod pipeline;

@@ -9,6 +9,7 @@ use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
+use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -17,6 +18,7 @@ pub struct QueryRoot(
     ConnectorQuery,
     MappingQuery,
     ProposalQuery,
+    PipelineQuery,
     AuditQuery,
 );
 
@@ -26,6 +28,7 @@ pub struct MutationRoot(
     ConnectorMutation,
     MappingMutation,
     ProposalMutation,
+    PipelineMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
+    /// The running app's state, for calling library functions next to the API.
+    pub state: autonomos::state::AppState,
 }
 
 /// A signed-up tenant with its first admin.
@@ -58,11 +60,13 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         settings,
+        state,
     }
 }
 

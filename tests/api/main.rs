@@ -11,6 +11,7 @@ mod isolation;
 mod llm;
 mod mappings;
 mod migrations;
+mod pipeline;
 mod proposals;
 mod rls;
 mod roles;

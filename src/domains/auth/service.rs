@@ -60,6 +60,20 @@ pub fn baseline_scope() -> TenantScope {
     )
 }
 
+/// The pass for background work of one tenant that outlived its request (a sync run resumed
+/// after its process stopped). Never built from request input.
+pub fn job_scope(tenant_id: Uuid) -> TenantScope {
+    TenantScope::new(
+        tenant_id,
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+        },
+        Role::Editor,
+        RequestMeta::default(),
+    )
+}
+
 /// Reads `Authorization: Bearer <jwt | api key>` or `X-Api-Key: <api key>`.
 pub async fn authenticate(
     state: &AppState,

@@ -126,6 +126,27 @@ pub async fn find(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<Option<Connector>> {
     store::find(tx, id).await?.map(to_connector).transpose()
 }
 
+/// The connector with its stored config, secrets included: for reading the source, never for
+/// showing.
+pub async fn find_with_config(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+) -> AppResult<Option<(Connector, serde_json::Value)>> {
+    match store::find(tx, id).await? {
+        Some(row) => {
+            let stored = row.config.clone();
+            Ok(Some((to_connector(row)?, stored)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Marks a connector synced.
+pub async fn mark_synced(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<()> {
+    store::mark_synced(tx, id).await?;
+    Ok(())
+}
+
 pub async fn list(
     state: &AppState,
     scope: &TenantScope,

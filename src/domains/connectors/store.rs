@@ -87,3 +87,13 @@ pub async fn save(
 pub async fn delete(tx: &ScopedTx<'_>, model: connectors::Model) -> Result<(), DbErr> {
     model.delete(tx.conn()).await.map(|_| ())
 }
+
+pub async fn mark_synced(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
+    connectors::Entity::update_many()
+        .col_expr(connectors::Column::LastSyncedAt, chrono::Utc::now().into())
+        .filter(connectors::Column::TenantId.eq(tx.tenant_id()))
+        .filter(connectors::Column::Id.eq(id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}

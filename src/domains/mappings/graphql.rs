@@ -24,6 +24,8 @@ pub enum GqlMappingStatus {
     Active,
     Superseded,
     Rejected,
+    /// Its source field disappeared from the source; kept for lineage.
+    Deprecated,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

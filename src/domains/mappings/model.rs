@@ -27,7 +27,7 @@ macro_rules! text_enum {
 }
 
 text_enum!(MappingMethod { Manual => "MANUAL", Exact => "EXACT", Rag => "RAG", Llm => "LLM" });
-text_enum!(MappingStatus { Pending => "PENDING", Active => "ACTIVE", Superseded => "SUPERSEDED", Rejected => "REJECTED" });
+text_enum!(MappingStatus { Pending => "PENDING", Active => "ACTIVE", Superseded => "SUPERSEDED", Rejected => "REJECTED", Deprecated => "DEPRECATED" });
 text_enum!(MappingType { Direct => "DIRECT", Computed => "COMPUTED", Transformed => "TRANSFORMED" });
 
 #[derive(Debug, Clone)]

@@ -227,7 +227,7 @@ async fn exact_set(
 }
 
 /// Mappings changed for this source: the cached exact-match set is stale.
-async fn invalidate_exact(state: &AppState, tenant: Uuid, system: &str, entity: &str) {
+pub(crate) async fn invalidate_exact(state: &AppState, tenant: Uuid, system: &str, entity: &str) {
     let mut redis = state.redis.clone();
     if let Err(e) = redis
         .del::<_, ()>(exact_cache_key(tenant, system, entity))

@@ -331,6 +331,74 @@ pub(super) fn active_row(
     (mapping_id, row)
 }
 
+/// The active mappings of one source entity: what a sync run applies to its records.
+pub async fn active_for_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+) -> AppResult<Vec<mappings::Model>> {
+    Ok(store::active_for_source(tx, system, entity).await?)
+}
+
+/// A field that left its source: its active mapping stops applying and is marked DEPRECATED
+/// (kept, with its versions, for lineage). Returns the mapping, if there was an active one.
+pub async fn deprecate_for_source(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    field: &str,
+) -> AppResult<Option<Uuid>> {
+    let Some(head) = store::lock_head_by_source(tx, system, entity, field).await? else {
+        return Ok(None);
+    };
+    if !head.is_active {
+        return Ok(None);
+    }
+    let mapping_id = head.mapping_id;
+    let version = head.version;
+    store::set_state(tx, head, MappingStatus::Deprecated.as_str(), false, true).await?;
+    audit::record(
+        tx,
+        AuditEntry::new("mapping.deprecate", "mapping", mapping_id)
+            .old_value(json!({ "version": version, "status": "ACTIVE" }))
+            .new_value(json!({ "version": version, "status": "DEPRECATED", "reason": "source field removed" })),
+    )
+    .await?;
+    Ok(Some(mapping_id))
+}
+
+/// A renamed source field keeps its target: the new name gets an active mapping to the same
+/// canonical field, the old one is deprecated. Returns the new name's mapping.
+pub async fn carry_over(
+    tx: &ScopedTx<'_>,
+    system: &str,
+    entity: &str,
+    from: &str,
+    to: &str,
+) -> AppResult<Option<Uuid>> {
+    let Some(old) = store::lock_head_by_source(tx, system, entity, from).await? else {
+        return Ok(None);
+    };
+    if !old.is_active {
+        return Ok(None);
+    }
+    let target = Candidate {
+        entity: old.canonical_entity.clone(),
+        field: old.canonical_field.clone(),
+        confidence: old.confidence,
+        method: old.method.parse().unwrap_or(MappingMethod::Manual),
+    };
+    deprecate_for_source(tx, system, entity, from).await?;
+    let id = activate_for_source(tx, system, entity, to, &target).await?;
+    audit::record(
+        tx,
+        AuditEntry::new("mapping.rename", "mapping", id)
+            .new_value(json!({ "from": from, "to": to, "target": format!("{}.{}", target.entity, target.field) })),
+    )
+    .await?;
+    Ok(Some(id))
+}
+
 /// Makes `target` the active mapping of a source field: a new mapping, or a new version of the
 /// existing one (a reviewer's decision).
 pub(super) async fn activate_for_source(

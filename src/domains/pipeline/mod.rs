@@ -1,0 +1,11 @@
+//! The canonical pipeline: connector sources, sync runs as jobs, schema drift, canonical events
+//! and records with field-level lineage.
+pub mod coerce;
+pub mod csv_source;
+pub mod drift;
+pub mod graphql;
+pub mod service;
+pub mod slots;
+pub mod source;
+mod store;
+pub mod sync;

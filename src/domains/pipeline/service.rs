@@ -1,0 +1,242 @@
+//! What the API offers: start a sync, follow runs, read drift, schemas, events and records.
+use std::time::Duration;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::store::{self, EventFilter, EventRow, QuarantineRow, RecordRow, SchemaVersion};
+use super::sync::{self, RunError, SyncCounts};
+use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::auth::service::job_scope;
+use crate::domains::connectors::model::ConnectorStatus;
+use crate::domains::connectors::service as connectors;
+use crate::error::{AppError, AppResult};
+use crate::infra::db::ScopedTx;
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct SyncRun {
+    pub id: Uuid,
+    pub connector_id: Option<Uuid>,
+    pub status: String,
+    pub counts: SyncCounts,
+    pub errors: Vec<RunError>,
+    pub attempts: i32,
+    pub trace_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<entity::jobs::Model> for SyncRun {
+    fn from(j: entity::jobs::Model) -> Self {
+        Self {
+            id: j.id,
+            connector_id: j.connector_id,
+            status: j.status,
+            counts: serde_json::from_value(j.counts).unwrap_or_default(),
+            errors: serde_json::from_value(j.errors).unwrap_or_default(),
+            attempts: j.attempts,
+            trace_id: j.payload["traceId"].as_str().map(str::to_owned),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+impl SyncRun {
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "SUCCEEDED" | "FAILED" | "PARTIAL" | "CANCELLED"
+        )
+    }
+}
+
+/// Queues a sync run of the connector and starts it in the background; with `wait`, returns
+/// when it has finished (the run goes on even if the caller leaves).
+pub async fn start(
+    state: &AppState,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    wait: bool,
+) -> AppResult<SyncRun> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let (connector, config) = connectors::find_with_config(&tx, connector_id)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    if connector.status == ConnectorStatus::Paused {
+        return Err(AppError::Conflict("the connector is paused".into()));
+    }
+    // Refuse kinds that cannot be read before queuing anything.
+    sync::source_for(state, &connector, config)?;
+    let trace_id = scope
+        .request()
+        .trace_id
+        .clone()
+        .unwrap_or_else(|| Uuid::now_v7().simple().to_string());
+    let job = store::create_job(&tx, connector_id, &trace_id).await?;
+    audit::record(
+        &tx,
+        AuditEntry::new("connector.sync", "connector", connector_id)
+            .new_value(serde_json::json!({ "syncRunId": job.id })),
+    )
+    .await?;
+    tx.commit().await?;
+    let handle = tokio::spawn(sync::execute(state.clone(), scope.clone(), job.id));
+    if wait {
+        let _ = handle.await;
+        return get(state, scope, job.id).await;
+    }
+    Ok(job.into())
+}
+
+pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::find_job(&tx, id)
+        .await?
+        .map(Into::into)
+        .ok_or(AppError::NotFound { what: "sync run" })
+}
+
+pub async fn list(
+    state: &AppState,
+    scope: &TenantScope,
+    connector: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Page<SyncRun>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    if let Some(c) = connector {
+        connectors::find(&tx, c)
+            .await?
+            .ok_or(AppError::NotFound { what: "connector" })?;
+    }
+    let (rows, total) = store::job_page(&tx, connector, &page).await?;
+    Ok(page.finish(rows.into_iter().map(Into::into).collect(), total))
+}
+
+pub async fn quarantined(
+    state: &AppState,
+    scope: &TenantScope,
+    run: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<QuarantineRow>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let (rows, total) = store::quarantine_page(&tx, run, &page).await?;
+    Ok(page.finish(rows, total))
+}
+
+pub async fn drift_events(
+    state: &AppState,
+    scope: &TenantScope,
+    connector: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<entity::drift_events::Model>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    connectors::find(&tx, connector)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    let (rows, total) = store::drift_page(&tx, connector, &page).await?;
+    Ok(page.finish(rows, total))
+}
+
+pub async fn schema_timeline(
+    state: &AppState,
+    scope: &TenantScope,
+    connector: Uuid,
+) -> AppResult<Vec<SchemaVersion>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    connectors::find(&tx, connector)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    Ok(store::schema_timeline(&tx, connector).await?)
+}
+
+pub async fn record(
+    state: &AppState,
+    scope: &TenantScope,
+    entity: &str,
+    id: Uuid,
+) -> AppResult<RecordRow> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::find_record(&tx, entity, id)
+        .await?
+        .ok_or(AppError::NotFound {
+            what: "canonical record",
+        })
+}
+
+pub async fn events(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: EventFilter,
+    page: PageRequest,
+) -> AppResult<Page<EventRow>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let (rows, total) = store::event_page(&tx, &filter, &page).await?;
+    Ok(page.finish(rows, total))
+}
+
+/// Resumes sync runs whose process stopped (any tenant): each continues from its last stored
+/// batch. Returns how many were picked up; with `wait`, after they have finished.
+pub async fn resume_stale(state: &AppState, wait: bool) -> AppResult<usize> {
+    let stale = store::stale_jobs(&state.db, state.settings.sync.resume_stale_after_secs).await?;
+    let mut handles = Vec::with_capacity(stale.len());
+    for job in &stale {
+        tracing::info!(job = %job.id, tenant = %job.tenant_id, "resuming a sync run");
+        handles.push(tokio::spawn(sync::execute(
+            state.clone(),
+            job_scope(job.tenant_id),
+            job.id,
+        )));
+    }
+    if wait {
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+    Ok(stale.len())
+}
+
+/// Looks for abandoned runs every `reaper_interval_secs` for the life of the process.
+pub fn spawn_reaper(state: AppState) {
+    let every = state.settings.sync.reaper_interval_secs;
+    if every == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = resume_stale(&state, false).await {
+                tracing::warn!(error = %e.message(), "looking for abandoned sync runs failed");
+            }
+            tokio::time::sleep(Duration::from_secs(every)).await;
+        }
+    });
+}
+
+/// A record's canonical values with the lineage of each.
+pub struct FieldValue {
+    pub name: String,
+    pub value: Value,
+    pub lineage: Option<Value>,
+}
+
+pub fn fields_of(data: &Value, lineage: &Value) -> Vec<FieldValue> {
+    let mut out: Vec<FieldValue> = data
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| FieldValue {
+                    name: k.clone(),
+                    value: v.clone(),
+                    lineage: lineage.get(k).cloned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}

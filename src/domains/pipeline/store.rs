@@ -1,0 +1,654 @@
+//! Rows of the pipeline: source schemas, drift events, sync jobs, canonical events and records,
+//! quarantined rows. Every statement filters by the transaction's tenant (RLS does too).
+use entity::{drift_events, jobs, source_fields, source_schemas};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::drift::Drift;
+use super::source::FieldSchema;
+use crate::infra::db::ScopedTx;
+use crate::pagination::PageRequest;
+
+pub struct CurrentSchema {
+    pub version: i32,
+    pub fingerprint: String,
+    pub fields: Vec<FieldSchema>,
+}
+
+pub async fn current_schema(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    entity: &str,
+) -> Result<Option<CurrentSchema>, DbErr> {
+    let Some(schema) = source_schemas::Entity::find()
+        .filter(source_schemas::Column::TenantId.eq(tx.tenant_id()))
+        .filter(source_schemas::Column::ConnectorId.eq(connector))
+        .filter(source_schemas::Column::SourceEntity.eq(entity))
+        .filter(source_schemas::Column::IsCurrent.eq(true))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let fields = schema_fields(tx, schema.id).await?;
+    Ok(Some(CurrentSchema {
+        version: schema.version,
+        fingerprint: schema.fingerprint,
+        fields,
+    }))
+}
+
+async fn schema_fields(tx: &ScopedTx<'_>, schema_id: Uuid) -> Result<Vec<FieldSchema>, DbErr> {
+    Ok(source_fields::Entity::find()
+        .filter(source_fields::Column::TenantId.eq(tx.tenant_id()))
+        .filter(source_fields::Column::SourceSchemaId.eq(schema_id))
+        .order_by_asc(source_fields::Column::Position)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|f| FieldSchema {
+            name: f.name,
+            data_type: f.data_type,
+            samples: serde_json::from_value(f.samples).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Records a new current version of an entity's schema.
+pub async fn save_schema(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    entity: &str,
+    version: i32,
+    fingerprint: &str,
+    fields: &[FieldSchema],
+) -> Result<(), DbErr> {
+    source_schemas::Entity::update_many()
+        .col_expr(source_schemas::Column::IsCurrent, false.into())
+        .filter(source_schemas::Column::TenantId.eq(tx.tenant_id()))
+        .filter(source_schemas::Column::ConnectorId.eq(connector))
+        .filter(source_schemas::Column::SourceEntity.eq(entity))
+        .exec(tx.conn())
+        .await?;
+    let schema_id = Uuid::now_v7();
+    source_schemas::ActiveModel {
+        id: Set(schema_id),
+        tenant_id: Set(tx.tenant_id()),
+        connector_id: Set(connector),
+        source_entity: Set(entity.to_owned()),
+        version: Set(version),
+        fingerprint: Set(fingerprint.to_owned()),
+        is_current: Set(true),
+        discovered_at: Set(chrono::Utc::now()),
+    }
+    .insert(tx.conn())
+    .await?;
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let rows = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| source_fields::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tx.tenant_id()),
+            source_schema_id: Set(schema_id),
+            connector_id: Set(connector),
+            source_entity: Set(entity.to_owned()),
+            name: Set(f.name.clone()),
+            data_type: Set(f.data_type.clone()),
+            nullable: Set(true),
+            description: Set(None),
+            samples: Set(json!(f.samples)),
+            position: Set(i as i32),
+            created_at: Set(chrono::Utc::now()),
+        });
+    source_fields::Entity::insert_many(rows)
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub struct SchemaVersion {
+    pub version: i32,
+    pub fingerprint: String,
+    pub is_current: bool,
+    pub discovered_at: chrono::DateTime<chrono::Utc>,
+    pub entity: String,
+    pub fields: Vec<FieldSchema>,
+}
+
+/// Every version of every entity's schema of a connector, newest first.
+pub async fn schema_timeline(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+) -> Result<Vec<SchemaVersion>, DbErr> {
+    let schemas = source_schemas::Entity::find()
+        .filter(source_schemas::Column::TenantId.eq(tx.tenant_id()))
+        .filter(source_schemas::Column::ConnectorId.eq(connector))
+        .order_by_asc(source_schemas::Column::SourceEntity)
+        .order_by_desc(source_schemas::Column::Version)
+        .all(tx.conn())
+        .await?;
+    let mut out = Vec::with_capacity(schemas.len());
+    for s in schemas {
+        out.push(SchemaVersion {
+            fields: schema_fields(tx, s.id).await?,
+            version: s.version,
+            fingerprint: s.fingerprint,
+            is_current: s.is_current,
+            discovered_at: s.discovered_at,
+            entity: s.source_entity,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn insert_drift(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    entity: &str,
+    version: i32,
+    drifts: &[Drift],
+) -> Result<(), DbErr> {
+    if drifts.is_empty() {
+        return Ok(());
+    }
+    let view =
+        |f: &FieldSchema| json!({ "name": f.name, "dataType": f.data_type, "samples": f.samples });
+    let rows = drifts.iter().map(|d| {
+        let (name, previous, current) = match d {
+            Drift::Added(f) => (f.name.clone(), None, Some(view(f))),
+            Drift::Removed(f) => (f.name.clone(), Some(view(f)), None),
+            Drift::Renamed { from, to } | Drift::TypeChanged { from, to } => {
+                (to.name.clone(), Some(view(from)), Some(view(to)))
+            }
+        };
+        drift_events::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tx.tenant_id()),
+            connector_id: Set(connector),
+            source_entity: Set(entity.to_owned()),
+            kind: Set(d.kind().to_owned()),
+            field_name: Set(name),
+            previous: Set(previous),
+            current: Set(current),
+            schema_version: Set(version),
+            detected_at: Set(chrono::Utc::now()),
+        }
+    });
+    drift_events::Entity::insert_many(rows)
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn drift_page(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    page: &PageRequest,
+) -> Result<(Vec<drift_events::Model>, u64), DbErr> {
+    let base = drift_events::Entity::find()
+        .filter(drift_events::Column::TenantId.eq(tx.tenant_id()))
+        .filter(drift_events::Column::ConnectorId.eq(connector));
+    let total = base.clone().count(tx.conn()).await?;
+    let mut q = base.order_by_desc(drift_events::Column::Id);
+    if let Some(after) = page.after {
+        q = q.filter(drift_events::Column::Id.lt(after));
+    }
+    let rows = q.limit(page.fetch_limit()).all(tx.conn()).await?;
+    Ok((rows, total))
+}
+
+// ---- jobs ----
+
+pub async fn create_job(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    trace_id: &str,
+) -> Result<jobs::Model, DbErr> {
+    jobs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant_id()),
+        kind: Set("SYNC".to_owned()),
+        status: Set("QUEUED".to_owned()),
+        connector_id: Set(Some(connector)),
+        payload: Set(json!({ "traceId": trace_id, "checkpoints": {} })),
+        counts: Set(json!({})),
+        errors: Set(json!([])),
+        attempts: Set(0),
+        created_by: Set(tx.scope().actor().id),
+        created_at: Set(chrono::Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        heartbeat_at: Set(Some(chrono::Utc::now())),
+    }
+    .insert(tx.conn())
+    .await
+}
+
+pub async fn find_job(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find_by_id(id)
+        .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
+        .filter(jobs::Column::Kind.eq("SYNC"))
+        .one(tx.conn())
+        .await
+}
+
+pub async fn job_page(
+    tx: &ScopedTx<'_>,
+    connector: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<(Vec<jobs::Model>, u64), DbErr> {
+    let mut base = jobs::Entity::find()
+        .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
+        .filter(jobs::Column::Kind.eq("SYNC"));
+    if let Some(c) = connector {
+        base = base.filter(jobs::Column::ConnectorId.eq(c));
+    }
+    let total = base.clone().count(tx.conn()).await?;
+    let mut q = base.order_by_desc(jobs::Column::Id);
+    if let Some(after) = page.after {
+        q = q.filter(jobs::Column::Id.lt(after));
+    }
+    Ok((q.limit(page.fetch_limit()).all(tx.conn()).await?, total))
+}
+
+/// Takes the job for this process: a queued job, or a running one whose process stopped
+/// beating. None when another process has it.
+pub async fn claim_job(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    stale_after_secs: u64,
+) -> Result<Option<jobs::Model>, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, heartbeat_at = now(),
+                    started_at = coalesce(started_at, now())
+             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC'
+               AND (status = 'QUEUED'
+                    OR (status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $3)))
+             RETURNING id",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                (stale_after_secs as f64).into(),
+            ],
+        ))
+        .await?;
+    match row {
+        Some(_) => find_job(tx, id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn beat(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    counts: &serde_json::Value,
+    checkpoints: &serde_json::Value,
+) -> Result<(), DbErr> {
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now(), counts = $3,
+                    payload = jsonb_set(payload, '{checkpoints}', $4)
+             WHERE tenant_id = $1 AND id = $2",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                counts.clone().into(),
+                checkpoints.clone().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Keeps a waiting or running job from looking abandoned.
+pub async fn touch(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now() WHERE tenant_id = $1 AND id = $2",
+            [tx.tenant_id().into(), id.into()],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn finish_job(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    status: &str,
+    counts: &serde_json::Value,
+    errors: &serde_json::Value,
+) -> Result<(), DbErr> {
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = $3, counts = $4, errors = $5, finished_at = now(), heartbeat_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                status.into(),
+                counts.clone().into(),
+                errors.clone().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct StaleJob {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+}
+
+/// Jobs of any tenant whose process stopped (no tenant scope: a SECURITY DEFINER function).
+pub async fn stale_jobs(
+    db: &sea_orm::DatabaseConnection,
+    stale_after_secs: u64,
+) -> Result<Vec<StaleJob>, DbErr> {
+    StaleJob::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id, tenant_id FROM jobs_to_resume(make_interval(secs => $1))",
+        [(stale_after_secs as f64).into()],
+    ))
+    .all(db)
+    .await
+}
+
+// ---- events, records, quarantine ----
+
+pub struct NewEvent {
+    pub id: Uuid,
+    pub entity: String,
+    pub canonical_id: Uuid,
+    pub data: serde_json::Value,
+    pub extras: serde_json::Value,
+    pub errors: serde_json::Value,
+    pub source_record_id: String,
+    pub record_version: String,
+    pub lineage: serde_json::Value,
+}
+
+pub struct EventSource<'a> {
+    pub system: &'a str,
+    pub connector: Uuid,
+    pub entity: &'a str,
+    pub schema_version: i32,
+    pub trace_id: &'a str,
+    pub job: Uuid,
+}
+
+/// Writes events (an event already written for the same record version is skipped) and
+/// upserts the canonical records of the ones written. Returns how many events were new.
+pub async fn write_events(
+    tx: &ScopedTx<'_>,
+    source: &EventSource<'_>,
+    events: &[NewEvent],
+) -> Result<u64, DbErr> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: &dyn Fn(&NewEvent) -> Value| -> Vec<Value> { events.iter().map(f).collect() };
+    let arr = |vals: Vec<Value>, ty: sea_orm::sea_query::ArrayType| {
+        Value::Array(ty, Some(Box::new(vals)))
+    };
+    use sea_orm::sea_query::ArrayType;
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH input AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[],
+                                     $6::jsonb[], $7::text[], $8::text[], $9::jsonb[])
+                       AS t(id, entity, canonical_id, data, extras, errors, source_record_id, record_version, lineage)),
+             ins AS (
+                INSERT INTO canonical_events (id, tenant_id, entity, canonical_id, data, extras, errors,
+                    source_system, connector_id, source_entity, source_record_id, record_version,
+                    schema_version, trace_id, job_id, lineage)
+                SELECT id, $10, entity, canonical_id, data, extras, errors, $11, $12, $13,
+                       source_record_id, record_version, $14, $15, $16, lineage FROM input
+                ON CONFLICT (tenant_id, source_system, entity, source_record_id, record_version) DO NOTHING
+                RETURNING id, entity, canonical_id, data, extras, lineage, source_record_id),
+             rec AS (
+                INSERT INTO canonical_records (tenant_id, entity, id, source_system, connector_id,
+                    source_entity, source_record_id, data, extras, lineage, last_event_id)
+                SELECT $10, entity, canonical_id, $11, $12, $13, source_record_id, data, extras, lineage, id FROM ins
+                ON CONFLICT (tenant_id, entity, id) DO UPDATE SET data = EXCLUDED.data,
+                    extras = EXCLUDED.extras, lineage = EXCLUDED.lineage,
+                    last_event_id = EXCLUDED.last_event_id, updated_at = now()
+                RETURNING 1)
+             SELECT (SELECT count(*) FROM ins) AS written",
+            [
+                arr(col(&|e| e.id.into()), ArrayType::Uuid),
+                arr(col(&|e| e.entity.clone().into()), ArrayType::String),
+                arr(col(&|e| e.canonical_id.into()), ArrayType::Uuid),
+                arr(col(&|e| e.data.clone().into()), ArrayType::Json),
+                arr(col(&|e| e.extras.clone().into()), ArrayType::Json),
+                arr(col(&|e| e.errors.clone().into()), ArrayType::Json),
+                arr(col(&|e| e.source_record_id.clone().into()), ArrayType::String),
+                arr(col(&|e| e.record_version.clone().into()), ArrayType::String),
+                arr(col(&|e| e.lineage.clone().into()), ArrayType::Json),
+                tx.tenant_id().into(),
+                source.system.into(),
+                source.connector.into(),
+                source.entity.into(),
+                source.schema_version.into(),
+                source.trace_id.into(),
+                source.job.into(),
+            ],
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0) as u64)
+}
+
+pub struct NewQuarantine {
+    pub position: u64,
+    pub reason: String,
+    pub raw: String,
+}
+
+pub async fn quarantine(
+    tx: &ScopedTx<'_>,
+    job: Uuid,
+    connector: Uuid,
+    entity: &str,
+    rows: &[NewQuarantine],
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    use sea_orm::sea_query::ArrayType;
+    let arr = |vals: Vec<Value>, ty: ArrayType| Value::Array(ty, Some(Box::new(vals)));
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO quarantined_records (tenant_id, job_id, connector_id, source_entity, row_number, reason, raw)
+             SELECT $1, $2, $3, $4, r, why, raw FROM unnest($5::bigint[], $6::text[], $7::text[]) AS t(r, why, raw)
+             ON CONFLICT (tenant_id, job_id, source_entity, row_number) DO NOTHING",
+            [
+                tx.tenant_id().into(),
+                job.into(),
+                connector.into(),
+                entity.into(),
+                arr(rows.iter().map(|q| (q.position as i64).into()).collect(), ArrayType::BigInt),
+                arr(rows.iter().map(|q| q.reason.clone().into()).collect(), ArrayType::String),
+                // Bounded: a quarantined row is evidence, not a second copy of a huge file.
+                arr(
+                    rows.iter()
+                        .map(|q| q.raw.chars().take(2000).collect::<String>().into())
+                        .collect(),
+                    ArrayType::String,
+                ),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct QuarantineRow {
+    pub id: Uuid,
+    pub source_entity: String,
+    pub row_number: i64,
+    pub reason: String,
+    pub raw: String,
+}
+
+pub async fn quarantine_page(
+    tx: &ScopedTx<'_>,
+    job: Uuid,
+    page: &PageRequest,
+) -> Result<(Vec<QuarantineRow>, u64), DbErr> {
+    let rows = QuarantineRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT id, source_entity, row_number, reason, raw FROM quarantined_records
+         WHERE tenant_id = $1 AND job_id = $2 AND ($3::uuid IS NULL OR (source_entity, row_number) >
+               (SELECT source_entity, row_number FROM quarantined_records WHERE tenant_id = $1 AND id = $3))
+         ORDER BY source_entity, row_number LIMIT $4",
+        [
+            tx.tenant_id().into(),
+            job.into(),
+            page.after.into(),
+            (page.fetch_limit() as i64).into(),
+        ],
+    ))
+    .all(tx.conn())
+    .await?;
+    let total = count(
+        tx,
+        "SELECT count(*) FROM quarantined_records WHERE tenant_id = $1 AND job_id = $2",
+        vec![tx.tenant_id().into(), job.into()],
+    )
+    .await?;
+    Ok((rows, total))
+}
+
+async fn count(tx: &ScopedTx<'_>, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0) as u64)
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct RecordRow {
+    pub entity: String,
+    pub id: Uuid,
+    pub source_system: String,
+    pub connector_id: Option<Uuid>,
+    pub source_entity: String,
+    pub source_record_id: String,
+    pub data: serde_json::Value,
+    pub extras: serde_json::Value,
+    pub lineage: serde_json::Value,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn find_record(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    id: Uuid,
+) -> Result<Option<RecordRow>, DbErr> {
+    RecordRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT entity, id, source_system, connector_id, source_entity, source_record_id, data, extras,
+                lineage, updated_at
+         FROM canonical_records WHERE tenant_id = $1 AND entity = $2 AND id = $3",
+        [tx.tenant_id().into(), entity.into(), id.into()],
+    ))
+    .one(tx.conn())
+    .await
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub entity: String,
+    pub canonical_id: Uuid,
+    pub data: serde_json::Value,
+    pub extras: serde_json::Value,
+    pub errors: serde_json::Value,
+    pub source_system: String,
+    pub connector_id: Option<Uuid>,
+    pub source_entity: String,
+    pub source_record_id: String,
+    pub record_version: String,
+    pub schema_version: i32,
+    pub trace_id: Option<String>,
+    pub lineage: serde_json::Value,
+    pub emitted_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub entity: Option<String>,
+    pub connector: Option<Uuid>,
+    pub source_record_id: Option<String>,
+    pub canonical_id: Option<Uuid>,
+    pub with_errors: Option<bool>,
+}
+
+/// Events newest first (ids are UUIDv7).
+pub async fn event_page(
+    tx: &ScopedTx<'_>,
+    filter: &EventFilter,
+    page: &PageRequest,
+) -> Result<(Vec<EventRow>, u64), DbErr> {
+    let condition = "tenant_id = $1 AND ($2::text IS NULL OR entity = $2)
+         AND ($3::uuid IS NULL OR connector_id = $3) AND ($4::text IS NULL OR source_record_id = $4)
+         AND ($5::uuid IS NULL OR canonical_id = $5)
+         AND ($6::boolean IS NULL OR (errors <> '[]'::jsonb) = $6)";
+    let values = || -> Vec<Value> {
+        vec![
+            tx.tenant_id().into(),
+            filter.entity.clone().into(),
+            filter.connector.into(),
+            filter.source_record_id.clone().into(),
+            filter.canonical_id.into(),
+            filter.with_errors.into(),
+        ]
+    };
+    let mut with_page = values();
+    with_page.push(page.after.into());
+    with_page.push((page.fetch_limit() as i64).into());
+    let rows = EventRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT id, entity, canonical_id, data, extras, errors, source_system, connector_id, source_entity,
+                    source_record_id, record_version, schema_version, trace_id, lineage, emitted_at
+             FROM canonical_events WHERE {condition} AND ($7::uuid IS NULL OR id < $7)
+             ORDER BY id DESC LIMIT $8"
+        ),
+        with_page,
+    ))
+    .all(tx.conn())
+    .await?;
+    let total = count(
+        tx,
+        &format!("SELECT count(*) FROM canonical_events WHERE {condition}"),
+        values(),
+    )
+    .await?;
+    Ok((rows, total))
+}

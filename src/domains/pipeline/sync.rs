@@ -1,0 +1,564 @@
+//! A sync run: introspect → drift check → proposals for new fields → records through the
+//! active mappings → canonical events and records. Runs are jobs: each batch is stored with
+//! its checkpoint in one transaction, so a run resumed after a crash starts where the last
+//! stored batch ended, and re-reading a record version never writes its event twice.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::coerce::coerce;
+use super::csv_source::CsvSource;
+use super::drift::{self, Drift};
+use super::slots;
+use super::source::{Batch, EntitySchema, Source, SourceError};
+use super::store::{self, EventSource, NewEvent, NewQuarantine};
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::connectors::kinds::csv::CsvConfig;
+use crate::domains::connectors::model::{Connector, ConnectorKind};
+use crate::domains::connectors::service as connectors;
+use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
+use crate::domains::mappings::service as mappings;
+use crate::domains::ontology::service as ontology;
+use crate::error::{AppError, AppResult};
+use crate::infra::db::ScopedTx;
+use crate::state::AppState;
+
+/// What a run did, kept on the job as it goes (and shown as is through GraphQL).
+#[derive(Debug, Default, Clone, Serialize, Deserialize, async_graphql::SimpleObject)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncCounts {
+    pub entities: u64,
+    pub records_read: u64,
+    pub events_written: u64,
+    /// Records whose current version already had its event (a re-sync or a resumed run).
+    pub events_unchanged: u64,
+    pub quarantined: u64,
+    pub value_errors: u64,
+    /// Records that matched no active mapping (kept nowhere but counted).
+    pub unmapped_records: u64,
+    /// Rows repeating an id already seen in the same batch: the later row wins.
+    pub duplicate_ids: u64,
+    pub drift_events: u64,
+    pub fields_proposed: u64,
+    pub auto_applied: u64,
+    pub needs_review: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunError {
+    pub entity: Option<String>,
+    pub message: String,
+}
+
+const LEASE_MS: u64 = 30_000;
+const BEAT: Duration = Duration::from_secs(5);
+
+/// The source behind a connector, if its kind can be synced here.
+pub fn source_for(
+    state: &AppState,
+    connector: &Connector,
+    config: Value,
+) -> AppResult<Arc<dyn Source>> {
+    match connector.kind {
+        ConnectorKind::Csv => {
+            let config: CsvConfig = serde_json::from_value(config).map_err(AppError::internal)?;
+            Ok(Arc::new(CsvSource::new(
+                config,
+                state.settings.sync.file_root.clone(),
+            )))
+        }
+        other => Err(AppError::bad_field(
+            "id",
+            format!("syncing {} connectors is not available yet", other.as_str()),
+        )),
+    }
+}
+
+/// Runs (or resumes) a job to its end: waits for one of the tenant's slots, claims the job,
+/// keeps its lease and heartbeat alive, and records the outcome. Never panics the caller.
+pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
+    let tenant = scope.tenant_id();
+    let settings = &state.settings.sync;
+    // Wait for a slot; the job stays QUEUED meanwhile, its heartbeat fresh.
+    loop {
+        match slots::acquire(
+            &state.redis,
+            tenant,
+            job,
+            settings.concurrency_per_tenant,
+            LEASE_MS,
+        )
+        .await
+        {
+            Ok(true) => break,
+            Ok(false) => {
+                if let Err(e) = touch(&state, &scope, job).await {
+                    tracing::warn!(%job, error = %e.message(), "sync run: heartbeat while queued failed");
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                // Without Redis the limit cannot be shared; the work still gets done.
+                tracing::warn!(%job, error = %e, "sync slots unavailable; running without the concurrency limit");
+                break;
+            }
+        }
+    }
+    let claimed = match claim(&state, &scope, job).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(%job, error = %e.message(), "sync run: claim failed");
+            None
+        }
+    };
+    let Some(claimed) = claimed else {
+        let _ = slots::release(&state.redis, tenant, job).await;
+        return;
+    };
+    let beat = {
+        let (state, scope) = (state.clone(), scope.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(BEAT).await;
+                let _ = slots::acquire(&state.redis, tenant, job, usize::MAX, LEASE_MS).await;
+                if let Err(e) = touch(&state, &scope, job).await {
+                    tracing::warn!(%job, error = %e.message(), "sync run: heartbeat failed");
+                }
+            }
+        })
+    };
+    let mut run = Run::resume(&claimed);
+    let outcome = run.go(&state, &scope, &claimed).await;
+    beat.abort();
+    let status = match outcome {
+        Err(e) => {
+            run.errors.push(RunError {
+                entity: None,
+                message: e.message(),
+            });
+            "FAILED"
+        }
+        Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => "PARTIAL",
+        Ok(()) => "SUCCEEDED",
+    };
+    if let Err(e) = finish(&state, &scope, job, status, &run).await {
+        tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
+    }
+    let _ = slots::release(&state.redis, tenant, job).await;
+    tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
+}
+
+async fn touch(state: &AppState, scope: &TenantScope, job: Uuid) -> AppResult<()> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::touch(&tx, job).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn claim(
+    state: &AppState,
+    scope: &TenantScope,
+    job: Uuid,
+) -> AppResult<Option<entity::jobs::Model>> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let claimed = store::claim_job(&tx, job, state.settings.sync.resume_stale_after_secs).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+async fn finish(
+    state: &AppState,
+    scope: &TenantScope,
+    job: Uuid,
+    status: &str,
+    run: &Run,
+) -> AppResult<()> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    store::finish_job(&tx, job, status, &json!(run.counts), &json!(run.errors)).await?;
+    if let Some(connector) = run.connector {
+        connectors::mark_synced(&tx, connector).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What one record gives one canonical entity: values, their lineage, values that did not fit.
+type EntityValues = (Map<String, Value>, Map<String, Value>, Vec<Value>);
+
+/// One canonical target of a source field, as the active mapping says.
+#[derive(Debug, Clone)]
+struct Target {
+    entity: String,
+    field: String,
+    data_type: String,
+    mapping_id: Uuid,
+    version: i32,
+}
+
+struct Run {
+    counts: SyncCounts,
+    errors: Vec<RunError>,
+    checkpoints: Map<String, Value>,
+    trace_id: String,
+    connector: Option<Uuid>,
+}
+
+impl Run {
+    /// Picks up what an earlier attempt of the job stored.
+    fn resume(job: &entity::jobs::Model) -> Self {
+        Self {
+            counts: serde_json::from_value(job.counts.clone()).unwrap_or_default(),
+            errors: Vec::new(),
+            checkpoints: job.payload["checkpoints"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            trace_id: job.payload["traceId"]
+                .as_str()
+                .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned),
+            connector: job.connector_id,
+        }
+    }
+
+    async fn go(
+        &mut self,
+        state: &AppState,
+        scope: &TenantScope,
+        job: &entity::jobs::Model,
+    ) -> AppResult<()> {
+        let connector_id = job
+            .connector_id
+            .ok_or(AppError::NotFound { what: "connector" })?;
+        let (connector, config) = {
+            let tx = ScopedTx::begin(&state.db, scope).await?;
+            connectors::find_with_config(&tx, connector_id)
+                .await?
+                .ok_or(AppError::NotFound { what: "connector" })?
+        };
+        let source = source_for(state, &connector, config)?;
+        let schemas = source.introspect().await.map_err(source_error)?;
+        self.counts.entities = schemas.len() as u64;
+        for schema in schemas {
+            if let Err(e) = self
+                .entity(state, scope, job.id, &connector, source.as_ref(), &schema)
+                .await
+            {
+                // One entity failing does not stop the others.
+                self.errors.push(RunError {
+                    entity: Some(schema.entity.clone()),
+                    message: e.message(),
+                });
+            }
+        }
+        if !self.errors.is_empty() && self.errors.len() as u64 == self.counts.entities {
+            return Err(AppError::bad_input(
+                "no entity of the source could be synced",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn entity(
+        &mut self,
+        state: &AppState,
+        scope: &TenantScope,
+        job: Uuid,
+        connector: &Connector,
+        source: &dyn Source,
+        schema: &EntitySchema,
+    ) -> AppResult<()> {
+        let system = connector.name.clone();
+        let version = self
+            .schema_step(state, scope, connector, &system, schema)
+            .await?;
+        let (plan, plan_version) = plan(state, scope, &system, &schema.entity).await?;
+        let after = self
+            .checkpoints
+            .get(&schema.entity)
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let mut batches = source.read(&schema.entity, after, state.settings.sync.batch_size);
+        while let Some(batch) = batches.recv().await {
+            let batch = batch.map_err(source_error)?;
+            let (events, quarantined) = self.build(
+                scope.tenant_id(),
+                connector.id,
+                &schema.entity,
+                (&plan, &plan_version),
+                &batch,
+            );
+            let tx = ScopedTx::begin(&state.db, scope).await?;
+            let from = EventSource {
+                system: &system,
+                connector: connector.id,
+                entity: &schema.entity,
+                schema_version: version,
+                trace_id: &self.trace_id,
+                job,
+            };
+            let written = store::write_events(&tx, &from, &events).await?;
+            store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
+            self.counts.events_written += written;
+            self.counts.events_unchanged += events.len() as u64 - written;
+            self.checkpoints
+                .insert(schema.entity.clone(), json!(batch.last_position));
+            store::beat(
+                &tx,
+                job,
+                &json!(self.counts),
+                &Value::Object(self.checkpoints.clone()),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Compares the source's schema with the last one seen. New and renamed fields get
+    /// proposals (before the new version is stored, so a crash in between proposes again
+    /// rather than never); removed fields' mappings are deprecated; renamed fields keep their
+    /// targets. Returns the schema version the records are read under.
+    async fn schema_step(
+        &mut self,
+        state: &AppState,
+        scope: &TenantScope,
+        connector: &Connector,
+        system: &str,
+        schema: &EntitySchema,
+    ) -> AppResult<i32> {
+        let fingerprint = drift::fingerprint(&schema.fields);
+        let (current, active) = {
+            let tx = ScopedTx::begin(&state.db, scope).await?;
+            let current = store::current_schema(&tx, connector.id, &schema.entity).await?;
+            let active: Vec<String> = mappings::active_for_source(&tx, system, &schema.entity)
+                .await?
+                .into_iter()
+                .map(|m| m.source_field.to_lowercase())
+                .collect();
+            (current, active)
+        };
+        let (version, drifts) = match &current {
+            Some(c) if c.fingerprint == fingerprint => return Ok(c.version),
+            Some(c) => (c.version + 1, drift::diff(&c.fields, &schema.fields)),
+            None => (1, Vec::new()),
+        };
+        let has_mapping = |name: &str| active.contains(&name.to_lowercase());
+        let to_propose: Vec<_> = match current {
+            None => schema.fields.iter().collect(),
+            Some(_) => drifts
+                .iter()
+                .filter_map(|d| match d {
+                    Drift::Added(f) => Some(f),
+                    Drift::Renamed { from, to } if !has_mapping(&from.name) => Some(to),
+                    _ => None,
+                })
+                .collect(),
+        };
+        if !to_propose.is_empty() {
+            let input = ProposeInput {
+                source_system: system.to_owned(),
+                source_entity: schema.entity.clone(),
+                fields: to_propose
+                    .iter()
+                    .map(|f| FieldInput {
+                        name: f.name.clone(),
+                        data_type: Some(f.data_type.clone()),
+                        description: None,
+                        samples: f.samples.clone(),
+                    })
+                    .collect(),
+            };
+            let proposed = proposals::propose(state, scope, input).await?;
+            self.counts.fields_proposed += proposed.len() as u64;
+            for p in &proposed {
+                match p.status {
+                    ProposalStatus::AutoApplied => self.counts.auto_applied += 1,
+                    ProposalStatus::NeedsReview => self.counts.needs_review += 1,
+                    ProposalStatus::Unmapped => {}
+                }
+            }
+        }
+        let tx = ScopedTx::begin(&state.db, scope).await?;
+        store::save_schema(
+            &tx,
+            connector.id,
+            &schema.entity,
+            version,
+            &fingerprint,
+            &schema.fields,
+        )
+        .await?;
+        store::insert_drift(&tx, connector.id, &schema.entity, version, &drifts).await?;
+        let mut changed = false;
+        for d in &drifts {
+            match d {
+                Drift::Removed(f) => {
+                    changed |= mappings::deprecate_for_source(&tx, system, &schema.entity, &f.name)
+                        .await?
+                        .is_some();
+                }
+                Drift::Renamed { from, to } if has_mapping(&from.name) => {
+                    changed |=
+                        mappings::carry_over(&tx, system, &schema.entity, &from.name, &to.name)
+                            .await?
+                            .is_some();
+                }
+                _ => {}
+            }
+        }
+        tx.commit().await?;
+        self.counts.drift_events += drifts.len() as u64;
+        if changed {
+            proposals::invalidate_exact(state, scope.tenant_id(), system, &schema.entity).await;
+        }
+        Ok(version)
+    }
+
+    /// Source records → canonical events (one per canonical entity a record feeds).
+    fn build(
+        &mut self,
+        tenant: Uuid,
+        connector: Uuid,
+        source_entity: &str,
+        (plan, plan_version): (&HashMap<String, Vec<Target>>, &str),
+        batch: &Batch,
+    ) -> (Vec<NewEvent>, Vec<NewQuarantine>) {
+        let mut events: Vec<NewEvent> = Vec::with_capacity(batch.records.len());
+        let mut index: HashMap<Uuid, usize> = HashMap::new();
+        for record in &batch.records {
+            self.counts.records_read += 1;
+            let mut per_entity: HashMap<&str, EntityValues> = HashMap::new();
+            let mut extras = Map::new();
+            for (name, raw) in &record.values {
+                let Some(targets) = plan.get(&name.to_lowercase()) else {
+                    if !raw.trim().is_empty() {
+                        extras.insert(name.clone(), json!(raw));
+                    }
+                    continue;
+                };
+                for t in targets {
+                    let (data, lineage, errors) = per_entity.entry(&t.entity).or_default();
+                    match coerce(&t.field, &t.data_type, raw) {
+                        Ok(Some(value)) => {
+                            data.insert(t.field.clone(), value);
+                            lineage.insert(
+                                t.field.clone(),
+                                json!({ "sourceField": name, "mappingId": t.mapping_id, "mappingVersion": t.version }),
+                            );
+                        }
+                        Ok(None) => {}
+                        Err(reason) => errors.push(json!({
+                            "field": t.field, "sourceField": name, "value": raw, "reason": reason,
+                        })),
+                    }
+                }
+            }
+            if per_entity.is_empty() {
+                self.counts.unmapped_records += 1;
+                continue;
+            }
+            for (entity, (data, lineage, errors)) in per_entity {
+                self.counts.value_errors += errors.len() as u64;
+                let canonical_id = Uuid::new_v5(
+                    &tenant,
+                    format!("{entity}\0{connector}\0{source_entity}\0{}", record.id).as_bytes(),
+                );
+                let event = NewEvent {
+                    id: Uuid::now_v7(),
+                    entity: entity.to_owned(),
+                    canonical_id,
+                    data: Value::Object(data),
+                    extras: Value::Object(extras.clone()),
+                    errors: Value::Array(errors),
+                    source_record_id: record.id.clone(),
+                    // The same record through other mappings is another event; through the
+                    // same ones (a re-sync, a resumed run) it is the same event.
+                    record_version: format!("{}.{plan_version}", record.version),
+                    lineage: Value::Object(lineage),
+                };
+                // One record per canonical id per statement: a repeated id's later row wins.
+                match index.get(&canonical_id) {
+                    Some(&i) => {
+                        self.counts.duplicate_ids += 1;
+                        events[i] = event;
+                    }
+                    None => {
+                        index.insert(canonical_id, events.len());
+                        events.push(event);
+                    }
+                }
+            }
+        }
+        self.counts.quarantined += batch.quarantined.len() as u64;
+        let quarantined = batch
+            .quarantined
+            .iter()
+            .map(|q| NewQuarantine {
+                position: q.position,
+                reason: q.reason.clone(),
+                raw: q.raw.clone(),
+            })
+            .collect();
+        (events, quarantined)
+    }
+}
+
+/// Source field (lower case) → its canonical targets, from the active mappings; and a short
+/// version of that plan (which mapping versions apply).
+async fn plan(
+    state: &AppState,
+    scope: &TenantScope,
+    system: &str,
+    entity: &str,
+) -> AppResult<(HashMap<String, Vec<Target>>, String)> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let ontology = ontology::load_active(&tx).await?;
+    let types: HashMap<(&str, &str), &str> = ontology
+        .entities
+        .iter()
+        .flat_map(|e| {
+            e.fields
+                .iter()
+                .map(move |f| ((e.name.as_str(), f.name.as_str()), f.data_type.as_str()))
+        })
+        .collect();
+    let mut plan: HashMap<String, Vec<Target>> = HashMap::new();
+    for m in mappings::active_for_source(&tx, system, entity).await? {
+        let data_type = types
+            .get(&(m.canonical_entity.as_str(), m.canonical_field.as_str()))
+            .copied()
+            .unwrap_or("string")
+            .to_owned();
+        plan.entry(m.source_field.to_lowercase())
+            .or_default()
+            .push(Target {
+                entity: m.canonical_entity,
+                field: m.canonical_field,
+                data_type,
+                mapping_id: m.mapping_id,
+                version: m.version,
+            });
+    }
+    let mut applied: Vec<String> = plan
+        .values()
+        .flatten()
+        .map(|t| format!("{}:{}", t.mapping_id, t.version))
+        .collect();
+    applied.sort();
+    let version = {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(applied.join(",").as_bytes())[..6])
+    };
+    Ok((plan, version))
+}
+
+fn source_error(e: SourceError) -> AppError {
+    match e {
+        SourceError::Unavailable(m) => AppError::bad_input(format!("source unavailable: {m}")),
+        SourceError::Invalid(m) => AppError::bad_field("config", m),
+    }
+}
