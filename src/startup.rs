@@ -47,6 +47,7 @@ impl Application {
             knowledge: Arc::new(Knowledge::builtin()?),
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
+            guards: Arc::default(),
         };
         let seeded = proposals::seed_baseline(&state)
             .await

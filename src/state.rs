@@ -8,6 +8,7 @@ use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
+use crate::domains::pipeline::guards::Guards;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
 use crate::infra::vector::VectorStore;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub knowledge: Arc<Knowledge>,
     pub llm: Arc<LlmProvider>,
     pub neighbours: Arc<NeighbourCache>,
+    /// Rate limits and circuit breakers of REST connectors, for the life of the process.
+    pub guards: Arc<Guards>,
 }

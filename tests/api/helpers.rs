@@ -188,3 +188,41 @@ pub fn error_code(body: &Value) -> String {
         .unwrap_or_else(|| panic!("no error code in {body:#}"))
         .to_owned()
 }
+
+/// The fields of a sync run the pipeline tests look at.
+pub const SYNC_RUN: &str = "id status attempts traceId errors { entity message }
+    counts { entities recordsRead eventsWritten eventsUnchanged quarantined valueErrors unmappedRecords
+             driftEvents fieldsProposed autoApplied needsReview }";
+
+impl TestApp {
+    pub async fn create_connector(
+        &self,
+        token: &str,
+        name: &str,
+        kind: &str,
+        config: Value,
+    ) -> String {
+        self.ok(
+            "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
+            json!({ "i": { "name": name, "kind": kind, "config": config } }),
+            Some(token),
+        )
+        .await["createConnector"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Syncs a connector and returns the finished run.
+    pub async fn sync(&self, token: &str, connector: &str) -> Value {
+        self.ok(
+            &format!(
+                "mutation($id: ID!) {{ syncConnector(id: $id, wait: true) {{ {SYNC_RUN} }} }}"
+            ),
+            json!({ "id": connector }),
+            Some(token),
+        )
+        .await["syncConnector"]
+            .clone()
+    }
+}

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod errors;
+mod fake_api;
 mod helpers;
 mod http;
 mod isolation;
@@ -13,6 +14,7 @@ mod mappings;
 mod migrations;
 mod pipeline;
 mod proposals;
+mod rest_sources;
 mod rls;
 mod roles;
 mod schema;

@@ -6,11 +6,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_code, spawn_app, TestApp};
-
-const RUN: &str = "id status attempts traceId errors { entity message }
-    counts { entities recordsRead eventsWritten eventsUnchanged quarantined valueErrors unmappedRecords
-             driftEvents fieldsProposed autoApplied needsReview }";
+use crate::helpers::{error_code, spawn_app, TestApp, SYNC_RUN};
 
 /// A directory of its own under the server's file root; returns (absolute dir, relative dir).
 fn scratch(app: &TestApp) -> (PathBuf, String) {
@@ -21,25 +17,17 @@ fn scratch(app: &TestApp) -> (PathBuf, String) {
 }
 
 async fn csv_connector(app: &TestApp, token: &str, name: &str, path: &str) -> String {
-    app.ok(
-        "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
-        json!({ "i": { "name": name, "kind": "CSV", "config": { "path": path, "idColumn": "id" } } }),
-        Some(token),
+    app.create_connector(
+        token,
+        name,
+        "CSV",
+        json!({ "path": path, "idColumn": "id" }),
     )
-    .await["createConnector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    .await
 }
 
 async fn sync(app: &TestApp, token: &str, connector: &str) -> Value {
-    app.ok(
-        &format!("mutation($id: ID!) {{ syncConnector(id: $id, wait: true) {{ {RUN} }} }}"),
-        json!({ "id": connector }),
-        Some(token),
-    )
-    .await["syncConnector"]
-        .clone()
+    app.sync(token, connector).await
 }
 
 async fn events(app: &TestApp, token: &str, connector: &str) -> Vec<Value> {
@@ -360,7 +348,7 @@ async fn a_crashed_run_resumes_from_its_checkpoint_without_duplicates() {
     assert!(resumed >= 1);
     let run = app
         .ok(
-            &format!("query($id: ID!) {{ syncRun(id: $id) {{ {RUN} }} }}"),
+            &format!("query($id: ID!) {{ syncRun(id: $id) {{ {SYNC_RUN} }} }}"),
             json!({ "id": job.to_string() }),
             Some(&t.token),
         )
@@ -471,10 +459,10 @@ async fn unreadable_sources_fail_the_run_with_a_reason() {
         "{run:#}"
     );
 
-    let rest = app
+    let pg = app
         .ok(
             "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
-            json!({ "i": { "name": "api", "kind": "REST", "config": { "baseUrl": "https://api.example.com", "entities": [{"name": "a", "endpoint": "/a"}] } } }),
+            json!({ "i": { "name": "db", "kind": "POSTGRES", "config": { "host": "127.0.0.1", "database": "crm", "user": "reader" } } }),
             Some(&t.token),
         )
         .await["createConnector"]["id"]
@@ -482,7 +470,7 @@ async fn unreadable_sources_fail_the_run_with_a_reason() {
     let body = app
         .gql(
             "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": rest }),
+            json!({ "id": pg }),
             Some(&t.token),
         )
         .await;

@@ -312,17 +312,21 @@ fn profile(config: &CsvConfig, entity: String, path: &Path) -> Result<EntitySche
 
 #[async_trait]
 impl Source for CsvSource {
-    async fn introspect(&self) -> Result<Vec<EntitySchema>, SourceError> {
-        let files = self.files()?;
+    async fn entities(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self
+            .files()?
+            .into_iter()
+            .map(|(entity, _)| entity)
+            .collect())
+    }
+
+    async fn introspect(&self, entity: &str) -> Result<EntitySchema, SourceError> {
+        let path = self.file_for(entity)?;
         let config = self.config.clone();
-        tokio::task::spawn_blocking(move || {
-            files
-                .into_iter()
-                .map(|(entity, path)| profile(&config, entity, &path))
-                .collect()
-        })
-        .await
-        .map_err(|e| SourceError::Unavailable(format!("reading the file stopped: {e}")))?
+        let entity = entity.to_owned();
+        tokio::task::spawn_blocking(move || profile(&config, entity, &path))
+            .await
+            .map_err(|e| SourceError::Unavailable(format!("reading the file stopped: {e}")))?
     }
 
     fn read(
@@ -445,9 +449,9 @@ mod tests {
             b"id,name,revenue\n1,Acme,100\n2,Beta\n3,Caf\xe9,7\n\n4,\"Delta, Inc\",9\n,Nobody,1\n",
         );
         let source = CsvSource::new(config(&path), dir.clone());
-        let schema = source.introspect().await.unwrap();
-        assert_eq!(schema[0].entity, "accounts");
-        assert_eq!(schema[0].fields[2].data_type, "integer");
+        assert_eq!(source.entities().await.unwrap(), ["accounts"]);
+        let schema = source.introspect("accounts").await.unwrap();
+        assert_eq!(schema.fields[2].data_type, "integer");
         let all = read_all(&source, "accounts", 0).await;
         let ids: Vec<&str> = all.records.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["1", "4"]);
@@ -482,7 +486,7 @@ mod tests {
         assert_eq!(all.records[0].values[1].1, "Café");
         let outside = CsvSource::new(config(Path::new("/etc/passwd")), dir);
         assert!(matches!(
-            outside.introspect().await,
+            outside.entities().await,
             Err(SourceError::Invalid(_))
         ));
     }

@@ -4,6 +4,8 @@ pub mod coerce;
 pub mod csv_source;
 pub mod drift;
 pub mod graphql;
+pub mod guards;
+pub mod rest_source;
 pub mod service;
 pub mod slots;
 pub mod source;

@@ -61,7 +61,12 @@ pub struct Health {
 
 #[async_trait]
 pub trait Source: Send + Sync {
-    async fn introspect(&self) -> Result<Vec<EntitySchema>, SourceError>;
+    /// The entities the source offers (files, endpoints, tables).
+    async fn entities(&self) -> Result<Vec<String>, SourceError>;
+
+    /// One entity's fields now. Entities are introspected one by one so that one failing does
+    /// not stop the others.
+    async fn introspect(&self, entity: &str) -> Result<EntitySchema, SourceError>;
 
     /// Streams the entity's records after `after_position`, `batch_size` at a time. The stream
     /// ends after the last batch, or with an error that stops the run.

@@ -13,11 +13,13 @@ use uuid::Uuid;
 use super::coerce::coerce;
 use super::csv_source::CsvSource;
 use super::drift::{self, Drift};
+use super::rest_source::RestSource;
 use super::slots;
 use super::source::{Batch, EntitySchema, Source, SourceError};
 use super::store::{self, EventSource, NewEvent, NewQuarantine};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::kinds::csv::CsvConfig;
+use crate::domains::connectors::kinds::rest::RestConfig;
 use crate::domains::connectors::model::{Connector, ConnectorKind};
 use crate::domains::connectors::service as connectors;
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
@@ -70,6 +72,17 @@ pub fn source_for(
                 config,
                 state.settings.sync.file_root.clone(),
             )))
+        }
+        ConnectorKind::Rest => {
+            let config: RestConfig = serde_json::from_value(config).map_err(AppError::internal)?;
+            let (breaker, bucket) = state.guards.for_connector(
+                connector.id,
+                &config.circuit_breaker,
+                config.rate_limit.as_ref(),
+            );
+            Ok(Arc::new(RestSource::new(config, breaker, bucket).map_err(
+                |e| AppError::bad_field("config", e.to_string()),
+            )?))
         }
         other => Err(AppError::bad_field(
             "id",
@@ -240,21 +253,30 @@ impl Run {
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
         let source = source_for(state, &connector, config)?;
-        let schemas = source.introspect().await.map_err(source_error)?;
-        self.counts.entities = schemas.len() as u64;
-        for schema in schemas {
-            if let Err(e) = self
-                .entity(state, scope, job.id, &connector, source.as_ref(), &schema)
-                .await
-            {
+        let entities = source.entities().await.map_err(source_error)?;
+        self.counts.entities = entities.len() as u64;
+        for entity in entities {
+            let result = match source.introspect(&entity).await {
+                Ok(schema) => {
+                    self.entity(state, scope, job.id, &connector, source.as_ref(), &schema)
+                        .await
+                }
+                Err(e) => Err(source_error(e)),
+            };
+            if let Err(e) = result {
                 // One entity failing does not stop the others.
                 self.errors.push(RunError {
-                    entity: Some(schema.entity.clone()),
+                    entity: Some(entity),
                     message: e.message(),
                 });
             }
         }
-        if !self.errors.is_empty() && self.errors.len() as u64 == self.counts.entities {
+        // Nothing read from any entity is a failed run; some entities read is a partial one.
+        if !self.errors.is_empty()
+            && self.errors.len() as u64 == self.counts.entities
+            && self.counts.records_read == 0
+            && self.counts.quarantined == 0
+        {
             return Err(AppError::bad_input(
                 "no entity of the source could be synced",
             ));

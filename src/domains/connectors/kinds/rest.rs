@@ -59,6 +59,11 @@ pub struct RestEntity {
     /// Dotted path to the array of records in a response body; the body itself when absent.
     #[serde(default)]
     pub records_path: Option<String>,
+    /// Dotted path, inside each record, to the object holding its fields (HubSpot's
+    /// `properties`); the record itself when absent.
+    #[serde(default)]
+    pub fields_path: Option<String>,
+    /// Dotted path to each record's id (looked up in the record, not in `fieldsPath`).
     #[serde(default = "default_id_field")]
     pub id_field: String,
     #[serde(default)]
@@ -77,9 +82,14 @@ pub enum Pagination {
     #[serde(rename_all = "camelCase")]
     Cursor {
         cursor_param: String,
+        /// Dotted path to the next cursor in the body, or `$last.<path>` for a value of the
+        /// page's last record (Stripe's `starting_after`).
         cursor_path: String,
         limit_param: Option<String>,
         limit: Option<u32>,
+        /// Dotted path to a boolean that says whether more pages follow.
+        #[serde(default)]
+        has_more_path: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Offset {

@@ -1,0 +1,640 @@
+//! Generic REST sources, configured by JSON: auth, entities with endpoint and records path,
+//! pagination (cursor, offset, page, next-link), a per-connector token bucket, retries with
+//! exponential backoff and full jitter (honouring `Retry-After`), and a circuit breaker.
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine;
+use rand::Rng;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::guards::{Breaker, TokenBucket};
+use super::source::{
+    content_version, infer_type, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source,
+    SourceError, SourceRecord,
+};
+use crate::domains::connectors::kinds::rest::{
+    ApiKeyLocation, Pagination, RestAuth, RestConfig, RestEntity,
+};
+
+/// A runaway API (a cursor that never ends) stops here.
+const MAX_PAGES: usize = 100_000;
+const SAMPLES: usize = 3;
+
+pub struct RestSource {
+    config: RestConfig,
+    http: reqwest::Client,
+    breaker: Arc<Breaker>,
+    bucket: Option<Arc<TokenBucket>>,
+}
+
+/// Why one request attempt failed, and whether another attempt may succeed.
+struct Failure {
+    message: String,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl RestSource {
+    pub fn new(
+        config: RestConfig,
+        breaker: Arc<Breaker>,
+        bucket: Option<Arc<TokenBucket>>,
+    ) -> Result<Self, SourceError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .user_agent(concat!("autonomos/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SourceError::Invalid(e.to_string()))?;
+        Ok(Self {
+            config,
+            http,
+            breaker,
+            bucket,
+        })
+    }
+
+    fn entity(&self, name: &str) -> Result<&RestEntity, SourceError> {
+        self.config
+            .entities
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| SourceError::Invalid(format!("no entity {name} in the config")))
+    }
+
+    fn url(&self, endpoint: &str) -> Result<Url, SourceError> {
+        let base = self.config.base_url.trim_end_matches('/');
+        Url::parse(&format!("{base}{endpoint}"))
+            .map_err(|e| SourceError::Invalid(format!("{endpoint}: {e}")))
+    }
+
+    async fn attempt(&self, url: &Url) -> Result<Value, Failure> {
+        let mut url = url.clone();
+        let mut request = self.http.get(url.clone());
+        match &self.config.auth {
+            RestAuth::None => {}
+            RestAuth::Bearer { token } => request = request.bearer_auth(token),
+            RestAuth::ApiKey {
+                location: ApiKeyLocation::Header,
+                name,
+                value,
+            } => request = request.header(name.as_str(), value.as_str()),
+            RestAuth::ApiKey {
+                location: ApiKeyLocation::Query,
+                name,
+                value,
+            } => {
+                url.query_pairs_mut().append_pair(name, value);
+                request = self.http.get(url.clone());
+            }
+            RestAuth::Basic { username, password } => {
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{password}"));
+                request = request.header("authorization", format!("Basic {token}"));
+            }
+        }
+        let shown = format!("GET {}", url.path());
+        let response = request.send().await.map_err(|e| Failure {
+            message: format!(
+                "{shown}: {}",
+                if e.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    e.to_string()
+                }
+            ),
+            retryable: true,
+            retry_after: None,
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let retryable =
+                status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
+            return Err(Failure {
+                message: format!("{shown}: HTTP {status}"),
+                retryable,
+                retry_after,
+            });
+        }
+        let bytes = response.bytes().await.map_err(|e| Failure {
+            message: format!("{shown}: {e}"),
+            retryable: true,
+            retry_after: None,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| Failure {
+            // A proxy may have cut the body short: worth another attempt.
+            message: format!("{shown}: malformed JSON: {e}"),
+            retryable: true,
+            retry_after: None,
+        })
+    }
+
+    /// One logical request: rate-limited, retried with backoff, guarded by the breaker.
+    async fn get_json(&self, url: &Url) -> Result<Value, SourceError> {
+        let retry = &self.config.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if let Err(left) = self.breaker.check() {
+                return Err(SourceError::Unavailable(format!(
+                    "circuit breaker open after repeated failures; next trial in {} ms",
+                    left.as_millis()
+                )));
+            }
+            if let Some(bucket) = &self.bucket {
+                bucket.take().await;
+            }
+            match self.attempt(url).await {
+                Ok(body) => {
+                    self.breaker.success();
+                    return Ok(body);
+                }
+                Err(f) => {
+                    self.breaker.failure();
+                    if !f.retryable || attempt >= retry.max_attempts {
+                        return Err(SourceError::Unavailable(format!(
+                            "{} (after {attempt} attempt{})",
+                            f.message,
+                            if attempt == 1 { "" } else { "s" }
+                        )));
+                    }
+                    tracing::debug!(attempt, error = %f.message, "retrying");
+                    tokio::time::sleep(backoff(retry, attempt, f.retry_after)).await;
+                }
+            }
+        }
+    }
+
+    fn pager<'a>(&'a self, entity: &'a RestEntity) -> Result<Pager<'a>, SourceError> {
+        let first = self.url(&entity.endpoint)?;
+        let mut url = first.clone();
+        let page_no: u32 = match &entity.pagination {
+            Pagination::Page { start_page, .. } => start_page.unwrap_or(1),
+            _ => 0,
+        };
+        match &entity.pagination {
+            Pagination::Cursor {
+                limit_param: Some(p),
+                limit: Some(n),
+                ..
+            } => {
+                url.query_pairs_mut().append_pair(p, &n.to_string());
+            }
+            Pagination::Offset {
+                offset_param,
+                limit_param,
+                limit,
+            } => {
+                url.query_pairs_mut()
+                    .append_pair(limit_param, &limit.to_string())
+                    .append_pair(offset_param, "0");
+            }
+            Pagination::Page {
+                page_param,
+                size_param,
+                size,
+                ..
+            } => {
+                let mut q = url.query_pairs_mut();
+                q.append_pair(page_param, &page_no.to_string());
+                if let (Some(p), Some(n)) = (size_param, size) {
+                    q.append_pair(p, &n.to_string());
+                }
+            }
+            _ => {}
+        }
+        Ok(Pager {
+            source: self,
+            entity,
+            base_query: url.query_pairs().into_owned().collect(),
+            first,
+            next: Some(url),
+            offset: 0,
+            page_no,
+            last_cursor: None,
+            pages: 0,
+        })
+    }
+}
+
+/// Walks an entity's pages one request at a time.
+struct Pager<'a> {
+    source: &'a RestSource,
+    entity: &'a RestEntity,
+    first: Url,
+    base_query: Vec<(String, String)>,
+    /// The next page's URL; None when the last page has been read.
+    next: Option<Url>,
+    offset: u64,
+    page_no: u32,
+    last_cursor: Option<String>,
+    pages: usize,
+}
+
+impl Pager<'_> {
+    fn with_param(&self, key: &str, value: &str) -> Url {
+        let mut url = self.first.clone();
+        let mut pairs: Vec<(String, String)> = self
+            .base_query
+            .iter()
+            .filter(|(k, _)| k != key)
+            .cloned()
+            .collect();
+        pairs.push((key.to_owned(), value.to_owned()));
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        url
+    }
+
+    /// The next page's records; None after the last page.
+    async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        self.pages += 1;
+        if self.pages > MAX_PAGES {
+            return Err(SourceError::Invalid(format!(
+                "{}: more than {MAX_PAGES} pages",
+                self.entity.endpoint
+            )));
+        }
+        let body = self.source.get_json(&url).await?;
+        let records = match &self.entity.records_path {
+            Some(path) => at(&body, path).cloned().unwrap_or(Value::Null),
+            None => body.clone(),
+        };
+        let Value::Array(records) = records else {
+            return Err(SourceError::Invalid(format!(
+                "GET {}: no array of records at {}",
+                url.path(),
+                self.entity.records_path.as_deref().unwrap_or("the body")
+            )));
+        };
+        let count = records.len();
+        self.next = match &self.entity.pagination {
+            Pagination::None => None,
+            Pagination::Cursor {
+                cursor_param,
+                cursor_path,
+                has_more_path,
+                ..
+            } => {
+                let more = has_more_path
+                    .as_ref()
+                    .is_none_or(|p| at(&body, p).and_then(Value::as_bool) == Some(true));
+                let cursor = match cursor_path.strip_prefix("$last.") {
+                    Some(p) => records.last().and_then(|r| at(r, p)).map(scalar),
+                    None => at(&body, cursor_path).map(scalar),
+                }
+                .filter(|c| !c.is_empty());
+                match cursor {
+                    Some(c) if more && count > 0 => {
+                        if self.last_cursor.as_deref() == Some(c.as_str()) {
+                            return Err(SourceError::Invalid(format!(
+                                "GET {}: the cursor did not advance ({c})",
+                                url.path()
+                            )));
+                        }
+                        let next = self.with_param(cursor_param, &c);
+                        self.last_cursor = Some(c);
+                        Some(next)
+                    }
+                    _ => None,
+                }
+            }
+            Pagination::Offset {
+                offset_param,
+                limit,
+                ..
+            } => {
+                if count == 0 || count < *limit as usize {
+                    None
+                } else {
+                    self.offset += count as u64;
+                    Some(self.with_param(offset_param, &self.offset.to_string()))
+                }
+            }
+            Pagination::Page {
+                page_param, size, ..
+            } => {
+                if count == 0 || size.is_some_and(|s| count < s as usize) {
+                    None
+                } else {
+                    self.page_no += 1;
+                    Some(self.with_param(page_param, &self.page_no.to_string()))
+                }
+            }
+            Pagination::NextLink { next_link_path } => {
+                match at(&body, next_link_path)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
+                    // Absolute, or relative to the API's origin (Salesforce's nextRecordsUrl).
+                    Some(next) => Some(
+                        Url::parse(next)
+                            .or_else(|_| {
+                                let origin = self.first.origin().ascii_serialization();
+                                Url::parse(&format!("{origin}{next}"))
+                            })
+                            .map_err(|e| SourceError::Invalid(format!("next link {next}: {e}")))?,
+                    ),
+                    None => None,
+                }
+            }
+        };
+        Ok(Some(records))
+    }
+}
+
+/// Delay before attempt `attempt + 1`: full jitter over an exponential ceiling, at least what
+/// the server asked for.
+fn backoff(
+    retry: &crate::domains::connectors::kinds::rest::Retry,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let ceiling = retry
+        .base_delay_ms
+        .saturating_mul(1u64 << attempt.min(20))
+        .min(retry.max_delay_ms);
+    let jittered = Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling));
+    match retry_after {
+        Some(asked) => asked
+            .min(Duration::from_millis(retry.max_delay_ms))
+            .max(jittered),
+        None => jittered,
+    }
+}
+
+/// A dotted path into JSON (`paging.next.after`, `data.0.id`).
+fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(value, |v, key| match v {
+            Value::Object(m) => m.get(key),
+            Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        })
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A record's fields as (name, text): nested objects flattened with dots, arrays as JSON.
+fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+    for (k, v) in object {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Object(inner) => flatten(&name, inner, out),
+            Value::Array(_) => out.push((name, v.to_string())),
+            other => out.push((name, scalar(other))),
+        }
+    }
+}
+
+fn fields_of(entity: &RestEntity, record: &Value) -> Option<Vec<(String, String)>> {
+    let holder = match &entity.fields_path {
+        Some(p) => at(record, p)?,
+        None => record,
+    };
+    let mut out = Vec::new();
+    flatten("", holder.as_object()?, &mut out);
+    Some(out)
+}
+
+fn to_row(entity: &RestEntity, record: &Value, position: u64) -> Result<SourceRecord, Quarantined> {
+    let raw = || record.to_string();
+    let Some(values) = fields_of(entity, record) else {
+        return Err(Quarantined {
+            position,
+            reason: format!(
+                "record is not an object{}",
+                entity
+                    .fields_path
+                    .as_ref()
+                    .map(|p| format!(" at {p}"))
+                    .unwrap_or_default()
+            ),
+            raw: raw(),
+        });
+    };
+    let id = at(record, &entity.id_field).map(scalar).unwrap_or_default();
+    if id.is_empty() {
+        return Err(Quarantined {
+            position,
+            reason: format!("record has no id at {}", entity.id_field),
+            raw: raw(),
+        });
+    }
+    Ok(SourceRecord {
+        position,
+        version: content_version(&values),
+        id,
+        values,
+    })
+}
+
+#[async_trait]
+impl Source for RestSource {
+    async fn entities(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self
+            .config
+            .entities
+            .iter()
+            .map(|e| e.name.clone())
+            .collect())
+    }
+
+    async fn introspect(&self, name: &str) -> Result<EntitySchema, SourceError> {
+        let entity = self.entity(name)?;
+        let first_page = self.pager(entity)?.next_page().await?.unwrap_or_default();
+        let mut fields: Vec<FieldSchema> = Vec::new();
+        let mut values: Vec<Vec<String>> = Vec::new();
+        for record in &first_page {
+            for (name, value) in fields_of(entity, record).unwrap_or_default() {
+                let i = match fields.iter().position(|f| f.name == name) {
+                    Some(i) => i,
+                    None => {
+                        fields.push(FieldSchema {
+                            name,
+                            data_type: String::new(),
+                            samples: Vec::new(),
+                        });
+                        values.push(Vec::new());
+                        fields.len() - 1
+                    }
+                };
+                values[i].push(value);
+            }
+        }
+        for (f, vals) in fields.iter_mut().zip(&values) {
+            let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
+            f.data_type = infer_type(&refs).to_owned();
+            f.samples = vals
+                .iter()
+                .filter(|v| !v.trim().is_empty())
+                .take(SAMPLES)
+                .cloned()
+                .collect();
+        }
+        Ok(EntitySchema {
+            entity: entity.name.clone(),
+            fields,
+        })
+    }
+
+    fn read(
+        &self,
+        entity: &str,
+        after_position: u64,
+        batch_size: usize,
+    ) -> mpsc::Receiver<Result<Batch, SourceError>> {
+        let (sender, receiver) = mpsc::channel(2);
+        let entity = match self.entity(entity) {
+            Ok(e) => e.clone(),
+            Err(e) => {
+                let _ = sender.try_send(Err(e));
+                return receiver;
+            }
+        };
+        let source = Self {
+            config: self.config.clone(),
+            http: self.http.clone(),
+            breaker: self.breaker.clone(),
+            bucket: self.bucket.clone(),
+        };
+        tokio::spawn(async move {
+            let mut pager = match source.pager(&entity) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+            };
+            let mut position: u64 = 0;
+            let mut batch = Batch::default();
+            loop {
+                let records = match pager.next_page().await {
+                    Ok(Some(records)) => records,
+                    Ok(None) => break,
+                    Err(e) => {
+                        // What was read before the failure still flows.
+                        if batch.last_position > 0 {
+                            let _ = sender.send(Ok(std::mem::take(&mut batch))).await;
+                        }
+                        let _ = sender.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for record in records {
+                    position += 1;
+                    if position <= after_position {
+                        continue;
+                    }
+                    match to_row(&entity, &record, position) {
+                        Ok(r) => batch.records.push(r),
+                        Err(q) => batch.quarantined.push(q),
+                    }
+                    batch.last_position = position;
+                    if batch.records.len() + batch.quarantined.len() >= batch_size
+                        && sender.send(Ok(std::mem::take(&mut batch))).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            if batch.last_position > 0 {
+                let _ = sender.send(Ok(batch)).await;
+            }
+        });
+        receiver
+    }
+
+    async fn health(&self) -> Health {
+        match self.config.entities.first() {
+            None => Health {
+                ok: false,
+                message: "no entities configured".into(),
+            },
+            Some(e) => match self.url(&e.endpoint) {
+                Ok(url) => match self.get_json(&url).await {
+                    Ok(_) => Health {
+                        ok: true,
+                        message: format!("GET {} answered", e.endpoint),
+                    },
+                    Err(err) => Health {
+                        ok: false,
+                        message: err.to_string(),
+                    },
+                },
+                Err(err) => Health {
+                    ok: false,
+                    message: err.to_string(),
+                },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_reach_into_objects_and_arrays() {
+        let v = json!({ "paging": { "next": { "after": "42" } }, "data": [{ "id": "a" }, { "id": "b" }] });
+        assert_eq!(at(&v, "paging.next.after"), Some(&json!("42")));
+        assert_eq!(at(&v, "data.1.id"), Some(&json!("b")));
+        assert_eq!(at(&v, "nope.x"), None);
+    }
+
+    #[test]
+    fn records_flatten_and_need_an_id() {
+        let entity: RestEntity = serde_json::from_value(json!({
+            "name": "companies", "endpoint": "/c", "fieldsPath": "properties"
+        }))
+        .unwrap();
+        let r = to_row(&entity, &json!({ "id": "7", "properties": { "name": "Acme", "address": { "city": "Oslo" }, "tags": ["a"] } }), 1).unwrap();
+        assert_eq!(r.id, "7");
+        assert!(r
+            .values
+            .contains(&("address.city".to_owned(), "Oslo".to_owned())));
+        assert!(r
+            .values
+            .contains(&("tags".to_owned(), "[\"a\"]".to_owned())));
+        let q = to_row(&entity, &json!({ "properties": { "name": "No id" } }), 2).unwrap_err();
+        assert!(q.reason.contains("no id"));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let retry = crate::domains::connectors::kinds::rest::Retry {
+            max_attempts: 5,
+            base_delay_ms: 100,
+            max_delay_ms: 1_000,
+        };
+        for attempt in 1..10 {
+            assert!(backoff(&retry, attempt, None) <= Duration::from_millis(1_000));
+        }
+        assert!(backoff(&retry, 1, Some(Duration::from_millis(700))) >= Duration::from_millis(700));
+        assert!(backoff(&retry, 1, Some(Duration::from_secs(60))) <= Duration::from_millis(1_000));
+    }
+}
