@@ -459,22 +459,98 @@ async fn unreadable_sources_fail_the_run_with_a_reason() {
         "{run:#}"
     );
 
+    // Nothing listens on 127.0.0.1:1.
     let pg = app
-        .ok(
-            "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
-            json!({ "i": { "name": "db", "kind": "POSTGRES", "config": { "host": "127.0.0.1", "database": "crm", "user": "reader" } } }),
-            Some(&t.token),
+        .create_connector(
+            &t.token,
+            "db",
+            "POSTGRES",
+            json!({ "host": "127.0.0.1", "port": 1, "database": "crm", "user": "reader", "sslMode": "disable" }),
         )
-        .await["createConnector"]["id"]
-        .clone();
-    let body = app
-        .gql(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": pg }),
+        .await;
+    let run = sync(&app, &t.token, &pg).await;
+    assert_eq!(run["status"], "FAILED");
+    assert!(
+        run["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connecting to 127.0.0.1"),
+        "{run:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_postgres_source_is_introspected_read_and_drift_checked() {
+    let app = spawn_app().await;
+    let t = app.sign_up().await;
+    let owner = Database::connect(app.settings.database.migration_url.expose_secret())
+        .await
+        .unwrap();
+    let schema = format!("src_{}", Uuid::now_v7().simple());
+    owner
+        .execute_unprepared(&format!(
+            "CREATE SCHEMA {schema};
+             CREATE TABLE {schema}.accounts (id serial PRIMARY KEY, account_name text, website text,
+                 annual_revenue numeric, created_at timestamptz DEFAULT '2024-01-02T03:04:05Z');
+             INSERT INTO {schema}.accounts (account_name, website, annual_revenue)
+                 VALUES ('Acme', 'acme.test', 1200000), ('Globex', 'globex.test', 350000), ('Initech', NULL, NULL);"
+        ))
+        .await
+        .unwrap();
+    let url = url::Url::parse(app.settings.database.migration_url.expose_secret()).unwrap();
+    let connector = app
+        .create_connector(
+            &t.token,
+            "warehouse",
+            "POSTGRES",
+            json!({ "host": url.host_str().unwrap(), "port": url.port().unwrap(), "database": url.path().trim_start_matches('/'),
+                    "user": url.username(), "password": url.password().unwrap(), "schema": schema, "sslMode": "disable" }),
+        )
+        .await;
+    let run = sync(&app, &t.token, &connector).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(run["counts"]["recordsRead"], 3);
+    let all = events(&app, &t.token, &connector).await;
+    let acme = all.iter().find(|e| e["source"]["recordId"] == "1").unwrap();
+    assert_eq!(acme["entity"], "account");
+    assert_eq!(acme["data"]["name"], "Acme");
+    assert_eq!(acme["data"]["annual_revenue"], 1200000.0);
+    assert_eq!(acme["source"]["entity"], "accounts");
+
+    owner
+        .execute_unprepared(&format!(
+            "ALTER TABLE {schema}.accounts RENAME COLUMN website TO web_site;
+             ALTER TABLE {schema}.accounts ADD COLUMN industry text DEFAULT 'Energy';"
+        ))
+        .await
+        .unwrap();
+    let second = sync(&app, &t.token, &connector).await;
+    assert_eq!(second["counts"]["driftEvents"], 2, "{second:#}");
+    let drift = app
+        .ok(
+            "query($c: ID!) { driftEvents(connectorId: $c) { edges { node { kind fieldName } } } }",
+            json!({ "c": connector }),
             Some(&t.token),
         )
         .await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body:#}");
+    let mut kinds: Vec<String> = drift["driftEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["node"]["kind"].as_str().unwrap(),
+                e["node"]["fieldName"].as_str().unwrap()
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["FIELD_ADDED industry", "FIELD_RENAMED web_site"]);
+    owner
+        .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod csv_source;
 pub mod drift;
 pub mod graphql;
 pub mod guards;
+pub mod pg_source;
 pub mod rest_source;
 pub mod service;
 pub mod slots;

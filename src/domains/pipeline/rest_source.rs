@@ -7,14 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine;
 use rand::Rng;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
 use super::guards::{Breaker, TokenBucket};
 use super::source::{
-    content_version, infer_type, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source,
-    SourceError, SourceRecord,
+    content_version, flatten, infer_type, scalar, Batch, EntitySchema, FieldSchema, Health,
+    Quarantined, Source, SourceError, SourceRecord,
 };
 use crate::domains::connectors::kinds::rest::{
     ApiKeyLocation, Pagination, RestAuth, RestConfig, RestEntity,
@@ -383,30 +383,6 @@ fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
             Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
             _ => None,
         })
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// A record's fields as (name, text): nested objects flattened with dots, arrays as JSON.
-fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<(String, String)>) {
-    for (k, v) in object {
-        let name = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            Value::Object(inner) => flatten(&name, inner, out),
-            Value::Array(_) => out.push((name, v.to_string())),
-            other => out.push((name, scalar(other))),
-        }
-    }
 }
 
 fn fields_of(entity: &RestEntity, record: &Value) -> Option<Vec<(String, String)>> {

@@ -65,14 +65,12 @@ pub async fn start(
     wait: bool,
 ) -> AppResult<SyncRun> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    let (connector, config) = connectors::find_with_config(&tx, connector_id)
+    let connector = connectors::find(&tx, connector_id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
     if connector.status == ConnectorStatus::Paused {
         return Err(AppError::Conflict("the connector is paused".into()));
     }
-    // Refuse kinds that cannot be read before queuing anything.
-    sync::source_for(state, &connector, config)?;
     let trace_id = scope
         .request()
         .trace_id

@@ -1,5 +1,6 @@
 //! What every connector kind offers the pipeline: its schema, its records in batches, its health.
 use async_trait::async_trait;
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 /// One source entity's fields as the source shows them now.
@@ -78,6 +79,30 @@ pub trait Source: Send + Sync {
     ) -> mpsc::Receiver<Result<Batch, SourceError>>;
 
     async fn health(&self) -> Health;
+}
+
+pub fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A record's fields as (name, text): nested objects flattened with dots, arrays as JSON.
+pub fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+    for (k, v) in object {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Object(inner) => flatten(&name, inner, out),
+            Value::Array(_) => out.push((name, v.to_string())),
+            other => out.push((name, scalar(other))),
+        }
+    }
 }
 
 /// A short, stable version of a record's content: re-reading an unchanged record yields the

@@ -13,12 +13,14 @@ use uuid::Uuid;
 use super::coerce::coerce;
 use super::csv_source::CsvSource;
 use super::drift::{self, Drift};
+use super::pg_source::PgSource;
 use super::rest_source::RestSource;
 use super::slots;
 use super::source::{Batch, EntitySchema, Source, SourceError};
 use super::store::{self, EventSource, NewEvent, NewQuarantine};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::kinds::csv::CsvConfig;
+use crate::domains::connectors::kinds::postgres::PostgresConfig;
 use crate::domains::connectors::kinds::rest::RestConfig;
 use crate::domains::connectors::model::{Connector, ConnectorKind};
 use crate::domains::connectors::service as connectors;
@@ -60,7 +62,7 @@ const LEASE_MS: u64 = 30_000;
 const BEAT: Duration = Duration::from_secs(5);
 
 /// The source behind a connector, if its kind can be synced here.
-pub fn source_for(
+pub async fn source_for(
     state: &AppState,
     connector: &Connector,
     config: Value,
@@ -84,10 +86,13 @@ pub fn source_for(
                 |e| AppError::bad_field("config", e.to_string()),
             )?))
         }
-        other => Err(AppError::bad_field(
-            "id",
-            format!("syncing {} connectors is not available yet", other.as_str()),
-        )),
+        ConnectorKind::Postgres => {
+            let config: PostgresConfig =
+                serde_json::from_value(config).map_err(AppError::internal)?;
+            Ok(Arc::new(
+                PgSource::connect(config).await.map_err(source_error)?,
+            ))
+        }
     }
 }
 
@@ -252,7 +257,7 @@ impl Run {
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
-        let source = source_for(state, &connector, config)?;
+        let source = source_for(state, &connector, config).await?;
         let entities = source.entities().await.map_err(source_error)?;
         self.counts.entities = entities.len() as u64;
         for entity in entities {
