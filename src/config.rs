@@ -126,6 +126,8 @@ pub struct RedisSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
+    /// 32 bytes, base64: the master key connector secrets are encrypted under (per tenant).
+    pub secrets_key: SecretString,
     pub jwt_issuer: String,
     pub token_ttl_minutes: i64,
     pub invite_ttl_hours: i64,
@@ -174,6 +176,15 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "auth.jwt_secret",
                 reason: "must be at least 32 bytes (set AUTONOMOS__AUTH__JWT_SECRET)".into(),
+            });
+        }
+        if crate::infra::crypto::SecretsKey::from_base64(self.auth.secrets_key.expose_secret())
+            .is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "auth.secrets_key",
+                reason: "must be 32 bytes, base64-encoded (set AUTONOMOS__AUTH__SECRETS_KEY)"
+                    .into(),
             });
         }
         if !(1..=24 * 60).contains(&self.auth.token_ttl_minutes) {

@@ -32,6 +32,9 @@ impl Application {
         let embedding = settings.embedding.clone();
         let settings_llm = settings.proposals.llm.clone();
         let neighbour_cache_entries = settings.proposals.neighbour_cache_entries;
+        let secrets = crate::infra::crypto::SecretsKey::from_base64(
+            secrecy::ExposeSecret::expose_secret(&settings.auth.secrets_key),
+        )?;
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
@@ -48,6 +51,7 @@ impl Application {
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
             guards: Arc::default(),
+            secrets: Arc::new(secrets),
         };
         let seeded = proposals::seed_baseline(&state)
             .await

@@ -9,6 +9,7 @@ use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::pipeline::guards::Guards;
+use crate::infra::crypto::SecretsKey;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
 use crate::infra::vector::VectorStore;
@@ -26,4 +27,6 @@ pub struct AppState {
     pub neighbours: Arc<NeighbourCache>,
     /// Rate limits and circuit breakers of REST connectors, for the life of the process.
     pub guards: Arc<Guards>,
+    /// Encrypts connector secrets at rest.
+    pub secrets: Arc<SecretsKey>,
 }

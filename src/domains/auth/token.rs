@@ -96,6 +96,7 @@ mod tests {
     fn keys(secret: &str) -> TokenKeys {
         TokenKeys::new(&AuthSettings {
             jwt_secret: secret.to_owned().into(),
+            secrets_key: String::new().into(),
             jwt_issuer: "autonomos".into(),
             token_ttl_minutes: 30,
             invite_ttl_hours: 72,

@@ -9,6 +9,7 @@ use super::store;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{is_unique_violation, AppError, AppResult};
+use crate::infra::crypto::SecretsKey;
 use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -49,8 +50,9 @@ pub async fn create(
 ) -> AppResult<Connector> {
     let name = check_name(&input.name)?;
     let config = kinds::validate(input.kind, &input.config)?;
+    let sealed = seal(state, scope.tenant_id(), input.kind, &config.stored)?;
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    let row = store::insert(&tx, &name, input.kind.as_str(), config.stored)
+    let row = store::insert(&tx, &name, input.kind.as_str(), sealed)
         .await
         .map_err(name_conflict)?;
     audit::record(
@@ -74,12 +76,16 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
     let before = to_connector(row.clone())?;
+    let stored_before = row.config.clone();
     let mut active = row.into_active_model();
     if let Some(name) = changes.name {
         active.name = Set(check_name(&name)?);
     }
     if let Some(config) = changes.config {
-        active.config = Set(kinds::validate(before.kind, &config)?.stored);
+        let old = open(state, tx.tenant_id(), before.kind, &stored_before)?;
+        let new = kinds::validate(before.kind, &config)?.stored;
+        let new = keep_unchanged_secrets(before.kind, new, &old)?;
+        active.config = Set(seal(state, tx.tenant_id(), before.kind, &new)?);
     }
     if let Some(status) = changes.status {
         active.status = Set(status.as_str().to_owned());
@@ -126,19 +132,81 @@ pub async fn find(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<Option<Connector>> {
     store::find(tx, id).await?.map(to_connector).transpose()
 }
 
-/// The connector with its stored config, secrets included: for reading the source, never for
+/// The connector with its config, secrets decrypted: for reading the source, never for
 /// showing.
 pub async fn find_with_config(
+    state: &AppState,
     tx: &ScopedTx<'_>,
     id: Uuid,
 ) -> AppResult<Option<(Connector, serde_json::Value)>> {
     match store::find(tx, id).await? {
         Some(row) => {
-            let stored = row.config.clone();
-            Ok(Some((to_connector(row)?, stored)))
+            let connector = to_connector(row.clone())?;
+            let config = open(state, tx.tenant_id(), connector.kind, &row.config)?;
+            Ok(Some((connector, config)))
         }
         None => Ok(None),
     }
+}
+
+/// Encrypts every secret of a config under the tenant's key.
+fn seal(
+    state: &AppState,
+    tenant: Uuid,
+    kind: ConnectorKind,
+    config: &serde_json::Value,
+) -> AppResult<serde_json::Value> {
+    transform_secrets(kind, config, |s| {
+        (!s.is_empty() && !SecretsKey::is_sealed(s)).then(|| state.secrets.seal(tenant, s))
+    })
+}
+
+fn open(
+    state: &AppState,
+    tenant: Uuid,
+    kind: ConnectorKind,
+    config: &serde_json::Value,
+) -> AppResult<serde_json::Value> {
+    transform_secrets(kind, config, |s| {
+        SecretsKey::is_sealed(s).then(|| state.secrets.open(tenant, s))
+    })
+}
+
+/// Replaces each secret for which `f` has a new value.
+fn transform_secrets(
+    kind: ConnectorKind,
+    config: &serde_json::Value,
+    f: impl Fn(&str) -> Option<Result<String, crate::infra::crypto::CryptoError>>,
+) -> AppResult<serde_json::Value> {
+    kinds::map_secrets(kind, config, |s| {
+        if let Some(new) = f(s) {
+            *s = new.map_err(AppError::internal)?;
+        }
+        Ok(())
+    })
+}
+
+/// A secret sent back as the placeholder the API shows keeps its stored value, so a client
+/// can edit other settings without knowing the secret.
+fn keep_unchanged_secrets(
+    kind: ConnectorKind,
+    new: serde_json::Value,
+    old: &serde_json::Value,
+) -> AppResult<serde_json::Value> {
+    let previous = kinds::secrets_of(kind, old)?;
+    let mut i = 0;
+    kinds::map_secrets(kind, &new, |s| {
+        if s == kinds::REDACTED {
+            *s = previous.get(i).cloned().ok_or_else(|| {
+                AppError::bad_field(
+                    "config",
+                    "a secret shown as ******** has no stored value to keep",
+                )
+            })?;
+        }
+        i += 1;
+        Ok(())
+    })
 }
 
 /// Marks a connector synced.

@@ -253,7 +253,7 @@ impl Run {
             .ok_or(AppError::NotFound { what: "connector" })?;
         let (connector, config) = {
             let tx = ScopedTx::begin(&state.db, scope).await?;
-            connectors::find_with_config(&tx, connector_id)
+            connectors::find_with_config(state, &tx, connector_id)
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };

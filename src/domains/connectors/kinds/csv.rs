@@ -60,5 +60,7 @@ impl KindConfig for CsvConfig {
         Ok(())
     }
 
-    fn redact(&mut self) {}
+    fn secrets(&mut self) -> Vec<&mut String> {
+        vec![]
+    }
 }

@@ -15,7 +15,8 @@ pub const REDACTED: &str = "********";
 /// A kind's configuration: parsed strictly, checked, and redacted for display.
 pub trait KindConfig: DeserializeOwned + Serialize {
     fn check(&self) -> Result<(), (String, String)>;
-    fn redact(&mut self);
+    /// Every secret value of the config (tokens, passwords), in a stable order.
+    fn secrets(&mut self) -> Vec<&mut String>;
 }
 
 /// A validated config, normalized (defaults filled in) for storage, and its redacted view.
@@ -56,12 +57,51 @@ fn validate_as<C: KindConfig>(raw: &serde_json::Value) -> Result<ValidatedConfig
         .check()
         .map_err(|(path, message)| AppError::bad_field(format!("config.{path}"), message))?;
     let stored = serde_json::to_value(&config).map_err(AppError::internal)?;
-    config.redact();
+    for secret in config.secrets() {
+        redact(secret);
+    }
     let redacted = serde_json::to_value(&config).map_err(AppError::internal)?;
     Ok(ValidatedConfig { stored, redacted })
 }
 
-pub(crate) fn redact(secret: &mut String) {
+/// Applies `f` to every secret of a stored config (already valid when it was stored).
+pub fn map_secrets(
+    kind: ConnectorKind,
+    stored: &serde_json::Value,
+    f: impl FnMut(&mut String) -> Result<(), AppError>,
+) -> Result<serde_json::Value, AppError> {
+    match kind {
+        ConnectorKind::Csv => map_as::<csv::CsvConfig>(stored, f),
+        ConnectorKind::Rest => map_as::<rest::RestConfig>(stored, f),
+        ConnectorKind::Postgres => map_as::<postgres::PostgresConfig>(stored, f),
+    }
+}
+
+fn map_as<C: KindConfig>(
+    stored: &serde_json::Value,
+    mut f: impl FnMut(&mut String) -> Result<(), AppError>,
+) -> Result<serde_json::Value, AppError> {
+    let mut config: C = serde_json::from_value(stored.clone()).map_err(AppError::internal)?;
+    for secret in config.secrets() {
+        f(secret)?;
+    }
+    serde_json::to_value(&config).map_err(AppError::internal)
+}
+
+/// The secrets of a config, in order.
+pub fn secrets_of(
+    kind: ConnectorKind,
+    stored: &serde_json::Value,
+) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    map_secrets(kind, stored, |s| {
+        out.push(s.clone());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn redact(secret: &mut String) {
     if !secret.is_empty() {
         *secret = REDACTED.to_owned();
     }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{redact, KindConfig};
+use super::KindConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -55,7 +55,7 @@ impl KindConfig for PostgresConfig {
         Ok(())
     }
 
-    fn redact(&mut self) {
-        redact(&mut self.password);
+    fn secrets(&mut self) -> Vec<&mut String> {
+        vec![&mut self.password]
     }
 }

@@ -1,7 +1,7 @@
 //! Generic REST sources are configured by JSON, not code.
 use serde::{Deserialize, Serialize};
 
-use super::{check_url, redact, KindConfig};
+use super::{check_url, KindConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -201,12 +201,13 @@ impl KindConfig for RestConfig {
         Ok(())
     }
 
-    fn redact(&mut self) {
+    fn secrets(&mut self) -> Vec<&mut String> {
         match &mut self.auth {
-            RestAuth::None => {}
-            RestAuth::Bearer { token } => redact(token),
-            RestAuth::ApiKey { value, .. } => redact(value),
-            RestAuth::Basic { password, .. } => redact(password),
+            RestAuth::None => vec![],
+            RestAuth::Bearer { token } => vec![token],
+            RestAuth::ApiKey { value, .. } => vec![value],
+            // Stripe-style keys travel as the basic-auth user name.
+            RestAuth::Basic { username, password } => vec![username, password],
         }
     }
 }
