@@ -51,6 +51,12 @@ bench: services
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --out bench/results
 
+# A 1,000,000-row, 25-column CSV through a whole sync run: records/s and peak memory
+bench-pipeline rows="1000000": services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite pipeline --rows {{rows}} --out bench/results
+
 # Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
 bench-proposals: services
     cargo build --release --bin autonomos --bin autonomos-bench

@@ -1,6 +1,9 @@
 //! The demo tenant `just run` prints a login for.
+use crate::domains::auth::model::Role;
 use crate::domains::auth::scope::RequestMeta;
 use crate::domains::auth::service::{self as auth, SignUp};
+use crate::domains::connectors::model::ConnectorKind;
+use crate::domains::connectors::service::{self as connectors, NewConnector};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -21,8 +24,45 @@ pub async fn seed(state: &AppState) -> AppResult<Seeded> {
         password: DEMO_PASSWORD.into(),
     };
     match auth::sign_up(state, RequestMeta::default(), input).await {
-        Ok(_) => Ok(Seeded::Created),
-        Err(AppError::Conflict(_)) => Ok(Seeded::AlreadyThere),
+        Ok(session) => {
+            demo_connector(state, &session.token).await?;
+            Ok(Seeded::Created)
+        }
+        Err(AppError::Conflict(_)) => {
+            // Seeded by an older version: make sure the demo connector is there too.
+            if let Ok(session) = auth::login(
+                state,
+                RequestMeta::default(),
+                DEMO_EMAIL,
+                DEMO_PASSWORD.into(),
+            )
+            .await
+            {
+                demo_connector(state, &session.token).await?;
+            }
+            Ok(Seeded::AlreadyThere)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A CSV connector over `data/files/demo/accounts.csv`, ready for `syncConnector` (one row is
+/// malformed and one value does not fit, to show quarantine and value errors).
+async fn demo_connector(state: &AppState, token: &str) -> AppResult<()> {
+    let credentials = auth::authenticate(state, Some(token), None).await;
+    let scope = auth::authorize(&credentials, Role::Admin, RequestMeta::default())?;
+    let created = connectors::create(
+        state,
+        &scope,
+        NewConnector {
+            name: "Demo accounts (CSV)".into(),
+            kind: ConnectorKind::Csv,
+            config: serde_json::json!({ "path": "demo/accounts.csv", "entity": "accounts", "idColumn": "id" }),
+        },
+    )
+    .await;
+    match created {
+        Ok(_) | Err(AppError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -10,6 +10,7 @@ use autonomos::config::Settings;
 use autonomos::startup::Application;
 use serde_json::{json, Value};
 
+mod pipeline;
 mod proposals;
 
 const CONCURRENCY: usize = 16;
@@ -125,7 +126,7 @@ where
     }
 }
 
-fn arg(name: &str) -> Option<String> {
+pub(crate) fn arg(name: &str) -> Option<String> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == name {
@@ -153,7 +154,8 @@ async fn main() -> anyhow::Result<()> {
     match arg("--suite").as_deref() {
         None | Some("api") => api_suite().await,
         Some("proposals") => proposals::run(out_dir()).await,
-        Some(other) => anyhow::bail!("unknown suite {other} (api | proposals)"),
+        Some("pipeline") => pipeline::run(out_dir()).await,
+        Some(other) => anyhow::bail!("unknown suite {other} (api | proposals | pipeline)"),
     }
 }
 

@@ -21,7 +21,7 @@ struct Group {
 
 const PROPOSE: &str = "mutation($i: ProposeMappingsInput!) { proposeMappings(input: $i) { proposals { sourceField canonicalEntity canonicalField status method } } }";
 
-async fn tenant(client: &Client) -> anyhow::Result<String> {
+pub(crate) async fn tenant(client: &Client) -> anyhow::Result<String> {
     let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
     let data = client
         .call(
