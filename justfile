@@ -5,12 +5,16 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Builds are slow on small machines: keep artefacts outside the clone so clones share them.
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/autonomos/target")
 
+# DuckDB's C library, prebuilt (scripts/install-duckdb.sh); binaries carry its path (build.rs).
+export DUCKDB_LIB_DIR := env_var_or_default("DUCKDB_LIB_DIR", env_var("HOME") + "/.cache/autonomos/duckdb/1.5.6")
+
 bin := CARGO_TARGET_DIR + "/debug/autonomos"
 
 default: run
 
-# Install (if needed) and start PostgreSQL + pgvector and Redis on loopback
+# Install (if needed) and start PostgreSQL + pgvector and Redis on loopback; fetch DuckDB
 services:
+    scripts/install-duckdb.sh
     scripts/services.sh start
 
 # Stop the services this project started
@@ -37,12 +41,16 @@ test-qdrant url: services
       cargo nextest run --test api proposals llm
 
 # Formatting and lints
-lint:
+lint: duckdb
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# The prebuilt DuckDB library the build links against
+duckdb:
+    scripts/install-duckdb.sh
+
 # Regenerate schema.graphql from the code
-schema:
+schema: duckdb
     cargo run -q --bin autonomos -- schema --out schema.graphql
 
 # Benchmarks: print figures and write them to bench/results/

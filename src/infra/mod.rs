@@ -1,3 +1,4 @@
+pub mod analytics;
 pub mod crypto;
 pub mod db;
 pub mod embed;
