@@ -60,7 +60,7 @@ DO \$\$ BEGIN
 END \$\$;
 SQL
   # pgvector is not a trusted extension: install it where new databases are copied from.
-  psql_super -d template1 -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
+  psql_super -d template1 -c "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm" >/dev/null
   for db in "${DATABASES[@]}"; do
     if [ -z "$(psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
       log "creating database $db"
@@ -68,6 +68,7 @@ SQL
     fi
     psql_super -d "$db" >/dev/null <<SQL
 CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
 GRANT CONNECT ON DATABASE $db TO $DB_APP;
 GRANT USAGE ON SCHEMA public TO $DB_APP;
 ALTER SCHEMA public OWNER TO $DB_OWNER;

@@ -20,6 +20,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0003_pipeline_up.sql"),
         down: include_str!("sql/0003_pipeline_down.sql"),
     },
+    SqlMigration {
+        name: "m20261122_000004_lineage",
+        up: include_str!("sql/0004_lineage_up.sql"),
+        down: include_str!("sql/0004_lineage_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]
@@ -75,6 +80,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "mappings",
     "mapping_reviews",
     "mapping_embeddings",
+    "mapping_stats",
     "canonical_events",
     "canonical_records",
     "quarantined_records",

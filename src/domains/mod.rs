@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod auth;
 pub mod connectors;
+pub mod lineage;
 pub mod mappings;
 pub mod ontology;
 pub mod pipeline;

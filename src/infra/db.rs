@@ -93,6 +93,25 @@ async fn set_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), Db
     Ok(())
 }
 
+/// Runs a `SELECT count(*) …` in the transaction.
+pub async fn count(
+    tx: &ScopedTx<'_>,
+    sql: String,
+    values: Vec<sea_orm::Value>,
+) -> Result<u64, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0) as u64)
+}
+
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }

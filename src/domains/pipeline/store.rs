@@ -528,27 +528,13 @@ pub async fn quarantine_page(
     ))
     .all(tx.conn())
     .await?;
-    let total = count(
+    let total = crate::infra::db::count(
         tx,
-        "SELECT count(*) FROM quarantined_records WHERE tenant_id = $1 AND job_id = $2",
+        "SELECT count(*) FROM quarantined_records WHERE tenant_id = $1 AND job_id = $2".to_owned(),
         vec![tx.tenant_id().into(), job.into()],
     )
     .await?;
     Ok((rows, total))
-}
-
-async fn count(tx: &ScopedTx<'_>, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
-    Ok(row
-        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(0) as u64)
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -644,11 +630,57 @@ pub async fn event_page(
     ))
     .all(tx.conn())
     .await?;
-    let total = count(
+    let total = crate::infra::db::count(
         tx,
-        &format!("SELECT count(*) FROM canonical_events WHERE {condition}"),
+        format!("SELECT count(*) FROM canonical_events WHERE {condition}"),
         values(),
     )
     .await?;
     Ok((rows, total))
+}
+
+/// Adds a batch's validations to each mapping's figures; `elapsed_us` (the batch's build time)
+/// is shared among mappings by the number of values each handled.
+pub async fn record_mapping_stats(
+    tx: &ScopedTx<'_>,
+    stats: &std::collections::HashMap<Uuid, (u64, u64)>,
+    elapsed_us: u64,
+) -> Result<(), DbErr> {
+    if stats.is_empty() {
+        return Ok(());
+    }
+    use sea_orm::sea_query::ArrayType;
+    let total: u64 = stats
+        .values()
+        .map(|(ok, failed)| ok + failed)
+        .sum::<u64>()
+        .max(1);
+    let arr = |vals: Vec<Value>, ty: ArrayType| Value::Array(ty, Some(Box::new(vals)));
+    let ids: Vec<Value> = stats.keys().map(|id| (*id).into()).collect();
+    let oks: Vec<Value> = stats.values().map(|(ok, _)| (*ok as i64).into()).collect();
+    let fails: Vec<Value> = stats.values().map(|(_, f)| (*f as i64).into()).collect();
+    let times: Vec<Value> = stats
+        .values()
+        .map(|(ok, f)| ((elapsed_us * (ok + f) / total) as i64).into())
+        .collect();
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO mapping_stats AS s (tenant_id, mapping_id, values_ok, values_failed, processing_us, last_validated_at)
+             SELECT $1, id, ok, failed, us, now() FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) AS t(id, ok, failed, us)
+             ON CONFLICT (tenant_id, mapping_id) DO UPDATE SET
+                values_ok = s.values_ok + EXCLUDED.values_ok,
+                values_failed = s.values_failed + EXCLUDED.values_failed,
+                processing_us = s.processing_us + EXCLUDED.processing_us,
+                last_validated_at = now()",
+            [
+                tx.tenant_id().into(),
+                arr(ids, ArrayType::Uuid),
+                arr(oks, ArrayType::BigInt),
+                arr(fails, ArrayType::BigInt),
+                arr(times, ArrayType::BigInt),
+            ],
+        ))
+        .await?;
+    Ok(())
 }

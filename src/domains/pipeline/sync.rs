@@ -311,13 +311,17 @@ impl Run {
         let mut batches = source.read(&schema.entity, after, state.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
             let batch = batch.map_err(source_error)?;
+            let built = std::time::Instant::now();
+            let mut stats: HashMap<Uuid, (u64, u64)> = HashMap::new();
             let (events, quarantined) = self.build(
                 scope.tenant_id(),
                 connector.id,
                 &schema.entity,
                 (&plan, &plan_version),
                 &batch,
+                &mut stats,
             );
+            let build_us = built.elapsed().as_micros() as u64;
             let tx = ScopedTx::begin(&state.db, scope).await?;
             let from = EventSource {
                 system: &system,
@@ -329,6 +333,7 @@ impl Run {
             };
             let written = store::write_events(&tx, &from, &events).await?;
             store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
+            store::record_mapping_stats(&tx, &stats, build_us).await?;
             self.counts.events_written += written;
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
@@ -453,6 +458,7 @@ impl Run {
         source_entity: &str,
         (plan, plan_version): (&HashMap<String, Vec<Target>>, &str),
         batch: &Batch,
+        stats: &mut HashMap<Uuid, (u64, u64)>,
     ) -> (Vec<NewEvent>, Vec<NewQuarantine>) {
         let mut events: Vec<NewEvent> = Vec::with_capacity(batch.records.len());
         let mut index: HashMap<Uuid, usize> = HashMap::new();
@@ -469,8 +475,10 @@ impl Run {
                 };
                 for t in targets {
                     let (data, lineage, errors) = per_entity.entry(&t.entity).or_default();
+                    let counted = stats.entry(t.mapping_id).or_default();
                     match coerce(&t.field, &t.data_type, raw) {
                         Ok(Some(value)) => {
+                            counted.0 += 1;
                             data.insert(t.field.clone(), value);
                             lineage.insert(
                                 t.field.clone(),
@@ -478,9 +486,12 @@ impl Run {
                             );
                         }
                         Ok(None) => {}
-                        Err(reason) => errors.push(json!({
-                            "field": t.field, "sourceField": name, "value": raw, "reason": reason,
-                        })),
+                        Err(reason) => {
+                            counted.1 += 1;
+                            errors.push(json!({
+                                "field": t.field, "sourceField": name, "value": raw, "reason": reason,
+                            }));
+                        }
                     }
                 }
             }

@@ -218,17 +218,12 @@ impl PgVectorStore {
 }
 
 async fn count_where(tx: &ScopedTx<'_>, condition: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT count(*) FROM mapping_embeddings WHERE {condition}"),
-            values,
-        ))
-        .await?;
-    Ok(row
-        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(0) as u64)
+    crate::infra::db::count(
+        tx,
+        format!("SELECT count(*) FROM mapping_embeddings WHERE {condition}"),
+        values,
+    )
+    .await
 }
 
 /// The HNSW graphs of `mapping_embeddings`, one per partial index.

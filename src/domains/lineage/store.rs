@@ -1,0 +1,156 @@
+//! Reads for the lineage views. Every query is tenant-scoped (and RLS applies).
+use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use super::grid::{self, Cursor, Filter, Sort, Sql};
+use crate::infra::db::ScopedTx;
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct GridRow {
+    pub id: Uuid,
+    pub source_system: String,
+    pub source_table: String,
+    pub source_field: String,
+    pub canonical_entity: String,
+    pub canonical_field: String,
+    pub mapping_type: String,
+    pub method: String,
+    pub confidence: f64,
+    pub status: String,
+    pub version: i32,
+    pub last_validated: Option<chrono::DateTime<chrono::Utc>>,
+    pub success_rate: Option<f64>,
+    pub avg_processing_ms: Option<f64>,
+    pub error_count: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One row per mapping (its newest version) with its validation figures.
+const GRID: &str = "WITH g AS (
+    SELECT m.mapping_id AS id, m.source_system, m.source_entity AS source_table, m.source_field,
+           m.canonical_entity, m.canonical_field, m.mapping_type, m.method, m.confidence, m.version,
+           m.created_at,
+           CASE WHEN m.status = 'ACTIVE' AND coalesce(s.values_failed, 0) > coalesce(s.values_ok, 0) THEN 'FAILED'
+                WHEN m.status = 'ACTIVE' THEN 'ACTIVE'
+                WHEN m.status = 'PENDING' THEN 'PENDING_REVIEW'
+                ELSE 'DEPRECATED' END AS status,
+           s.last_validated_at AS last_validated,
+           CASE WHEN s.values_ok + s.values_failed > 0
+                THEN s.values_ok::float8 / (s.values_ok + s.values_failed) END AS success_rate,
+           CASE WHEN s.values_ok + s.values_failed > 0
+                THEN s.processing_us::float8 / 1000 / (s.values_ok + s.values_failed) END AS avg_processing_ms,
+           coalesce(s.values_failed, 0) AS error_count,
+           lower(m.source_system || ' ' || m.source_entity || ' ' || m.source_field || ' ' || m.canonical_entity
+                 || ' ' || m.canonical_field || ' ' || m.method || ' ' || m.mapping_type) AS search_text
+    FROM mappings m
+    LEFT JOIN mapping_stats s ON s.tenant_id = m.tenant_id AND s.mapping_id = m.mapping_id
+    WHERE m.tenant_id = $1 AND m.is_head)";
+
+const COLUMNS: &str = "g.id, g.source_system, g.source_table, g.source_field, g.canonical_entity,
+    g.canonical_field, g.mapping_type, g.method, g.confidence, g.status, g.version, g.last_validated,
+    g.success_rate, g.avg_processing_ms, g.error_count, g.created_at";
+
+pub struct GridQuery<'a> {
+    pub filter: Option<&'a Filter>,
+    pub search: Option<&'a str>,
+    pub sort: Sort,
+    pub after: Option<&'a Cursor>,
+    pub limit: u64,
+}
+
+pub enum GridError {
+    Db(DbErr),
+    Invalid(grid::Problem),
+}
+
+impl From<DbErr> for GridError {
+    fn from(e: DbErr) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// A page of the grid (one row more than asked, to tell whether more follow) and the total.
+pub async fn grid_page(
+    tx: &ScopedTx<'_>,
+    q: &GridQuery<'_>,
+) -> Result<(Vec<GridRow>, u64), GridError> {
+    let mut sql = Sql::new(vec![tx.tenant_id().into()]);
+    let mut conds = Vec::new();
+    if let Some(f) = q.filter {
+        conds.push(grid::condition(f, &mut sql).map_err(GridError::Invalid)?);
+    }
+    if let Some(s) = q.search {
+        conds.push(grid::search_condition(s, &mut sql));
+    }
+    let filter_sql = if conds.is_empty() {
+        "TRUE".to_owned()
+    } else {
+        conds.join(" AND ")
+    };
+    let count_values = sql.values.clone();
+    let keyset = match q.after {
+        Some(c) => grid::after_condition(q.sort, c, &mut sql).map_err(GridError::Invalid)?,
+        None => "TRUE".to_owned(),
+    };
+    let limit = sql.param(((q.limit + 1) as i64).into());
+    let rows = GridRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "{GRID} SELECT {COLUMNS} FROM g WHERE {filter_sql} AND {keyset} ORDER BY {} LIMIT {limit}",
+            grid::order_by(q.sort)
+        ),
+        sql.values,
+    ))
+    .all(tx.conn())
+    .await?;
+    let total = crate::infra::db::count(
+        tx,
+        format!("{GRID} SELECT count(*) FROM g WHERE {filter_sql}"),
+        count_values,
+    )
+    .await?;
+    Ok((rows, total))
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct TreeRow {
+    pub source_entity: String,
+    pub field: String,
+    pub data_type: String,
+    pub mapping_id: Option<Uuid>,
+    pub canonical_entity: Option<String>,
+    pub canonical_field: Option<String>,
+    pub confidence: Option<f64>,
+    pub status: Option<String>,
+    pub review_confidence: Option<f64>,
+    pub review_entity: Option<String>,
+    pub review_field: Option<String>,
+}
+
+/// Every field of the connector's current schemas with its mapping or pending review.
+pub async fn tree_rows(tx: &ScopedTx<'_>, connector: Uuid) -> Result<Vec<TreeRow>, DbErr> {
+    TreeRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT f.source_entity, f.name AS field, f.data_type, m.mapping_id, m.canonical_entity, m.canonical_field,
+                m.confidence,
+                CASE WHEN m.status IS NULL THEN NULL
+                     WHEN m.status = 'ACTIVE' THEN 'ACTIVE' WHEN m.status = 'PENDING' THEN 'PENDING_REVIEW'
+                     ELSE 'DEPRECATED' END AS status,
+                r.confidence AS review_confidence,
+                r.proposal -> 'candidates' -> 0 ->> 'entity' AS review_entity,
+                r.proposal -> 'candidates' -> 0 ->> 'field' AS review_field
+         FROM source_fields f
+         JOIN source_schemas s ON s.id = f.source_schema_id AND s.is_current
+         JOIN connectors c ON c.id = f.connector_id AND c.tenant_id = f.tenant_id
+         LEFT JOIN mappings m ON m.tenant_id = f.tenant_id AND m.is_head AND m.source_system = c.name
+              AND m.source_entity = f.source_entity AND lower(m.source_field) = lower(f.name)
+         LEFT JOIN mapping_reviews r ON r.tenant_id = f.tenant_id AND r.status = 'PENDING'
+              AND r.source_system = c.name AND r.source_entity = f.source_entity
+              AND lower(r.source_field) = lower(f.name)
+         WHERE f.tenant_id = $1 AND f.connector_id = $2
+         ORDER BY f.source_entity, f.position",
+        [tx.tenant_id().into(), connector.into()],
+    ))
+    .all(tx.conn())
+    .await
+}
