@@ -41,6 +41,8 @@ fn is_input_error(message: &str) -> bool {
         "Invalid value for argument",
         "Internal error: Failed to parse",
         "Invalid value",
+        // A variable left out for an argument that has a default but no null.
+        "Expected input type",
     ]
     .iter()
     .any(|p| message.starts_with(p))

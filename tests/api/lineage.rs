@@ -254,3 +254,128 @@ async fn the_tree_goes_from_connector_to_targets_with_counts() {
         .await;
     assert_eq!(error_code(&hidden), "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn the_graph_walks_both_ways_and_impact_counts_dependants() {
+    let app = spawn_app().await;
+    let (t, connector) = synced(&app).await;
+    let q = "query($r: String!, $d: GraphDirection, $n: Int) { lineageGraph(rootId: $r, direction: $d, depth: $n) {
+        truncated nodes { id kind name } edges { source target weight mappingId } } }";
+    let website = format!("field:{connector}:accounts:Website");
+    let g = app
+        .ok(
+            q,
+            json!({ "r": website, "d": "BOTH", "n": 3 }),
+            Some(&t.token),
+        )
+        .await["lineageGraph"]
+        .clone();
+    let kinds: Vec<&str> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "SOURCE_FIELD",
+        "SOURCE_ENTITY",
+        "CONNECTOR",
+        "CANONICAL_FIELD",
+        "CANONICAL_ENTITY",
+        "CONSUMER",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing: {g:#}");
+    }
+    let connector_node = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "CONNECTOR")
+        .unwrap();
+    assert_eq!(connector_node["name"], "crm-export");
+    let mapped = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == website.as_str())
+        .unwrap();
+    assert_eq!(mapped["target"], "canonical_field:account.website");
+    assert_eq!(
+        mapped["weight"], 3.0,
+        "three values went through the mapping"
+    );
+    assert!(mapped["mappingId"].is_string());
+    let consumer = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["target"] == "consumer:account")
+        .unwrap();
+    assert_eq!(consumer["weight"], 3.0, "three account records");
+
+    // Upstream only from the canonical field: its sources, not its entity.
+    let up = app
+        .ok(
+            q,
+            json!({ "r": "canonical_field:account.website", "d": "UPSTREAM", "n": 1 }),
+            Some(&t.token),
+        )
+        .await["lineageGraph"]
+        .clone();
+    let ids: Vec<&str> = up["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["canonical_field:account.website", website.as_str()]);
+
+    let impact = app
+        .ok(
+            "query($f: String!) { lineageImpact(sourceFieldId: $f) { canonicalFields records } }",
+            json!({ "f": website }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(
+        impact["lineageImpact"]["canonicalFields"],
+        json!(["account.website"])
+    );
+    assert_eq!(impact["lineageImpact"]["records"], 3);
+
+    let bad = app
+        .gql(
+            q,
+            json!({ "r": "nonsense", "d": "BOTH", "n": 2 }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    let null_direction = app.gql(q, json!({ "r": website }), Some(&t.token)).await;
+    assert_eq!(
+        error_code(&null_direction),
+        "BAD_USER_INPUT",
+        "{null_direction:#}"
+    );
+    let other = app.sign_up().await;
+    let hidden = app
+        .gql(
+            q,
+            json!({ "r": website, "d": "BOTH", "n": 2 }),
+            Some(&other.token),
+        )
+        .await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let theirs = app
+        .ok(
+            q,
+            json!({ "r": "canonical_entity:account", "d": "UPSTREAM", "n": 3 }),
+            Some(&other.token),
+        )
+        .await;
+    assert_eq!(
+        theirs["lineageGraph"]["edges"],
+        json!([]),
+        "another tenant's canonical nodes are empty"
+    );
+}

@@ -177,3 +177,63 @@ fn field_node(connector: Uuid, r: &TreeRow, depth: u32) -> TreeNode {
         },
     }
 }
+
+/// The graph around a node id (see `graph::NodeId::encode`).
+pub async fn graph(
+    state: &AppState,
+    scope: &TenantScope,
+    root: &str,
+    direction: super::graph::Direction,
+    depth: u32,
+) -> AppResult<super::graph::Graph> {
+    use super::graph::{self, NodeId};
+    if !(1..=6).contains(&depth) {
+        return Err(AppError::bad_field("depth", "must be between 1 and 6"));
+    }
+    let root = NodeId::parse(root)
+        .ok_or_else(|| AppError::bad_field("rootId", "is not a lineage node id"))?;
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    if let NodeId::Connector(c) | NodeId::Entity(c, _) | NodeId::Field(c, ..) = &root {
+        connectors::find(&tx, *c)
+            .await?
+            .ok_or(AppError::NotFound { what: "connector" })?;
+    }
+    let mut g = graph::expand(&tx, root, direction, depth).await?;
+    let ids: Vec<Uuid> = g
+        .nodes
+        .iter()
+        .filter_map(|(n, _)| match n {
+            NodeId::Connector(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let names = graph::connector_names(&tx, &ids).await?;
+    for (node, name) in &mut g.nodes {
+        if let NodeId::Connector(c) = node {
+            if let Some(n) = names.get(c) {
+                name.clone_from(n);
+            }
+        }
+    }
+    Ok(g)
+}
+
+/// Canonical fields and records that depend on one source field.
+pub async fn impact(
+    state: &AppState,
+    scope: &TenantScope,
+    field_id: &str,
+) -> AppResult<(Vec<String>, u64)> {
+    use super::graph::{self, NodeId};
+    let Some(NodeId::Field(c, e, f)) = NodeId::parse(field_id) else {
+        return Err(AppError::bad_field(
+            "sourceFieldId",
+            "must be a source field node id (field:<connector>:<entity>:<field>)",
+        ));
+    };
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    connectors::find(&tx, c)
+        .await?
+        .ok_or(AppError::NotFound { what: "connector" })?;
+    Ok(graph::impact(&tx, c, &e, &f).await?)
+}
