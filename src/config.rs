@@ -15,6 +15,7 @@ pub struct Settings {
     pub proposals: ProposalSettings,
     pub vectors: VectorSettings,
     pub sync: SyncSettings,
+    pub exports: ExportSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,6 +73,14 @@ pub struct ProposalSettings {
     /// Query texts whose nearest knowledge is kept in process (0: off).
     pub neighbour_cache_entries: usize,
     pub llm: LlmSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportSettings {
+    /// Where export files are written, one directory per tenant.
+    pub dir: PathBuf,
+    /// How long a download link works.
+    pub url_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

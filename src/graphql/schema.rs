@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::domains::audit::graphql::AuditQuery;
 use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
 use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
-use crate::domains::lineage::graphql::{LineageGraphQuery, LineageQuery};
+use crate::domains::lineage::graphql::{LineageGraphQuery, LineageMutation, LineageQuery};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
@@ -32,6 +32,7 @@ pub struct MutationRoot(
     MappingMutation,
     ProposalMutation,
     PipelineMutation,
+    LineageMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

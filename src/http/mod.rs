@@ -1,4 +1,5 @@
 //! actix-web only: routes, request metadata, static files.
+pub mod exports;
 pub mod graphql;
 pub mod health;
 pub mod request;
@@ -12,5 +13,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql::get)),
     )
     .service(web::resource("/graphql/ws").route(web::get().to(graphql::ws)))
-    .service(web::resource("/health").route(web::get().to(health::health)));
+    .service(web::resource("/health").route(web::get().to(health::health)))
+    .service(web::resource("/exports/{tenant}/{file}").route(web::get().to(exports::download)));
 }

@@ -379,3 +379,132 @@ async fn the_graph_walks_both_ways_and_impact_counts_dependants() {
         "another tenant's canonical nodes are empty"
     );
 }
+
+async fn export(app: &TestApp, token: &str, format: &str, filter: Value) -> Value {
+    app.ok(
+        "mutation($f: ExportFormat!, $filter: LineageFilter) { exportLineage(format: $f, filter: $filter) { url format rows bytes expiresAt } }",
+        json!({ "f": format, "filter": filter }),
+        Some(token),
+    )
+    .await["exportLineage"]
+        .clone()
+}
+
+async fn download(app: &TestApp, url: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}{url}", app.address))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn exports_are_written_by_duckdb_and_readable_by_duckdb_and_csv_parsers() {
+    let app = spawn_app().await;
+    let (t, _) = synced(&app).await;
+    let total = grid(&app, &t.token, json!({})).await["data"]["lineageGrid"]["totalCount"]
+        .as_u64()
+        .unwrap();
+
+    let csv_export = export(&app, &t.token, "CSV", Value::Null).await;
+    assert_eq!(csv_export["rows"], total);
+    let response = download(&app, csv_export["url"].as_str().unwrap()).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let body = response.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_ref());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header[..4],
+        ["id", "source_system", "source_table", "source_field"]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len() as u64, total);
+    assert!(records
+        .iter()
+        .any(|r| &r[3] == "Annual Revenue" && &r[14] == "2"));
+
+    let parquet = export(
+        &app,
+        &t.token,
+        "PARQUET",
+        json!({ "column": "ERROR_COUNT", "op": "GT", "value": 0 }),
+    )
+    .await;
+    assert_eq!(parquet["rows"], 1);
+    let bytes = download(&app, parquet["url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = std::env::temp_dir().join(format!("{}.parquet", Uuid::now_v7()));
+    std::fs::write(&file, &bytes).unwrap();
+    let db = autonomos::infra::analytics::open().unwrap();
+    let (n, field): (i64, String) = db
+        .query_row(
+            &format!(
+                "SELECT count(*), any_value(source_field) FROM read_parquet('{}')",
+                file.display()
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((n, field.as_str()), (1, "Annual Revenue"));
+
+    let json_export = export(&app, &t.token, "JSON", Value::Null).await;
+    let rows: Value = download(&app, json_export["url"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.as_array().unwrap().len() as u64, total);
+    assert!(rows[0]["confidence"].is_number());
+
+    let sql = export(&app, &t.token, "SQL", Value::Null).await;
+    let text = download(&app, sql["url"].as_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("CREATE TABLE IF NOT EXISTS lineage ("),
+        "{text}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("INSERT INTO lineage"))
+            .count() as u64,
+        total
+    );
+
+    // Links are signed and expire.
+    let url = csv_export["url"].as_str().unwrap();
+    let tampered = url.replace("expires=", "expires=9");
+    assert_eq!(download(&app, &tampered).await.status(), 403);
+    let other = app.sign_up().await;
+    let moved = url.replace(&t.tenant_id, &other.tenant_id);
+    assert_eq!(
+        download(&app, &moved).await.status(),
+        403,
+        "a link names its tenant"
+    );
+    let file_name = url.split('/').nth(3).unwrap().split('?').next().unwrap();
+    let expired = autonomos::domains::lineage::export::signed_url(
+        &app.state,
+        Uuid::parse_str(&t.tenant_id).unwrap(),
+        file_name,
+        chrono::Utc::now().timestamp() - 10,
+    );
+    assert_eq!(download(&app, &expired).await.status(), 410);
+}

@@ -425,3 +425,61 @@ impl LineageGraphQuery {
         })
     }
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "super::export::Format")]
+pub enum ExportFormat {
+    Csv,
+    /// A JSON array of row objects.
+    Json,
+    /// `CREATE TABLE lineage …` and one `INSERT` per row.
+    Sql,
+    Parquet,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum LineageView {
+    /// The lineage grid's rows (`lineageGrid`), with its filter and search.
+    #[default]
+    Grid,
+}
+
+#[derive(SimpleObject)]
+pub struct LineageExport {
+    /// A signed link (relative to the server) that works until `expiresAt`.
+    pub url: String,
+    pub format: ExportFormat,
+    pub rows: u64,
+    pub bytes: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub struct LineageMutation;
+
+#[Object]
+impl LineageMutation {
+    /// Writes the view's rows (filtered and searched as in `lineageGrid`) to a file with DuckDB
+    /// and returns a download link.
+    async fn export_lineage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] view: LineageView,
+        format: ExportFormat,
+        filter: Option<LineageFilter>,
+        search: Option<String>,
+    ) -> async_graphql::Result<LineageExport> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let LineageView::Grid = view;
+        let filter = filter.map(to_filter).transpose()?;
+        let done =
+            super::export::export_grid(ctx.app()?, &scope, filter, search, format.into()).await?;
+        Ok(LineageExport {
+            url: done.url,
+            format,
+            rows: done.rows,
+            bytes: done.bytes,
+            expires_at: done.expires_at,
+        })
+    }
+}

@@ -1,5 +1,6 @@
 //! Lineage views over mappings and the pipeline: the grid (one row per mapping, filterable,
 //! searchable, sortable) and the tree (connector → entity → field → target).
+pub mod export;
 pub mod graph;
 pub mod graphql;
 pub mod grid;

@@ -1,0 +1,298 @@
+//! Exports of the lineage grid as CSV, JSON, SQL or Parquet, written by DuckDB. Rows are
+//! streamed from PostgreSQL a page at a time into a staging file, which DuckDB converts on
+//! the blocking pool: memory stays bounded whatever the size. Files are fetched through
+//! signed, expiring links (`/exports/<tenant>/<file>?expires=…&sig=…`).
+use std::path::{Path, PathBuf};
+
+use ring::hmac;
+use uuid::Uuid;
+
+use super::grid::{Column, Cursor, Filter, Sort};
+use super::store::{self, GridError, GridQuery};
+use crate::domains::auth::scope::TenantScope;
+use crate::error::{AppError, AppResult};
+use crate::infra::analytics;
+use crate::infra::db::ScopedTx;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Sql,
+    Parquet,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+            Self::Sql => "sql",
+            Self::Parquet => "parquet",
+        }
+    }
+}
+
+pub struct Export {
+    pub url: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+const PAGE: u64 = 5000;
+
+/// Staging columns, in order, with their DuckDB types.
+const COLUMNS: [(&str, &str); 16] = [
+    ("id", "VARCHAR"),
+    ("source_system", "VARCHAR"),
+    ("source_table", "VARCHAR"),
+    ("source_field", "VARCHAR"),
+    ("canonical_entity", "VARCHAR"),
+    ("canonical_field", "VARCHAR"),
+    ("mapping_type", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("confidence", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("version", "INTEGER"),
+    ("last_validated", "TIMESTAMPTZ"),
+    ("success_rate", "DOUBLE"),
+    ("avg_processing_ms", "DOUBLE"),
+    ("error_count", "BIGINT"),
+    ("created_at", "TIMESTAMPTZ"),
+];
+
+fn sql_text(path: &Path) -> String {
+    path.display().to_string().replace('\'', "''")
+}
+
+/// The DuckDB statement that turns the staging CSV into the export.
+fn convert_sql(staging: &Path, out: &Path, format: Format) -> String {
+    let columns = COLUMNS
+        .iter()
+        .map(|(n, t)| format!("'{n}': '{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let source = format!(
+        "read_csv('{}', header = true, columns = {{{columns}}})",
+        sql_text(staging)
+    );
+    let out = sql_text(out);
+    match format {
+        Format::Csv => {
+            format!("COPY (SELECT * FROM {source}) TO '{out}' (FORMAT CSV, HEADER true)")
+        }
+        Format::Json => {
+            format!("COPY (SELECT * FROM {source}) TO '{out}' (FORMAT JSON, ARRAY true)")
+        }
+        Format::Parquet => format!("COPY (SELECT * FROM {source}) TO '{out}' (FORMAT PARQUET)"),
+        Format::Sql => {
+            let value = |(n, t): &(&str, &str)| match *t {
+                "VARCHAR" | "TIMESTAMPTZ" => format!(
+                    "coalesce('''' || replace(CAST({n} AS VARCHAR), '''', '''''') || '''', 'NULL')"
+                ),
+                _ => format!("coalesce(CAST({n} AS VARCHAR), 'NULL')"),
+            };
+            let names = COLUMNS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values = COLUMNS
+                .iter()
+                .map(value)
+                .collect::<Vec<_>>()
+                .join(" || ', ' || ");
+            let ddl = COLUMNS
+                .iter()
+                .map(|(n, t)| {
+                    let t = if *t == "VARCHAR" {
+                        "text"
+                    } else if *t == "TIMESTAMPTZ" {
+                        "timestamptz"
+                    } else if *t == "DOUBLE" {
+                        "double precision"
+                    } else {
+                        t
+                    };
+                    format!("{n} {t}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "COPY (SELECT 'CREATE TABLE IF NOT EXISTS lineage ({ddl});' AS s UNION ALL
+                       SELECT * FROM (SELECT 'INSERT INTO lineage ({names}) VALUES (' || {values} || ');' FROM {source}))
+                 TO '{out}' (FORMAT CSV, HEADER false, QUOTE '', DELIMITER '\\x1f')"
+            )
+        }
+    }
+}
+
+/// Writes the grid rows matching `filter` and `search` into an export file and returns a
+/// signed link to it.
+pub async fn export_grid(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: Option<Filter>,
+    search: Option<String>,
+    format: Format,
+) -> AppResult<Export> {
+    let dir = state
+        .settings
+        .exports
+        .dir
+        .join(scope.tenant_id().to_string());
+    std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
+    let id = Uuid::now_v7();
+    let staging = dir.join(format!("{id}.staging.csv"));
+    let file_name = format!("{id}.{}", format.extension());
+    let out = dir.join(&file_name);
+    let rows = stage(state, scope, filter.as_ref(), search.as_deref(), &staging).await;
+    let rows = match rows {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staging);
+            return Err(e);
+        }
+    };
+    let sql = convert_sql(&staging, &out, format);
+    let converted = analytics::run(move |db| Ok(db.execute_batch(&sql)?)).await;
+    let _ = std::fs::remove_file(&staging);
+    converted.map_err(AppError::internal)?;
+    let bytes = std::fs::metadata(&out).map_err(AppError::internal)?.len();
+    let expires_at =
+        chrono::Utc::now() + chrono::Duration::seconds(state.settings.exports.url_ttl_secs as i64);
+    Ok(Export {
+        url: signed_url(state, scope.tenant_id(), &file_name, expires_at.timestamp()),
+        rows,
+        bytes,
+        expires_at,
+    })
+}
+
+/// Pages through the grid into a CSV file; one page in memory at a time.
+async fn stage(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: Option<&Filter>,
+    search: Option<&str>,
+    staging: &PathBuf,
+) -> AppResult<u64> {
+    let mut writer = csv::Writer::from_path(staging).map_err(AppError::internal)?;
+    writer
+        .write_record(COLUMNS.iter().map(|(n, _)| *n))
+        .map_err(AppError::internal)?;
+    let sort = Sort {
+        column: Column::CreatedAt,
+        descending: false,
+    };
+    let mut after: Option<Cursor> = None;
+    let mut rows = 0u64;
+    loop {
+        let tx = ScopedTx::begin(&state.db, scope).await?;
+        let query = GridQuery {
+            filter,
+            search,
+            sort,
+            after: after.as_ref(),
+            limit: PAGE,
+        };
+        let (mut page, _) = store::grid_page(&tx, &query).await.map_err(|e| match e {
+            GridError::Db(e) => AppError::from(e),
+            GridError::Invalid((field, message)) => AppError::bad_field(field, message),
+        })?;
+        drop(tx);
+        let more = page.len() as u64 > PAGE;
+        page.truncate(PAGE as usize);
+        for r in &page {
+            let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            writer
+                .write_record([
+                    r.id.to_string(),
+                    r.source_system.clone(),
+                    r.source_table.clone(),
+                    r.source_field.clone(),
+                    r.canonical_entity.clone(),
+                    r.canonical_field.clone(),
+                    r.mapping_type.clone(),
+                    r.method.clone(),
+                    r.confidence.to_string(),
+                    r.status.clone(),
+                    r.version.to_string(),
+                    r.last_validated.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    opt(r.success_rate),
+                    opt(r.avg_processing_ms),
+                    r.error_count.to_string(),
+                    r.created_at.to_rfc3339(),
+                ])
+                .map_err(AppError::internal)?;
+        }
+        rows += page.len() as u64;
+        match page.last() {
+            Some(last) if more => {
+                after = Some(Cursor {
+                    key: super::grid::sort_key_of(sort, last),
+                    id: last.id,
+                });
+            }
+            _ => break,
+        }
+    }
+    writer.flush().map_err(AppError::internal)?;
+    Ok(rows)
+}
+
+fn key(state: &AppState) -> hmac::Key {
+    use secrecy::ExposeSecret;
+    hmac::Key::new(
+        hmac::HMAC_SHA256,
+        state.settings.auth.jwt_secret.expose_secret().as_bytes(),
+    )
+}
+
+fn message(tenant: Uuid, file: &str, expires: i64) -> String {
+    format!("export\0{tenant}\0{file}\0{expires}")
+}
+
+pub fn signed_url(state: &AppState, tenant: Uuid, file: &str, expires: i64) -> String {
+    let sig = hmac::sign(&key(state), message(tenant, file, expires).as_bytes());
+    format!(
+        "/exports/{tenant}/{file}?expires={expires}&sig={}",
+        hex::encode(sig.as_ref())
+    )
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LinkError {
+    Invalid,
+    Expired,
+}
+
+/// The file a signed link points at, if the link is genuine and still valid.
+pub fn verify(
+    state: &AppState,
+    tenant: &str,
+    file: &str,
+    expires: i64,
+    sig: &str,
+) -> Result<PathBuf, LinkError> {
+    let tenant = Uuid::parse_str(tenant).map_err(|_| LinkError::Invalid)?;
+    // Only names this module writes: <uuid>.<extension>.
+    let (stem, ext) = file.split_once('.').ok_or(LinkError::Invalid)?;
+    if Uuid::parse_str(stem).is_err() || !["csv", "json", "sql", "parquet"].contains(&ext) {
+        return Err(LinkError::Invalid);
+    }
+    let sig = hex::decode(sig).map_err(|_| LinkError::Invalid)?;
+    hmac::verify(&key(state), message(tenant, file, expires).as_bytes(), &sig)
+        .map_err(|_| LinkError::Invalid)?;
+    if chrono::Utc::now().timestamp() > expires {
+        return Err(LinkError::Expired);
+    }
+    Ok(state
+        .settings
+        .exports
+        .dir
+        .join(tenant.to_string())
+        .join(file))
+}
