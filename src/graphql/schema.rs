@@ -6,7 +6,9 @@ use crate::config::Settings;
 use crate::domains::audit::graphql::AuditQuery;
 use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
 use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
-use crate::domains::lineage::graphql::{LineageGraphQuery, LineageMutation, LineageQuery};
+use crate::domains::lineage::graphql::{
+    LineageGraphQuery, LineageMutation, LineageQuery, MetricsQuery,
+};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
@@ -22,6 +24,7 @@ pub struct QueryRoot(
     PipelineQuery,
     LineageQuery,
     LineageGraphQuery,
+    MetricsQuery,
     AuditQuery,
 );
 

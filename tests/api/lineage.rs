@@ -508,3 +508,72 @@ async fn exports_are_written_by_duckdb_and_readable_by_duckdb_and_csv_parsers() 
     );
     assert_eq!(download(&app, &expired).await.status(), 410);
 }
+
+#[tokio::test]
+async fn metrics_report_coverage_methods_reviews_and_error_trends() {
+    let app = spawn_app().await;
+    let (t, connector) = synced(&app).await;
+    // A field for review in another source.
+    app.ok(
+        "mutation($i: ProposeMappingsInput!) { proposeMappings(input: $i) { proposals { status } } }",
+        json!({ "i": { "sourceSystem": "elsewhere", "sourceEntity": "things", "fields": [{ "name": "favourite_colour" }] } }),
+        Some(&t.token),
+    )
+    .await;
+    // Hour-aligned: exactly three hourly buckets, the current hour last.
+    let now = chrono::DurationRound::duration_trunc(chrono::Utc::now(), chrono::Duration::hours(1))
+        .unwrap();
+    let q = "query($c: ID, $from: DateTime!, $to: DateTime!) { mappingMetrics(connectorId: $c, from: $from, to: $to, granularity: HOUR) {
+        coverage { sourceFields sourceFieldsMapped sourceFieldShare canonicalFields canonicalFieldsPopulated canonicalFieldShare }
+        confidenceHistogram { from to count } methods { method count share }
+        reviewQueue { size oldestAgeSeconds medianAgeSeconds }
+        errorTrend { at events eventsWithErrors valueErrors } } }";
+    let vars = |c: Value| json!({ "c": c, "from": (now - chrono::Duration::hours(2)).to_rfc3339(), "to": (now + chrono::Duration::hours(1)).to_rfc3339() });
+    let m = app.ok(q, vars(json!(connector)), Some(&t.token)).await["mappingMetrics"].clone();
+    assert_eq!(m["coverage"]["sourceFields"], 5);
+    assert_eq!(m["coverage"]["sourceFieldsMapped"], 5);
+    assert_eq!(m["coverage"]["sourceFieldShare"], 1.0);
+    assert_eq!(m["coverage"]["canonicalFieldsPopulated"], 5);
+    assert!(m["coverage"]["canonicalFields"].as_u64().unwrap() > 50);
+    let methods: u64 = m["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(methods, 5);
+    let histogram: u64 = m["confidenceHistogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(histogram, 5);
+    assert_eq!(m["reviewQueue"]["size"], 0, "the connector's own queue");
+    let trend = m["errorTrend"].as_array().unwrap();
+    assert_eq!(trend.len(), 3, "three hourly buckets: {trend:?}");
+    let events: u64 = trend.iter().map(|p| p["events"].as_u64().unwrap()).sum();
+    let errors: u64 = trend
+        .iter()
+        .map(|p| p["valueErrors"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        (events, errors),
+        (3, 2),
+        "3 events, 2 revenues that were not numbers"
+    );
+
+    let all = app.ok(q, vars(Value::Null), Some(&t.token)).await["mappingMetrics"].clone();
+    assert_eq!(all["reviewQueue"]["size"], 1);
+    assert!(all["reviewQueue"]["oldestAgeSeconds"].as_f64().unwrap() >= 0.0);
+    let other = app.sign_up().await;
+    let theirs = app.ok(q, vars(Value::Null), Some(&other.token)).await["mappingMetrics"].clone();
+    let none: u64 = theirs["errorTrend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["events"].as_u64().unwrap())
+        .sum();
+    assert_eq!(none, 0, "another tenant's events are not counted");
+    assert_eq!(theirs["coverage"]["sourceFields"], 0);
+}

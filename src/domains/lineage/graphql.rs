@@ -483,3 +483,138 @@ impl LineageMutation {
         })
     }
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "super::metrics::Granularity")]
+pub enum MetricsGranularity {
+    Hour,
+    Day,
+    Week,
+}
+
+#[derive(SimpleObject)]
+pub struct Coverage {
+    pub source_fields: u64,
+    pub source_fields_mapped: u64,
+    /// Share of source fields with an active mapping.
+    pub source_field_share: f64,
+    pub canonical_fields: u64,
+    pub canonical_fields_populated: u64,
+    /// Share of canonical fields some active mapping feeds.
+    pub canonical_field_share: f64,
+}
+
+#[derive(SimpleObject)]
+pub struct ConfidenceBucket {
+    pub from: f64,
+    pub to: f64,
+    pub count: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct MethodShare {
+    pub method: String,
+    pub count: u64,
+    pub share: f64,
+}
+
+#[derive(SimpleObject)]
+pub struct ReviewQueueMetrics {
+    pub size: u64,
+    pub oldest_age_seconds: Option<f64>,
+    pub median_age_seconds: Option<f64>,
+}
+
+#[derive(SimpleObject)]
+pub struct ErrorTrendPoint {
+    pub at: DateTime<Utc>,
+    pub events: u64,
+    pub events_with_errors: u64,
+    pub value_errors: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct MappingMetrics {
+    pub coverage: Coverage,
+    pub confidence_histogram: Vec<ConfidenceBucket>,
+    /// EXACT / RAG / LLM / MANUAL among active mappings.
+    pub methods: Vec<MethodShare>,
+    pub review_queue: ReviewQueueMetrics,
+    pub error_trend: Vec<ErrorTrendPoint>,
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+#[derive(Default)]
+pub struct MetricsQuery;
+
+#[Object]
+impl MetricsQuery {
+    /// Coverage, confidence, methods, the review queue and error trends, for the tenant or one
+    /// connector; the trend in `granularity` buckets from `from` to `to`.
+    async fn mapping_metrics(
+        &self,
+        ctx: &Context<'_>,
+        connector_id: Option<ID>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        granularity: Option<MetricsGranularity>,
+    ) -> async_graphql::Result<MappingMetrics> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let connector = connector_id
+            .map(|c| parse_id("connectorId", &c))
+            .transpose()?;
+        let g = granularity.unwrap_or(MetricsGranularity::Day);
+        let m = super::metrics::metrics(ctx.app()?, &scope, connector, from, to, g.into()).await?;
+        let active: u64 = m.methods.iter().map(|(_, n)| n).sum();
+        Ok(MappingMetrics {
+            coverage: Coverage {
+                source_field_share: share(m.source_fields_mapped, m.source_fields),
+                canonical_field_share: share(m.canonical_fields_populated, m.canonical_fields),
+                source_fields: m.source_fields,
+                source_fields_mapped: m.source_fields_mapped,
+                canonical_fields: m.canonical_fields,
+                canonical_fields_populated: m.canonical_fields_populated,
+            },
+            confidence_histogram: m
+                .confidence_histogram
+                .into_iter()
+                .map(|(from, count)| ConfidenceBucket {
+                    from,
+                    to: from + 0.1,
+                    count,
+                })
+                .collect(),
+            methods: m
+                .methods
+                .into_iter()
+                .map(|(method, count)| MethodShare {
+                    share: share(count, active),
+                    method,
+                    count,
+                })
+                .collect(),
+            review_queue: ReviewQueueMetrics {
+                size: m.review_queue_size,
+                oldest_age_seconds: m.review_oldest_age_secs,
+                median_age_seconds: m.review_median_age_secs,
+            },
+            error_trend: m
+                .trend
+                .into_iter()
+                .map(|p| ErrorTrendPoint {
+                    at: p.at,
+                    events: p.events,
+                    events_with_errors: p.events_with_errors,
+                    value_errors: p.value_errors,
+                })
+                .collect(),
+        })
+    }
+}

@@ -4,5 +4,6 @@ pub mod export;
 pub mod graph;
 pub mod graphql;
 pub mod grid;
+pub mod metrics;
 pub mod service;
 pub mod store;
