@@ -65,6 +65,12 @@ bench-pipeline rows="1000000": services
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite pipeline --rows {{rows}} --out bench/results
 
+# Lineage views over 1,000,000 mappings (100 connectors) plus 9 more tenants: grid, search, tree, graph, export
+bench-lineage rows="1000000": services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite lineage --rows {{rows}} --out bench/results
+
 # Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
 bench-proposals: services
     cargo build --release --bin autonomos --bin autonomos-bench

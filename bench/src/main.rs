@@ -10,6 +10,7 @@ use autonomos::config::Settings;
 use autonomos::startup::Application;
 use serde_json::{json, Value};
 
+mod lineage;
 mod pipeline;
 mod proposals;
 
@@ -155,7 +156,10 @@ async fn main() -> anyhow::Result<()> {
         None | Some("api") => api_suite().await,
         Some("proposals") => proposals::run(out_dir()).await,
         Some("pipeline") => pipeline::run(out_dir()).await,
-        Some(other) => anyhow::bail!("unknown suite {other} (api | proposals | pipeline)"),
+        Some("lineage") => lineage::run(out_dir()).await,
+        Some(other) => {
+            anyhow::bail!("unknown suite {other} (api | proposals | pipeline | lineage)")
+        }
     }
 }
 
