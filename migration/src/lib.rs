@@ -25,6 +25,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0004_lineage_up.sql"),
         down: include_str!("sql/0004_lineage_down.sql"),
     },
+    SqlMigration {
+        name: "m20261122_000005_leakproof_keys",
+        up: include_str!("sql/0005_leakproof_keys_up.sql"),
+        down: include_str!("sql/0005_leakproof_keys_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -171,7 +171,7 @@ async fn step(tx: &ScopedTx<'_>, node: &NodeId, downstream: bool) -> Result<Vec<
                                FROM mappings m JOIN connectors c ON c.tenant_id = m.tenant_id AND c.name = m.source_system
                                LEFT JOIN mapping_stats s ON s.tenant_id = m.tenant_id AND s.mapping_id = m.mapping_id
                                WHERE m.tenant_id = $1 AND c.id = $2 AND m.source_entity = $3
-                                 AND lower(m.source_field) = lower($4) AND m.is_active",
+                                 AND m.source_field_key = lower($4) AND m.is_active",
                           vec![t.into(), (*c).into(), e.clone().into(), f.clone().into()]).await? {
                 let w: i64 = r.try_get_by_index(3)?;
                 push(node.clone(), NodeId::CanonicalField(text(&r, 0)?, text(&r, 1)?), w.max(1) as f64, r.try_get_by_index(2).ok());

@@ -102,7 +102,7 @@ pub async fn metrics(
                                      WHERE f.tenant_id = $1 AND ($2::uuid IS NULL OR f.connector_id = $2)
                                        AND EXISTS (SELECT 1 FROM mappings m WHERE m.tenant_id = f.tenant_id AND m.is_active
                                                    AND m.source_system = k.name AND m.source_entity = f.source_entity
-                                                   AND lower(m.source_field) = lower(f.name))", vec![t.into(), c.clone()]).await?,
+                                                   AND m.source_field_key = f.name_key)", vec![t.into(), c.clone()]).await?,
         canonical_fields: one_u64(&tx, "SELECT count(*) FROM canonical_fields cf JOIN canonical_entities ce ON ce.id = cf.entity_id
                                      JOIN ontologies o ON o.id = ce.ontology_id AND o.is_active WHERE cf.tenant_id = $1", vec![t.into()]).await?,
         canonical_fields_populated: one_u64(&tx, "SELECT count(DISTINCT (canonical_entity, canonical_field)) FROM mappings

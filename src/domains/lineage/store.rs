@@ -143,10 +143,10 @@ pub async fn tree_rows(tx: &ScopedTx<'_>, connector: Uuid) -> Result<Vec<TreeRow
          JOIN source_schemas s ON s.id = f.source_schema_id AND s.is_current
          JOIN connectors c ON c.id = f.connector_id AND c.tenant_id = f.tenant_id
          LEFT JOIN mappings m ON m.tenant_id = f.tenant_id AND m.is_head AND m.source_system = c.name
-              AND m.source_entity = f.source_entity AND lower(m.source_field) = lower(f.name)
+              AND m.source_entity = f.source_entity AND m.source_field_key = f.name_key
          LEFT JOIN mapping_reviews r ON r.tenant_id = f.tenant_id AND r.status = 'PENDING'
               AND r.source_system = c.name AND r.source_entity = f.source_entity
-              AND lower(r.source_field) = lower(f.name)
+              AND r.source_field_key = f.name_key
          WHERE f.tenant_id = $1 AND f.connector_id = $2
          ORDER BY f.source_entity, f.position",
         [tx.tenant_id().into(), connector.into()],
