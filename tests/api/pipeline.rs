@@ -30,6 +30,31 @@ async fn sync(app: &TestApp, token: &str, connector: &str) -> Value {
     app.sync(token, connector).await
 }
 
+/// The connector's drift events as "KIND field", sorted, and the raw response.
+async fn drift_kinds(app: &TestApp, token: &str, connector: &str) -> (Vec<String>, Value) {
+    let drift = app
+        .ok(
+            "query($c: ID!) { driftEvents(connectorId: $c) { totalCount edges { node { kind fieldName previous current schemaVersion sourceEntity } } } }",
+            json!({ "c": connector }),
+            Some(token),
+        )
+        .await;
+    let mut kinds: Vec<String> = drift["driftEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["node"]["kind"].as_str().unwrap(),
+                e["node"]["fieldName"].as_str().unwrap()
+            )
+        })
+        .collect();
+    kinds.sort();
+    (kinds, drift)
+}
+
 async fn events(app: &TestApp, token: &str, connector: &str) -> Vec<Value> {
     let data = app
         .ok(
@@ -218,26 +243,7 @@ async fn schema_drift_is_recorded_and_mappings_follow_it() {
         "only the new field is proposed"
     );
 
-    let drift = app
-        .ok(
-            "query($c: ID!) { driftEvents(connectorId: $c) { totalCount edges { node { kind fieldName previous current schemaVersion sourceEntity } } } }",
-            json!({ "c": connector }),
-            Some(&t.token),
-        )
-        .await;
-    let mut kinds: Vec<String> = drift["driftEvents"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["node"]["kind"].as_str().unwrap(),
-                e["node"]["fieldName"].as_str().unwrap()
-            )
-        })
-        .collect();
-    kinds.sort();
+    let (kinds, drift) = drift_kinds(&app, &t.token, &connector).await;
     assert_eq!(
         kinds,
         [
@@ -526,26 +532,7 @@ async fn a_postgres_source_is_introspected_read_and_drift_checked() {
         .unwrap();
     let second = sync(&app, &t.token, &connector).await;
     assert_eq!(second["counts"]["driftEvents"], 2, "{second:#}");
-    let drift = app
-        .ok(
-            "query($c: ID!) { driftEvents(connectorId: $c) { edges { node { kind fieldName } } } }",
-            json!({ "c": connector }),
-            Some(&t.token),
-        )
-        .await;
-    let mut kinds: Vec<String> = drift["driftEvents"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["node"]["kind"].as_str().unwrap(),
-                e["node"]["fieldName"].as_str().unwrap()
-            )
-        })
-        .collect();
-    kinds.sort();
+    let (kinds, _) = drift_kinds(&app, &t.token, &connector).await;
     assert_eq!(kinds, ["FIELD_ADDED industry", "FIELD_RENAMED web_site"]);
     owner
         .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))

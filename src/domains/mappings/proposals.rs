@@ -257,14 +257,17 @@ pub async fn propose(
             p
         }
     };
+    // Each field's query text, once: `distinct[text_of[i]]` is field i's.
     let mut distinct: Vec<String> = Vec::new();
     let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut text_of: Vec<usize> = Vec::with_capacity(fields.len());
     for f in &fields {
         let q = query_text(f);
-        if !index_of.contains_key(&q) {
-            index_of.insert(q.clone(), distinct.len());
+        let i = *index_of.entry(q.clone()).or_insert_with(|| {
             distinct.push(q);
-        }
+            distinct.len() - 1
+        });
+        text_of.push(i);
     }
     let started = std::time::Instant::now();
     let vectors = state
@@ -281,9 +284,8 @@ pub async fn propose(
     let learned_names = state.vectors.learned_targets(&read, &distinct).await?;
     // Exact evidence first: a field it settles needs no vector search.
     let mut needs_search = vec![false; distinct.len()];
-    for f in &fields {
-        let q = query_text(f);
-        let learned_exact = learned_names.get(&q).cloned().unwrap_or_default();
+    for (f, &t) in fields.iter().zip(&text_of) {
+        let learned_exact = learned_names.get(&distinct[t]).cloned().unwrap_or_default();
         let ev = FieldEvidence {
             name: &f.name,
             data_type: f.data_type.as_deref().unwrap_or(""),
@@ -301,7 +303,7 @@ pub async fn propose(
             _ => false,
         };
         if !settled {
-            needs_search[index_of[&q]] = true;
+            needs_search[t] = true;
         }
     }
     let hits = neighbours_of(state, &read, &distinct, &vectors, &needs_search).await?;
@@ -309,10 +311,8 @@ pub async fn propose(
 
     // Rank every field.
     let mut ranked: Vec<Vec<Candidate>> = Vec::with_capacity(fields.len());
-    for f in &fields {
-        let q = query_text(f);
-        let i = index_of[&q];
-        let mut learned_exact = learned_names.get(&q).cloned().unwrap_or_default();
+    for (f, &i) in fields.iter().zip(&text_of) {
+        let mut learned_exact = learned_names.get(&distinct[i]).cloned().unwrap_or_default();
         let mut neighbours = Vec::new();
         for h in hits[i].iter() {
             let Some((e, fld)) = h.canonical.clone() else {
@@ -412,10 +412,12 @@ pub async fn propose(
             canonical: None,
             source: Some((system.clone(), entity.clone(), f.name.clone())),
             content: match &f.description {
-                Some(d) if !d.is_empty() => format!("{}: {}", query_text(f), d.to_lowercase()),
-                _ => query_text(f),
+                Some(d) if !d.is_empty() => {
+                    format!("{}: {}", distinct[text_of[i]], d.to_lowercase())
+                }
+                _ => distinct[text_of[i]].clone(),
             },
-            vector: vectors[index_of[&query_text(f)]].clone(),
+            vector: vectors[text_of[i]].clone(),
         });
 
         // Already mapped and active for this very source field: nothing to decide.

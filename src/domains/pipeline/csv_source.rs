@@ -9,14 +9,13 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::source::{
-    content_version, infer_type, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source,
-    SourceError, SourceRecord,
+    content_version, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source, SourceError,
+    SourceRecord,
 };
 use crate::domains::connectors::kinds::csv::CsvConfig;
 
 /// Rows read to infer types and pick samples.
 const PROFILE_ROWS: usize = 200;
-const SAMPLES: usize = 3;
 
 pub struct CsvSource {
     config: CsvConfig,
@@ -292,20 +291,7 @@ fn profile(config: &CsvConfig, entity: String, path: &Path) -> Result<EntitySche
         .header
         .iter()
         .zip(columns)
-        .map(|(name, values)| {
-            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-            FieldSchema {
-                name: name.clone(),
-                data_type: infer_type(&refs).to_owned(),
-                samples: values
-                    .iter()
-                    .map(|v| v.trim())
-                    .filter(|v| !v.is_empty())
-                    .take(SAMPLES)
-                    .map(str::to_owned)
-                    .collect(),
-            }
-        })
+        .map(|(name, values)| FieldSchema::from_values(name.clone(), &values))
         .collect();
     Ok(EntitySchema { entity, fields })
 }

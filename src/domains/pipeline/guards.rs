@@ -111,7 +111,11 @@ impl Breaker {
 }
 
 /// A connector's guards and the settings they were made with.
-type ConnectorGuards = (String, Arc<Breaker>, Option<Arc<TokenBucket>>);
+struct ConnectorGuards {
+    settings: (CircuitBreaker, Option<RateLimit>),
+    breaker: Arc<Breaker>,
+    bucket: Option<Arc<TokenBucket>>,
+}
 
 /// The guards of each connector, created on first use and replaced when its settings change.
 #[derive(Default)]
@@ -126,23 +130,23 @@ impl Guards {
         breaker: &CircuitBreaker,
         limit: Option<&RateLimit>,
     ) -> (Arc<Breaker>, Option<Arc<TokenBucket>>) {
-        let settings = format!("{breaker:?}{limit:?}");
+        let settings = (breaker.clone(), limit.cloned());
         let mut map = self.by_connector.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(connector).or_insert_with(|| {
-            (
-                settings.clone(),
-                Arc::new(Breaker::new(breaker)),
-                limit.map(|l| Arc::new(TokenBucket::new(l))),
-            )
-        });
-        if entry.0 != settings {
-            *entry = (
-                settings,
-                Arc::new(Breaker::new(breaker)),
-                limit.map(|l| Arc::new(TokenBucket::new(l))),
-            );
-        }
-        (entry.1.clone(), entry.2.clone())
+        let guards = match map.get(&connector) {
+            Some(g) if g.settings == settings => g,
+            _ => {
+                map.insert(
+                    connector,
+                    ConnectorGuards {
+                        breaker: Arc::new(Breaker::new(breaker)),
+                        bucket: limit.map(|l| Arc::new(TokenBucket::new(l))),
+                        settings,
+                    },
+                );
+                &map[&connector]
+            }
+        };
+        (guards.breaker.clone(), guards.bucket.clone())
     }
 }
 

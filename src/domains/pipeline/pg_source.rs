@@ -11,11 +11,9 @@ use tokio::sync::mpsc;
 
 use super::source::{
     content_version, flatten, scalar, Batch, EntitySchema, FieldSchema, Health, Quarantined,
-    Source, SourceError, SourceRecord,
+    Source, SourceError, SourceRecord, SAMPLES,
 };
 use crate::domains::connectors::kinds::postgres::PostgresConfig;
-
-const SAMPLES: u64 = 3;
 
 pub struct PgSource {
     config: PostgresConfig,
@@ -153,7 +151,7 @@ impl Source for PgSource {
             ))
             .await
             .map_err(unavailable)?;
-        let samples = self.rows(&qualified, "1", SAMPLES * 10, 0).await?;
+        let samples = self.rows(&qualified, "1", SAMPLES as u64 * 10, 0).await?;
         let mut fields = Vec::with_capacity(rows.len());
         for r in rows {
             let name: String = r.try_get_by_index(0).map_err(unavailable)?;
@@ -163,7 +161,7 @@ impl Source for PgSource {
                     .iter()
                     .filter_map(|row| row.get(&name).map(scalar))
                     .filter(|v| !v.is_empty())
-                    .take(SAMPLES as usize)
+                    .take(SAMPLES)
                     .collect(),
                 data_type: pipeline_type(&pg_type).to_owned(),
                 name,

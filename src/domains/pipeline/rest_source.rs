@@ -13,8 +13,8 @@ use url::Url;
 
 use super::guards::{Breaker, TokenBucket};
 use super::source::{
-    content_version, flatten, infer_type, scalar, Batch, EntitySchema, FieldSchema, Health,
-    Quarantined, Source, SourceError, SourceRecord,
+    content_version, flatten, scalar, Batch, EntitySchema, FieldSchema, Health, Quarantined,
+    Source, SourceError, SourceRecord,
 };
 use crate::domains::connectors::kinds::rest::{
     ApiKeyLocation, Pagination, RestAuth, RestConfig, RestEntity,
@@ -22,7 +22,6 @@ use crate::domains::connectors::kinds::rest::{
 
 /// A runaway API (a cursor that never ends) stops here.
 const MAX_PAGES: usize = 100_000;
-const SAMPLES: usize = 3;
 
 pub struct RestSource {
     config: RestConfig,
@@ -441,35 +440,20 @@ impl Source for RestSource {
     async fn introspect(&self, name: &str) -> Result<EntitySchema, SourceError> {
         let entity = self.entity(name)?;
         let first_page = self.pager(entity)?.next_page().await?.unwrap_or_default();
-        let mut fields: Vec<FieldSchema> = Vec::new();
-        let mut values: Vec<Vec<String>> = Vec::new();
+        // Field names in order of first appearance, each with the values read for it.
+        let mut columns: Vec<(String, Vec<String>)> = Vec::new();
         for record in &first_page {
             for (name, value) in fields_of(entity, record).unwrap_or_default() {
-                let i = match fields.iter().position(|f| f.name == name) {
-                    Some(i) => i,
-                    None => {
-                        fields.push(FieldSchema {
-                            name,
-                            data_type: String::new(),
-                            samples: Vec::new(),
-                        });
-                        values.push(Vec::new());
-                        fields.len() - 1
-                    }
-                };
-                values[i].push(value);
+                match columns.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, values)) => values.push(value),
+                    None => columns.push((name, vec![value])),
+                }
             }
         }
-        for (f, vals) in fields.iter_mut().zip(&values) {
-            let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
-            f.data_type = infer_type(&refs).to_owned();
-            f.samples = vals
-                .iter()
-                .filter(|v| !v.trim().is_empty())
-                .take(SAMPLES)
-                .cloned()
-                .collect();
-        }
+        let fields = columns
+            .into_iter()
+            .map(|(name, values)| FieldSchema::from_values(name, &values))
+            .collect();
         Ok(EntitySchema {
             entity: entity.name.clone(),
             fields,

@@ -119,6 +119,28 @@ pub fn content_version(values: &[(String, String)]) -> String {
     hex::encode(&hasher.finalize()[..12])
 }
 
+/// Sample values kept per source field.
+pub const SAMPLES: usize = 3;
+
+impl FieldSchema {
+    /// A field known by the values read from it: its inferred type and its first few
+    /// non-empty values (trimmed) as samples.
+    pub fn from_values(name: String, values: &[String]) -> Self {
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        Self {
+            name,
+            data_type: infer_type(&refs).to_owned(),
+            samples: values
+                .iter()
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .take(SAMPLES)
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
 /// The data type a set of sample values suggests (most specific type all of them fit).
 pub fn infer_type(values: &[&str]) -> &'static str {
     let values: Vec<&str> = values

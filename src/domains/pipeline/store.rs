@@ -195,13 +195,26 @@ pub async fn drift_page(
     let base = drift_events::Entity::find()
         .filter(drift_events::Column::TenantId.eq(tx.tenant_id()))
         .filter(drift_events::Column::ConnectorId.eq(connector));
+    newest_first(tx, base, drift_events::Column::Id, page).await
+}
+
+/// A keyset page of `base`, newest first by its UUIDv7 `id`, with the total it pages over.
+async fn newest_first<E>(
+    tx: &ScopedTx<'_>,
+    base: sea_orm::Select<E>,
+    id: E::Column,
+    page: &PageRequest,
+) -> Result<(Vec<E::Model>, u64), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
     let total = base.clone().count(tx.conn()).await?;
-    let mut q = base.order_by_desc(drift_events::Column::Id);
+    let mut q = base.order_by_desc(id);
     if let Some(after) = page.after {
-        q = q.filter(drift_events::Column::Id.lt(after));
+        q = q.filter(id.lt(after));
     }
-    let rows = q.limit(page.fetch_limit()).all(tx.conn()).await?;
-    Ok((rows, total))
+    Ok((q.limit(page.fetch_limit()).all(tx.conn()).await?, total))
 }
 
 // ---- jobs ----
@@ -250,12 +263,7 @@ pub async fn job_page(
     if let Some(c) = connector {
         base = base.filter(jobs::Column::ConnectorId.eq(c));
     }
-    let total = base.clone().count(tx.conn()).await?;
-    let mut q = base.order_by_desc(jobs::Column::Id);
-    if let Some(after) = page.after {
-        q = q.filter(jobs::Column::Id.lt(after));
-    }
-    Ok((q.limit(page.fetch_limit()).all(tx.conn()).await?, total))
+    newest_first(tx, base, jobs::Column::Id, page).await
 }
 
 /// Takes the job for this process: a queued job, or a running one whose process stopped

@@ -108,7 +108,7 @@ pub enum Pagination {
     NextLink { next_link_path: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimit {
     pub requests_per_second: f64,
@@ -133,7 +133,7 @@ impl Default for Retry {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CircuitBreaker {
     pub failure_threshold: u32,
