@@ -29,7 +29,7 @@ run: services
     {{bin}} serve
 
 # fmt check, clippy -D warnings and every test, on the real services
-test: services lint
+test: services lint ws-client
     AUTONOMOS_ENV=test cargo build --workspace --all-targets
     AUTONOMOS_ENV=test {{bin}} migrate
     AUTONOMOS_ENV=test cargo nextest run --workspace --no-fail-fast
@@ -39,6 +39,10 @@ test-qdrant url: services
     AUTONOMOS_ENV=test AUTONOMOS__VECTORS__BACKEND=qdrant AUTONOMOS__VECTORS__QDRANT__URL={{url}} \
       AUTONOMOS__VECTORS__QDRANT__COLLECTION=autonomos_test_$(date +%s) \
       cargo nextest run --test api proposals llm
+
+# The graphql-ws npm client the subscription tests drive
+ws-client:
+    scripts/install-ws-client.sh
 
 # Formatting and lints
 lint: duckdb
@@ -70,6 +74,12 @@ bench-lineage rows="1000000": services
     cargo build --release --bin autonomos --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite lineage --rows {{rows}} --out bench/results
+
+# 1,000 live subscribers (100 tenants x 10) at 1,000 events/s: latency vs raw Redis, memory per subscriber
+bench-telemetry seconds="20": services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite telemetry --seconds {{seconds}} --out bench/results
 
 # Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
 bench-proposals: services

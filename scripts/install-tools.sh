@@ -15,3 +15,4 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+bash "$(dirname "${BASH_SOURCE[0]}")/install-ws-client.sh"

@@ -16,6 +16,7 @@ pub struct Settings {
     pub vectors: VectorSettings,
     pub sync: SyncSettings,
     pub exports: ExportSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -95,6 +96,20 @@ pub struct SyncSettings {
     pub resume_stale_after_secs: u64,
     /// How often each process looks for such jobs (0: never; tests call it directly).
     pub reaper_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    /// Entries kept per flow stream (approximate MAXLEN trimming on every append).
+    pub stream_max_len: usize,
+    /// Events waiting to be appended to Redis; beyond this new events are dropped and counted.
+    pub buffer: usize,
+    /// Events appended per Redis round trip.
+    pub batch: usize,
+    /// A subscriber further behind the stream than this is closed (it can resume with `since`).
+    pub max_subscriber_lag_secs: u64,
+    /// Events a subscription reads from Redis at a time.
+    pub read_count: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,6 +17,12 @@ pub enum ErrorCode {
     QueryTooComplex,
     BadRequest,
     PayloadTooLarge,
+    /// A subscription's `since` is older than what the streams still keep.
+    SinceExpired,
+    /// A subscriber fell too far behind its stream and was closed.
+    SlowConsumer,
+    /// A service the request needs (e.g. Redis for live events) is not reachable.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -33,6 +39,9 @@ impl ErrorCode {
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::BadRequest => "BAD_REQUEST",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::SinceExpired => "SINCE_EXPIRED",
+            Self::SlowConsumer => "SLOW_CONSUMER",
+            Self::Unavailable => "UNAVAILABLE",
         }
     }
 }
@@ -64,6 +73,8 @@ pub enum AppError {
         problems: Vec<FieldProblem>,
     },
     Conflict(String),
+    /// A condition with its own stable code (SINCE_EXPIRED, SLOW_CONSUMER, UNAVAILABLE).
+    Coded(ErrorCode, String),
     /// Never shown to clients: they get an opaque message, the log gets the cause.
     Internal(anyhow::Error),
 }
@@ -73,6 +84,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
+            Self::Coded(_, m) => m.clone(),
             Self::NotFound { what } => format!("{what} not found"),
             Self::BadUserInput { message, .. } => message.clone(),
             Self::Internal(_) => "internal error".to_owned(),
@@ -86,6 +98,7 @@ impl AppError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Coded(code, _) => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

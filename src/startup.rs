@@ -12,6 +12,7 @@ use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::mappings::proposals;
+use crate::domains::telemetry::publisher::Telemetry;
 use crate::graphql::schema;
 use crate::http;
 use crate::infra::embed::Embedder;
@@ -29,6 +30,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database).await?;
         let redis = redis::connect(&settings.redis).await?;
+        let redis_client = redis::client(&settings.redis)?;
+        let redis_for_telemetry = redis.clone();
+        let telemetry_settings = settings.telemetry.clone();
         let embedding = settings.embedding.clone();
         let settings_llm = settings.proposals.llm.clone();
         let neighbour_cache_entries = settings.proposals.neighbour_cache_entries;
@@ -52,6 +56,8 @@ impl Application {
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
             guards: Arc::default(),
             secrets: Arc::new(secrets),
+            telemetry: Telemetry::start(redis_for_telemetry, &telemetry_settings),
+            redis_client,
         };
         let seeded = proposals::seed_baseline(&state)
             .await

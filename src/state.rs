@@ -9,6 +9,7 @@ use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::pipeline::guards::Guards;
+use crate::domains::telemetry::publisher::Telemetry;
 use crate::infra::crypto::SecretsKey;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
@@ -29,4 +30,8 @@ pub struct AppState {
     pub guards: Arc<Guards>,
     /// Encrypts connector secrets at rest.
     pub secrets: Arc<SecretsKey>,
+    /// Flow events out to Redis Streams (buffered; never fails the caller).
+    pub telemetry: Telemetry,
+    /// Opens the dedicated connection each subscription blocks on (XREAD BLOCK).
+    pub redis_client: redis::Client,
 }

@@ -130,9 +130,18 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         )
         .await?;
     }
-    owner
-        .execute_unprepared("ANALYZE mappings; ANALYZE mapping_stats; ANALYZE source_fields;")
-        .await?;
+    // One statement each: VACUUM cannot run inside the implicit transaction of a batch.
+    for table in [
+        "mappings",
+        "mapping_stats",
+        "source_fields",
+        "lineage_grid",
+        "lineage_terms",
+    ] {
+        owner
+            .execute_unprepared(&format!("VACUUM ANALYZE {table}"))
+            .await?;
+    }
     let seeded = seed_started.elapsed().as_secs_f64();
     println!("seeded {} mappings in {seeded:.0} s", rows + 9 * rows / 10);
 
@@ -192,6 +201,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
                 },
                 after: None,
                 limit: 100,
+                with_total: true,
             };
             grid_page(&tx, &q)
                 .await

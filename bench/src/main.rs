@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 mod lineage;
 mod pipeline;
 mod proposals;
+mod telemetry;
 
 const CONCURRENCY: usize = 16;
 
@@ -157,8 +158,11 @@ async fn main() -> anyhow::Result<()> {
         Some("proposals") => proposals::run(out_dir()).await,
         Some("pipeline") => pipeline::run(out_dir()).await,
         Some("lineage") => lineage::run(out_dir()).await,
+        Some("telemetry") => telemetry::run(out_dir()).await,
         Some(other) => {
-            anyhow::bail!("unknown suite {other} (api | proposals | pipeline | lineage)")
+            anyhow::bail!(
+                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry)"
+            )
         }
     }
 }

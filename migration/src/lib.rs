@@ -30,6 +30,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0005_leakproof_keys_up.sql"),
         down: include_str!("sql/0005_leakproof_keys_down.sql"),
     },
+    SqlMigration {
+        name: "m20261122_000006_lineage_grid",
+        up: include_str!("sql/0006_lineage_grid_up.sql"),
+        down: include_str!("sql/0006_lineage_grid_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]
@@ -86,6 +91,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "mapping_reviews",
     "mapping_embeddings",
     "mapping_stats",
+    "lineage_grid",
+    "lineage_terms",
     "canonical_events",
     "canonical_records",
     "quarantined_records",

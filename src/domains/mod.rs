@@ -5,3 +5,4 @@ pub mod lineage;
 pub mod mappings;
 pub mod ontology;
 pub mod pipeline;
+pub mod telemetry;

@@ -1,5 +1,5 @@
 //! One Query and one Mutation object per domain, merged into the schema.
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use super::errors::ErrorCodes;
 use crate::config::Settings;
@@ -13,6 +13,9 @@ use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
+use crate::domains::telemetry::graphql::{
+    TelemetryMutation, TelemetryQuery, TelemetrySubscription,
+};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -26,6 +29,7 @@ pub struct QueryRoot(
     LineageGraphQuery,
     MetricsQuery,
     AuditQuery,
+    TelemetryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,16 +40,20 @@ pub struct MutationRoot(
     ProposalMutation,
     PipelineMutation,
     LineageMutation,
+    TelemetryMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(TelemetrySubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with its limits, without process state (enough for SDL export).
-pub fn builder(settings: &Settings) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+pub fn builder(settings: &Settings) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .limit_depth(settings.graphql.max_depth)
     .limit_complexity(settings.graphql.max_complexity)
@@ -62,7 +70,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .finish()
     .sdl()

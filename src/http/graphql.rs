@@ -3,12 +3,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, Data};
-use async_graphql_actix_web::GraphQLSubscription;
+use async_graphql::BatchRequest;
 use serde_json::json;
 
 use super::request;
-use crate::domains::auth::model::Authentication;
 use crate::domains::auth::service as auth;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
@@ -173,44 +171,4 @@ fn is_websocket_upgrade(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// The token travels in `connection_init` (`{"authorization": "Bearer …"}` or `{"token": "…"}`);
-/// a bad one closes the socket (async-graphql uses close code 1002) with the reason.
-pub async fn ws(
-    req: HttpRequest,
-    payload: web::Payload,
-    schema: web::Data<AppSchema>,
-    state: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    let state = state.get_ref().clone();
-    let meta = request::meta(&req, request::trace_id(&req));
-    GraphQLSubscription::new(schema.get_ref().clone())
-        .on_connection_init(move |init| async move {
-            let credential = init
-                .get("authorization")
-                .or_else(|| init.get("Authorization"))
-                .and_then(|v| v.as_str())
-                .map(|v| {
-                    v.trim_start_matches("Bearer ")
-                        .trim_start_matches("bearer ")
-                        .to_owned()
-                })
-                .or_else(|| {
-                    init.get("token")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                });
-            let authentication = auth::authenticate(&state, credential.as_deref(), None).await;
-            match &authentication {
-                Authentication::Authenticated(_) => {}
-                Authentication::Anonymous => return Err("authentication required".into()),
-                Authentication::Rejected(reason) => return Err(reason.clone().into()),
-            }
-            let mut data = Data::default();
-            data.insert(RequestContext {
-                auth: authentication,
-                meta,
-            });
-            Ok(data)
-        })
-        .start(&req, payload)
-}
+pub use super::ws::ws;

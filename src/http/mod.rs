@@ -3,6 +3,7 @@ pub mod exports;
 pub mod graphql;
 pub mod health;
 pub mod request;
+mod ws;
 
 use actix_web::web;
 

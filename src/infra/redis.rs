@@ -7,8 +7,12 @@ use crate::config::RedisSettings;
 pub type Redis = ConnectionManager;
 
 pub async fn connect(settings: &RedisSettings) -> redis::RedisResult<Redis> {
-    let client = redis::Client::open(settings.url.expose_secret())?;
-    ConnectionManager::new(client).await
+    ConnectionManager::new(client(settings)?).await
+}
+
+/// A client for connections of their own (a blocking XREAD must not hold up the shared one).
+pub fn client(settings: &RedisSettings) -> redis::RedisResult<redis::Client> {
+    redis::Client::open(settings.url.expose_secret())
 }
 
 pub async fn ping(redis: &Redis) -> redis::RedisResult<()> {

@@ -134,9 +134,27 @@ async fn the_grid_filters_searches_sorts_and_pages() {
     .await;
     assert_eq!(future["data"]["lineageGrid"]["totalCount"], 0);
 
-    // Search: every word, anywhere in the text columns, any case.
+    // Search: every word must begin a word of the row's text columns, any case; names split
+    // at humps and separators, and also match run together.
     let found = grid(&app, &t.token, json!({ "s": "CRM-export revenue" })).await;
     assert_eq!(fields(&rows(&found)), ["Annual Revenue"]);
+    for (search, expected) in [
+        ("annual rev", vec!["Annual Revenue"]),
+        ("annualrevenue", vec!["Annual Revenue"]),
+        ("ANNUAL_REVENUE", vec!["Annual Revenue"]),
+        ("industry hubspot", vec!["industrycode"]),
+        ("industryc", vec!["industrycode"]),
+        ("enue", vec![]),
+        ("revenue hubspot", vec![]),
+    ] {
+        let found = grid(&app, &t.token, json!({ "s": search })).await;
+        assert_eq!(fields(&rows(&found)), expected, "{search}: {found:#}");
+        assert_eq!(
+            found["data"]["lineageGrid"]["totalCount"],
+            expected.len(),
+            "{search}"
+        );
+    }
 
     // Sort by any column, paged with cursors: the pages add up to the sorted whole.
     let mut paged = Vec::new();
@@ -170,6 +188,41 @@ async fn the_grid_filters_searches_sorts_and_pages() {
         .map(|r| r["successRate"].as_f64().unwrap_or(-1.0))
         .collect();
     assert!(rates.windows(2).all(|w| w[0] >= w[1]), "{rates:?}");
+
+    // The grid follows the mappings: an approval, then a new version with another target.
+    let pending = everything[0]["id"].as_str().unwrap().to_owned();
+    app.ok(
+        "mutation($id: ID!) { approveMapping(id: $id) { id } }",
+        json!({ "id": pending }),
+        Some(&t.token),
+    )
+    .await;
+    app.ok(
+        "mutation($id: ID!, $i: UpdateMappingInput!) { updateMapping(id: $id, input: $i) { id } }",
+        json!({ "id": pending, "i": { "canonicalEntity": "account", "canonicalField": "description" } }),
+        Some(&t.token),
+    )
+    .await;
+    let moved = grid(&app, &t.token, json!({ "s": "industrycode description" })).await;
+    let moved = rows(&moved);
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert_eq!(moved[0]["id"], pending.as_str());
+    assert_eq!(moved[0]["canonicalField"], "description");
+    assert!(moved[0]["version"].as_i64().unwrap() >= 2);
+    let old_target = grid(&app, &t.token, json!({ "s": "industrycode industry" })).await;
+    assert_eq!(
+        fields(&rows(&old_target)),
+        ["industrycode"],
+        "the name still begins with industry"
+    );
+    let gone = grid(&app, &t.token, json!({ "s": "industrycode indus", "f": { "column": "CANONICAL_FIELD", "op": "EQ", "value": "industry" } })).await;
+    assert!(rows(&gone).is_empty(), "{gone:#}");
+    let total = grid(&app, &t.token, json!({})).await;
+    assert_eq!(
+        total["data"]["lineageGrid"]["totalCount"],
+        everything.len(),
+        "one row per mapping, not per version"
+    );
 }
 
 #[tokio::test]

@@ -19,4 +19,5 @@ mod rest_sources;
 mod rls;
 mod roles;
 mod schema;
+mod telemetry;
 mod vector_backends;

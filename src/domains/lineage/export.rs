@@ -197,6 +197,7 @@ async fn stage(
             sort,
             after: after.as_ref(),
             limit: PAGE,
+            with_total: false,
         };
         let (mut page, _) = store::grid_page(&tx, &query).await.map_err(|e| match e {
             GridError::Db(e) => AppError::from(e),

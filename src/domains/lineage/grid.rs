@@ -246,21 +246,67 @@ fn build(filter: &Filter, sql: &mut Sql) -> Result<String, Problem> {
     })
 }
 
-/// Words of a search, each matched (case-insensitively) anywhere in the row's text columns.
-pub fn search_condition(search: &str, sql: &mut Sql) -> String {
-    let words: Vec<String> = search
-        .split_whitespace()
-        .take(10)
-        .map(|w| format!("%{}%", like_escape(&w.to_lowercase())))
-        .collect();
-    if words.is_empty() {
-        return "TRUE".to_owned();
+/// Most words a search may hold.
+pub const MAX_SEARCH_WORDS: usize = 10;
+
+/// A search's words, split the way the stored rows' words are (`lineage_search_terms` in
+/// migration 0006): at lower-to-upper humps and non-alphanumerics, lower-cased.
+pub fn search_words(search: &str) -> Vec<String> {
+    let mut humped = String::with_capacity(search.len() + 8);
+    let mut prev: Option<char> = None;
+    for c in search.chars() {
+        if prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) && c.is_uppercase() {
+            humped.push(' ');
+        }
+        humped.push(c);
+        prev = Some(c);
     }
+    let mut words: Vec<String> = Vec::new();
+    for w in humped
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !words.iter().any(|x| x == w) {
+            words.push(w.to_owned());
+        }
+    }
+    words.truncate(MAX_SEARCH_WORDS);
     words
-        .into_iter()
-        .map(|w| format!("g.search_text LIKE {}", sql.param(w.into())))
-        .collect::<Vec<_>>()
-        .join(" AND ")
+}
+
+/// The least string above every string that starts with `prefix`, in byte (code point) order.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return chars.into_iter().collect();
+        }
+    }
+    // Only a run of char::MAX: nothing is above it but longer strings of it.
+    format!("{prefix}{}", char::MAX)
+}
+
+/// Every word must begin one of the row's words. The `driver` word (the rarest) finds its
+/// rows through the `lineage_terms` index by a prefix range; the others are checked on them.
+pub fn search_condition(words: &[String], driver: usize, sql: &mut Sql) -> String {
+    let Some(lead) = words.get(driver) else {
+        return "TRUE".to_owned();
+    };
+    let mut parts = vec![format!(
+        "g.id IN (SELECT t.id FROM lineage_terms t WHERE t.tenant_id = $1 AND t.term >= {} AND t.term < {})",
+        sql.param(lead.clone().into()),
+        sql.param(prefix_end(lead).into())
+    )];
+    for (i, w) in words.iter().enumerate() {
+        if i != driver {
+            let pattern = format!("% {}%", like_escape(w));
+            parts.push(format!("g.search_terms LIKE {}", sql.param(pattern.into())));
+        }
+    }
+    parts.join(" AND ")
 }
 
 /// A position in a sorted grid: the sort key's value and the row id.
@@ -420,6 +466,53 @@ mod tests {
                 .collect(),
         );
         assert_eq!(condition(&many, &mut sql).unwrap_err().0, "filter");
+    }
+
+    #[test]
+    fn search_words_split_like_the_stored_words() {
+        assert_eq!(
+            search_words("BillingCity  conn-5 address1_Country billingcity"),
+            [
+                "billing",
+                "city",
+                "conn",
+                "5",
+                "address1",
+                "country",
+                "billingcity"
+            ]
+        );
+        assert!(search_words(" -- %_ ").is_empty());
+        assert_eq!(search_words(&"w ".repeat(3)), ["w"]);
+        let many: String = (0..20).map(|i| format!("w{i} ")).collect();
+        assert_eq!(search_words(&many).len(), MAX_SEARCH_WORDS);
+    }
+
+    #[test]
+    fn a_prefix_end_bounds_exactly_the_words_that_start_with_it() {
+        assert_eq!(prefix_end("acc"), "acd");
+        assert_eq!(prefix_end("az"), "a{");
+        assert_eq!(prefix_end("a\u{d7ff}"), "a\u{e000}");
+        assert_eq!(prefix_end("a\u{10ffff}"), "b");
+        for w in ["acc", "account", "acc9", "acc\u{10ffff}x"] {
+            assert!(w >= "acc" && w < prefix_end("acc").as_str(), "{w}");
+        }
+        for w in ["acb", "acd", "ac"] {
+            assert!(!(w >= "acc" && w < prefix_end("acc").as_str()), "{w}");
+        }
+    }
+
+    #[test]
+    fn a_search_is_led_by_its_driver_word() {
+        let mut sql = Sql::new(vec![Uuid::nil().into()]);
+        let words = search_words("conn-5 field");
+        let text = search_condition(&words, 2, &mut sql);
+        assert!(text.starts_with("g.id IN (SELECT t.id FROM lineage_terms t"));
+        assert_eq!(sql.values[1], Value::from("field".to_owned()));
+        assert_eq!(sql.values[2], Value::from("fiele".to_owned()));
+        assert_eq!(sql.values[3], Value::from("% conn%".to_owned()));
+        assert_eq!(sql.values[4], Value::from("% 5%".to_owned()));
+        assert_eq!(search_condition(&[], 0, &mut sql), "TRUE");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Reads for the lineage views. Every query is tenant-scoped (and RLS applies).
-use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::grid::{self, Cursor, Filter, Sort, Sql};
@@ -25,26 +25,9 @@ pub struct GridRow {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// One row per mapping (its newest version) with its validation figures.
-const GRID: &str = "WITH g AS (
-    SELECT m.mapping_id AS id, m.source_system, m.source_entity AS source_table, m.source_field,
-           m.canonical_entity, m.canonical_field, m.mapping_type, m.method, m.confidence, m.version,
-           m.created_at,
-           CASE WHEN m.status = 'ACTIVE' AND coalesce(s.values_failed, 0) > coalesce(s.values_ok, 0) THEN 'FAILED'
-                WHEN m.status = 'ACTIVE' THEN 'ACTIVE'
-                WHEN m.status = 'PENDING' THEN 'PENDING_REVIEW'
-                ELSE 'DEPRECATED' END AS status,
-           s.last_validated_at AS last_validated,
-           CASE WHEN s.values_ok + s.values_failed > 0
-                THEN s.values_ok::float8 / (s.values_ok + s.values_failed) END AS success_rate,
-           CASE WHEN s.values_ok + s.values_failed > 0
-                THEN s.processing_us::float8 / 1000 / (s.values_ok + s.values_failed) END AS avg_processing_ms,
-           coalesce(s.values_failed, 0) AS error_count,
-           lower(m.source_system || ' ' || m.source_entity || ' ' || m.source_field || ' ' || m.canonical_entity
-                 || ' ' || m.canonical_field || ' ' || m.method || ' ' || m.mapping_type) AS search_text
-    FROM mappings m
-    LEFT JOIN mapping_stats s ON s.tenant_id = m.tenant_id AND s.mapping_id = m.mapping_id
-    WHERE m.tenant_id = $1 AND m.is_head)";
+/// The grid: one row per mapping (its head version) with its figures, kept by triggers
+/// (migration 0006) so filters and sorts are plain, indexable column comparisons.
+const GRID: &str = "lineage_grid g";
 
 const COLUMNS: &str = "g.id, g.source_system, g.source_table, g.source_field, g.canonical_entity,
     g.canonical_field, g.mapping_type, g.method, g.confidence, g.status, g.version, g.last_validated,
@@ -56,6 +39,8 @@ pub struct GridQuery<'a> {
     pub sort: Sort,
     pub after: Option<&'a Cursor>,
     pub limit: u64,
+    /// Whether to count every matching row (a page-by-page export need not).
+    pub with_total: bool,
 }
 
 pub enum GridError {
@@ -80,7 +65,11 @@ pub async fn grid_page(
         conds.push(grid::condition(f, &mut sql).map_err(GridError::Invalid)?);
     }
     if let Some(s) = q.search {
-        conds.push(grid::search_condition(s, &mut sql));
+        let words = grid::search_words(s);
+        if !words.is_empty() {
+            let driver = rarest_word(tx, &words).await?;
+            conds.push(grid::search_condition(&words, driver, &mut sql));
+        }
     }
     let filter_sql = if conds.is_empty() {
         "TRUE".to_owned()
@@ -96,20 +85,50 @@ pub async fn grid_page(
     let rows = GridRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
-            "{GRID} SELECT {COLUMNS} FROM g WHERE {filter_sql} AND {keyset} ORDER BY {} LIMIT {limit}",
+            "SELECT {COLUMNS} FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql} AND {keyset} ORDER BY {} LIMIT {limit}",
             grid::order_by(q.sort)
         ),
         sql.values,
     ))
     .all(tx.conn())
     .await?;
-    let total = crate::infra::db::count(
-        tx,
-        format!("{GRID} SELECT count(*) FROM g WHERE {filter_sql}"),
-        count_values,
-    )
-    .await?;
+    let total = if q.with_total {
+        crate::infra::db::count(
+            tx,
+            format!("SELECT count(*) FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql}"),
+            count_values,
+        )
+        .await?
+    } else {
+        0
+    };
     Ok((rows, total))
+}
+
+/// Which search word begins the fewest of the tenant's row words (counted up to a bound, on
+/// the index alone): the search starts from its rows.
+async fn rarest_word(tx: &ScopedTx<'_>, words: &[String]) -> Result<usize, DbErr> {
+    use sea_orm::sea_query::ArrayType;
+    const ENOUGH: i64 = 5_000;
+    let arr = |v: Vec<sea_orm::Value>| sea_orm::Value::Array(ArrayType::String, Some(Box::new(v)));
+    let los = words.iter().map(|w| w.clone().into()).collect();
+    let his = words.iter().map(|w| grid::prefix_end(w).into()).collect();
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT (w.i - 1)::int8 AS i FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(lo, hi, i)
+             ORDER BY (SELECT count(*) FROM (SELECT 1 FROM lineage_terms t
+                       WHERE t.tenant_id = $1 AND t.term >= w.lo AND t.term < w.hi LIMIT $4) x), w.i
+             LIMIT 1",
+            [tx.tenant_id().into(), arr(los), arr(his), ENOUGH.into()],
+        ))
+        .await?;
+    let i = match row {
+        Some(r) => r.try_get::<i64>("", "i")?,
+        None => 0,
+    };
+    Ok(usize::try_from(i).unwrap_or(0))
 }
 
 #[derive(Debug, Clone, FromQueryResult)]

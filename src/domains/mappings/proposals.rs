@@ -582,7 +582,60 @@ pub async fn propose(
     if !learned.is_empty() {
         invalidate_exact(state, scope.tenant_id(), &system, &entity).await;
     }
+    publish_proposed(state, scope, &system, &entity, &proposals);
     Ok(proposals)
+}
+
+/// DCL events of a proposal call: what it decided, and the review queue when it grew.
+fn publish_proposed(
+    state: &AppState,
+    scope: &TenantScope,
+    system: &str,
+    entity: &str,
+    proposals: &[Proposal],
+) {
+    use crate::domains::telemetry::event::{kinds, Draft, Layer};
+    let dcl = state.telemetry.layer(Layer::Dcl);
+    let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
+    let review_ids: Vec<String> = proposals
+        .iter()
+        .filter_map(|p| p.review_id.map(|id| id.to_string()))
+        .collect();
+    dcl.publish(
+        scope.tenant_id(),
+        Draft::new(
+            kinds::MAPPINGS_PROPOSED,
+            "source",
+            format!("{system}/{entity}"),
+        )
+        .status("DONE")
+        .message(format!(
+            "{} fields: {} auto-applied, {} to review, {} unmapped",
+            proposals.len(),
+            counts(ProposalStatus::AutoApplied),
+            counts(ProposalStatus::NeedsReview),
+            counts(ProposalStatus::Unmapped)
+        ))
+        .data(json!({
+            "sourceSystem": system, "sourceEntity": entity, "fields": proposals.len(),
+            "autoApplied": counts(ProposalStatus::AutoApplied),
+            "needsReview": counts(ProposalStatus::NeedsReview),
+            "unmapped": counts(ProposalStatus::Unmapped),
+        })),
+    );
+    if !review_ids.is_empty() {
+        dcl.publish(
+            scope.tenant_id(),
+            Draft::new(
+                kinds::REVIEW_QUEUE_CHANGED,
+                "review_queue",
+                scope.tenant_id(),
+            )
+            .status("ADDED")
+            .message(format!("{} proposals to review", review_ids.len()))
+            .data(json!({ "reviewIds": review_ids })),
+        );
+    }
 }
 
 /// Nearest knowledge for each distinct text that needs it (empty lists for the others): from
@@ -833,6 +886,12 @@ pub async fn review_queue(
     Ok(page.finish(items, total))
 }
 
+/// How many reviews are waiting.
+pub async fn pending_reviews(state: &AppState, scope: &TenantScope) -> AppResult<u64> {
+    let tx = ScopedTx::begin(&state.db, scope).await?;
+    Ok(review_store::count(&tx, "PENDING").await?)
+}
+
 pub enum Decision {
     /// Accept one of the proposal's candidates (0 = the top one).
     Approve {
@@ -950,6 +1009,20 @@ pub async fn decide(
             &item.source_entity,
         )
         .await;
+    }
+    {
+        use crate::domains::telemetry::event::{kinds, Draft, Layer};
+        state.telemetry.layer(Layer::Dcl).publish(
+            scope.tenant_id(),
+            Draft::new(
+                kinds::REVIEW_QUEUE_CHANGED,
+                "review_queue",
+                scope.tenant_id(),
+            )
+            .status("DECIDED")
+            .message(format!("review {review_id}: {status}"))
+            .data(json!({ "reviewIds": [review_id.to_string()], "decision": status })),
+        );
     }
     to_item(decided)
 }

@@ -121,6 +121,30 @@ fn source_conflict(err: sea_orm::DbErr) -> AppError {
     }
 }
 
+/// DCL: a mapping changed (created, new version, approved, rolled back).
+fn publish_changed(state: &AppState, scope: &TenantScope, what: &str, mapping: &Mapping) {
+    use crate::domains::telemetry::event::{kinds, Draft, Layer};
+    let h = &mapping.head;
+    state.telemetry.layer(Layer::Dcl).publish(
+        scope.tenant_id(),
+        Draft::new(kinds::MAPPING_CHANGED, "mapping", h.mapping_id)
+            .status(h.status.as_str())
+            .message(format!(
+                "{what}: {}.{}.{} -> {}.{} (v{})",
+                h.source_system,
+                h.source_entity,
+                h.source_field,
+                h.canonical_entity,
+                h.canonical_field,
+                h.version
+            ))
+            .data(json!({ "change": what, "version": h.version,
+                          "connectorId": h.connector_id.map(|c| c.to_string()),
+                          "target": format!("{}.{}", h.canonical_entity, h.canonical_field) }))
+            .trace(scope.request().trace_id.clone()),
+    );
+}
+
 pub async fn create(
     state: &AppState,
     scope: &TenantScope,
@@ -164,6 +188,7 @@ pub async fn create(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
+    publish_changed(state, scope, "created", &mapping);
     Ok(mapping)
 }
 
@@ -190,6 +215,7 @@ pub async fn update(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
+    publish_changed(state, scope, "new version", &mapping);
     Ok(mapping)
 }
 
@@ -227,6 +253,7 @@ pub async fn approve(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
+    publish_changed(state, scope, "approved", &mapping);
     Ok(mapping)
 }
 
@@ -289,6 +316,7 @@ pub async fn rollback(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
+    publish_changed(state, scope, "rolled back", &mapping);
     Ok(mapping)
 }
 

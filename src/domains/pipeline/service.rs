@@ -84,6 +84,17 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
+    {
+        use crate::domains::telemetry::event::{kinds, Draft, Layer};
+        state.telemetry.layer(Layer::Aam).publish(
+            scope.tenant_id(),
+            Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
+                .status("QUEUED")
+                .message(format!("sync of {} queued", connector.name))
+                .data(serde_json::json!({ "connectorId": connector_id.to_string() }))
+                .trace(Some(trace_id.clone())),
+        );
+    }
     let handle = tokio::spawn(sync::execute(state.clone(), scope.clone(), job.id));
     if wait {
         let _ = handle.await;

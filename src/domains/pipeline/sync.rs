@@ -27,6 +27,7 @@ use crate::domains::connectors::service as connectors;
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::service as mappings;
 use crate::domains::ontology::service as ontology;
+use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::state::AppState;
@@ -150,6 +151,20 @@ pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
         })
     };
     let mut run = Run::resume(&claimed);
+    publish_status(&state, &scope, &claimed, "RUNNING", &run);
+    state.telemetry.layer(Layer::Agent).publish(
+        tenant,
+        Draft::new(kinds::JOB_STATUS, "job", job)
+            .status(if claimed.attempts > 1 {
+                "RESUMED"
+            } else {
+                "CLAIMED"
+            })
+            .message(format!("sync job claimed (attempt {})", claimed.attempts))
+            .data(json!({ "attempts": claimed.attempts, "kind": "SYNC",
+                          "connectorId": claimed.connector_id.map(|c| c.to_string()) }))
+            .trace(Some(run.trace_id.clone())),
+    );
     let outcome = run.go(&state, &scope, &claimed).await;
     beat.abort();
     let status = match outcome {
@@ -166,8 +181,30 @@ pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
     if let Err(e) = finish(&state, &scope, job, status, &run).await {
         tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
     }
+    publish_status(&state, &scope, &claimed, status, &run);
     let _ = slots::release(&state.redis, tenant, job).await;
     tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
+}
+
+/// AAM: a sync run changed status.
+fn publish_status(
+    state: &AppState,
+    scope: &TenantScope,
+    job: &entity::jobs::Model,
+    status: &str,
+    run: &Run,
+) {
+    state.telemetry.layer(Layer::Aam).publish(
+        scope.tenant_id(),
+        Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
+            .status(status)
+            .message(format!("sync run {}", status.to_lowercase()))
+            .data(
+                json!({ "connectorId": job.connector_id.map(|c| c.to_string()),
+                          "counts": run.counts, "errors": run.errors.len() }),
+            )
+            .trace(Some(run.trace_id.clone())),
+    );
 }
 
 async fn touch(state: &AppState, scope: &TenantScope, job: Uuid) -> AppResult<()> {
@@ -346,8 +383,44 @@ impl Run {
             )
             .await?;
             tx.commit().await?;
+            self.publish_progress(
+                state,
+                scope,
+                job,
+                connector.id,
+                &schema.entity,
+                batch.records.len(),
+                written,
+            );
         }
         Ok(())
+    }
+
+    /// AAM: a batch is in (what was read and what it changed downstream).
+    #[allow(clippy::too_many_arguments)]
+    fn publish_progress(
+        &self,
+        state: &AppState,
+        scope: &TenantScope,
+        job: Uuid,
+        connector: Uuid,
+        entity: &str,
+        read: usize,
+        written: u64,
+    ) {
+        state.telemetry.layer(Layer::Aam).publish(
+            scope.tenant_id(),
+            Draft::new(kinds::RECORDS_READ, "sync_run", job)
+                .status("RUNNING")
+                .message(format!(
+                    "{entity}: {read} records read, {written} events written"
+                ))
+                .data(
+                    json!({ "connectorId": connector.to_string(), "entity": entity, "read": read,
+                              "written": written, "counts": self.counts }),
+                )
+                .trace(Some(self.trace_id.clone())),
+        );
     }
 
     /// Compares the source's schema with the last one seen. New and renamed fields get
@@ -444,6 +517,16 @@ impl Run {
         }
         tx.commit().await?;
         self.counts.drift_events += drifts.len() as u64;
+        if !drifts.is_empty() {
+            state.telemetry.layer(Layer::Aam).publish(
+                scope.tenant_id(),
+                Draft::new(kinds::DRIFT_DETECTED, "connector", connector.id)
+                    .status("DRIFT")
+                    .message(format!("{}: {} schema changes (version {version})", schema.entity, drifts.len()))
+                    .data(json!({ "entity": schema.entity, "version": version, "changes": drifts.len() }))
+                    .trace(Some(self.trace_id.clone())),
+            );
+        }
         if changed {
             proposals::invalidate_exact(state, scope.tenant_id(), system, &schema.entity).await;
         }

@@ -1,0 +1,313 @@
+//! The live surface: `flowEvents`, `syncRunUpdated` and `reviewQueueChanged` subscriptions,
+//! the `flowEventsSnapshot` query and the `startFlowDemo` mutation.
+use std::time::Duration;
+
+use async_graphql::{Context, Json, Object, SimpleObject, Subscription, ID};
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::event::{kinds, EntryId, FlowEvent, Layer};
+use super::reader::{self, FlowReader, ReadError};
+use super::{demo, live};
+use crate::domains::auth::model::Role;
+use crate::domains::pipeline::graphql::GqlSyncRun;
+use crate::domains::pipeline::service as pipeline;
+use crate::error::{AppError, ErrorCode};
+use crate::graphql::context::{parse_id, to_id, ContextExt};
+use crate::state::AppState;
+
+#[derive(SimpleObject)]
+#[graphql(name = "FlowEvent")]
+pub struct GqlFlowEvent {
+    /// The stream entry id: pass the last one you saw as `since` to resume.
+    pub id: String,
+    pub tenant_id: ID,
+    pub layer: Layer,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub status: String,
+    pub message: String,
+    pub data: Json<Value>,
+    pub at: DateTime<Utc>,
+    pub trace_id: Option<String>,
+}
+
+impl From<FlowEvent> for GqlFlowEvent {
+    fn from(e: FlowEvent) -> Self {
+        Self {
+            id: e.id,
+            tenant_id: to_id(e.tenant_id),
+            layer: e.layer,
+            kind: e.kind,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            status: e.status,
+            message: e.message,
+            data: Json(e.data),
+            at: e.at,
+            trace_id: e.trace_id,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ReviewQueueChange {
+    /// ADDED (new proposals to review) or DECIDED (approved / rejected / edited).
+    pub change: String,
+    pub review_ids: Vec<ID>,
+    /// Pending reviews after the change.
+    pub pending: u64,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct FlowDemo {
+    pub events: u64,
+    pub until: DateTime<Utc>,
+}
+
+fn layers_or_all(layers: Option<Vec<Layer>>) -> Vec<Layer> {
+    let mut out: Vec<Layer> = Vec::new();
+    for l in layers.unwrap_or_else(|| Layer::ALL.to_vec()) {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+fn read_error(e: ReadError) -> AppError {
+    match e {
+        ReadError::Expired { .. } => AppError::Coded(ErrorCode::SinceExpired, e.to_string()),
+        ReadError::Redis(e) => {
+            tracing::warn!(error = %e, "live events: redis unavailable");
+            AppError::Coded(
+                ErrorCode::Unavailable,
+                "live events are unavailable right now; try again".to_owned(),
+            )
+        }
+    }
+}
+
+async fn open(
+    state: &AppState,
+    tenant: Uuid,
+    layers: &[Layer],
+    since: Option<EntryId>,
+) -> Result<FlowReader, AppError> {
+    FlowReader::open(
+        &state.redis_client,
+        tenant,
+        layers,
+        since,
+        state.settings.telemetry.read_count,
+    )
+    .await
+    .map_err(read_error)
+}
+
+/// Events of one tenant as a stream of GraphQL results, ending with an error when it must end.
+fn events(
+    ctx: &Context<'_>,
+    state: &AppState,
+    reader: FlowReader,
+) -> impl Stream<Item = Result<FlowEvent, AppError>> {
+    let control = ctx.data_opt::<live::ConnectionControl>().cloned();
+    let max_lag = Duration::from_secs(state.settings.telemetry.max_subscriber_lag_secs);
+    live::follow(reader, max_lag, control)
+}
+
+#[derive(Default)]
+pub struct TelemetrySubscription;
+
+#[Subscription]
+impl TelemetrySubscription {
+    /// Live flow events of the caller's tenant, in order. `since` (an event id) resumes right
+    /// after that event with no gap and no duplicate; without it, events from now on.
+    async fn flow_events(
+        &self,
+        ctx: &Context<'_>,
+        layers: Option<Vec<Layer>>,
+        kinds: Option<Vec<String>>,
+        connector_id: Option<ID>,
+        since: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<GqlFlowEvent>>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let state = ctx.app()?.clone();
+        let since = match since.as_deref() {
+            None => None,
+            Some(s) => Some(EntryId::parse(s).ok_or_else(|| {
+                AppError::bad_field("since", "is not an event id (like 1763850000000-0)")
+            })?),
+        };
+        let connector = match &connector_id {
+            Some(id) => Some(parse_id("connectorId", id)?.to_string()),
+            None => None,
+        };
+        let reader = open(&state, scope.tenant_id(), &layers_or_all(layers), since).await?;
+        Ok(events(ctx, &state, reader)
+            .filter(move |r| {
+                let keep = match r {
+                    Err(_) => true,
+                    Ok(e) => {
+                        kinds.as_ref().is_none_or(|k| k.contains(&e.kind))
+                            && connector
+                                .as_deref()
+                                .is_none_or(|c| e.connector_id() == Some(c))
+                    }
+                };
+                std::future::ready(keep)
+            })
+            .map(|r| r.map(Into::into).map_err(Into::into)))
+    }
+
+    /// A sync run now and at each change of its status or counts, until it ends.
+    async fn sync_run_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<GqlSyncRun>>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let state = ctx.app()?.clone();
+        let run_id = parse_id("id", &id)?;
+        // Open first, then read: a change between the two is still seen.
+        let reader = open(&state, scope.tenant_id(), &[Layer::Aam], None).await?;
+        let now = pipeline::get(&state, &scope, run_id).await?;
+        let done = is_final(&now.status);
+        let key = run_id.to_string();
+        let updates = events(ctx, &state, reader)
+            .filter(move |r| {
+                std::future::ready(match r {
+                    Err(_) => true,
+                    Ok(e) => e.entity_type == "sync_run" && e.entity_id == key,
+                })
+            })
+            .then(move |r| {
+                let (state, scope) = (state.clone(), scope.clone());
+                async move {
+                    r?;
+                    pipeline::get(&state, &scope, run_id).await
+                }
+            });
+        let first = stream::once(std::future::ready(Ok(now)));
+        let all = first.chain(if done {
+            stream::empty().boxed()
+        } else {
+            updates.boxed()
+        });
+        // Ends right after the first final state (without waiting for another event).
+        let ended = stream::unfold((all, false), |(mut all, done)| async move {
+            if done {
+                return None;
+            }
+            let item = all.next().await?;
+            let done = item.as_ref().map_or(true, |run| is_final(&run.status));
+            Some((item, (all, done)))
+        });
+        Ok(ended.map(|r| r.map(Into::into).map_err(Into::into)))
+    }
+
+    /// Each change of the caller's review queue with the number still pending.
+    async fn review_queue_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ReviewQueueChange>>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let state = ctx.app()?.clone();
+        let reader = open(&state, scope.tenant_id(), &[Layer::Dcl], None).await?;
+        Ok(events(ctx, &state, reader)
+            .filter(|r| {
+                std::future::ready(match r {
+                    Err(_) => true,
+                    Ok(e) => e.kind == kinds::REVIEW_QUEUE_CHANGED,
+                })
+            })
+            .then(move |r| {
+                let (state, scope) = (state.clone(), scope.clone());
+                async move {
+                    let e = r?;
+                    let pending =
+                        crate::domains::mappings::proposals::pending_reviews(&state, &scope)
+                            .await?;
+                    let review_ids = e.data["reviewIds"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(|s| ID(s.to_owned()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Ok::<_, AppError>(ReviewQueueChange {
+                        change: e.status,
+                        review_ids,
+                        pending,
+                        at: e.at,
+                    })
+                }
+            })
+            .map(|r| r.map_err(Into::into)))
+    }
+}
+
+fn is_final(status: &str) -> bool {
+    matches!(status, "SUCCEEDED" | "FAILED" | "PARTIAL" | "CANCELLED")
+}
+
+#[derive(Default)]
+pub struct TelemetryQuery;
+
+#[Object]
+impl TelemetryQuery {
+    /// The newest events of the caller's tenant, newest first (at most 500).
+    async fn flow_events_snapshot(
+        &self,
+        ctx: &Context<'_>,
+        layers: Option<Vec<Layer>>,
+        #[graphql(default = 50)] first: i32,
+    ) -> async_graphql::Result<Vec<GqlFlowEvent>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let state = ctx.app()?;
+        if !(1..=500).contains(&first) {
+            return Err(AppError::bad_field("first", "must be between 1 and 500").into());
+        }
+        let events = reader::snapshot(
+            &state.redis,
+            scope.tenant_id(),
+            &layers_or_all(layers),
+            first as usize,
+        )
+        .await
+        .map_err(read_error)?;
+        Ok(events.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct TelemetryMutation;
+
+#[Object]
+impl TelemetryMutation {
+    /// Publishes synthetic events on all three layers for the caller's tenant: `rate` per
+    /// second (1–5,000) for `seconds` (1–600). For demos and UI tests; admins only.
+    async fn start_flow_demo(
+        &self,
+        ctx: &Context<'_>,
+        rate: i32,
+        seconds: i32,
+    ) -> async_graphql::Result<FlowDemo> {
+        let scope = ctx.scope(Role::Admin)?;
+        let state = ctx.app()?;
+        if !(1..=5_000).contains(&rate) {
+            return Err(AppError::bad_field("rate", "must be between 1 and 5000").into());
+        }
+        if !(1..=600).contains(&seconds) {
+            return Err(AppError::bad_field("seconds", "must be between 1 and 600").into());
+        }
+        let (events, until) = demo::start(state, scope.tenant_id(), rate as u32, seconds as u32);
+        Ok(FlowDemo { events, until })
+    }
+}
