@@ -560,6 +560,29 @@ async fn exports_are_written_by_duckdb_and_readable_by_duckdb_and_csv_parsers() 
         chrono::Utc::now().timestamp() - 10,
     );
     assert_eq!(download(&app, &expired).await.status(), 410);
+
+    // Files whose links can no longer work are removed when the tenant exports again.
+    let dir = app.settings.exports.dir.join(&t.tenant_id);
+    let long_ago = std::time::SystemTime::now()
+        - std::time::Duration::from_secs(app.settings.exports.url_ttl_secs + 60);
+    for stale in ["old-export.csv", "interrupted.staging.csv"] {
+        let f = std::fs::File::create(dir.join(stale)).unwrap();
+        f.set_modified(long_ago).unwrap();
+    }
+    let fresh = export(&app, &t.token, "CSV", Value::Null).await;
+    assert!(!dir.join("old-export.csv").exists());
+    assert!(!dir.join("interrupted.staging.csv").exists());
+    assert_eq!(
+        download(&app, url).await.status(),
+        200,
+        "recent exports stay"
+    );
+    assert_eq!(
+        download(&app, fresh["url"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]

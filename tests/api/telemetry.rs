@@ -593,3 +593,110 @@ async fn the_standard_graphql_ws_client_subscribes_and_is_refused_a_bad_token() 
     assert_eq!(last["closed"], 1002, "{lines:#?}");
     assert_eq!(last["reason"], "invalid token");
 }
+
+/// A Redis of the test's own (the shared one must stay up), on `port`.
+fn own_redis(port: u16) -> std::process::Child {
+    std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (installed by scripts/services.sh)")
+}
+
+async fn wait_for<F: Fn() -> bool>(what: &str, check: F) {
+    for _ in 0..300 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn publishing_never_blocks_survives_a_redis_outage_and_counts_what_it_drops() {
+    use autonomos::domains::telemetry::event::{Draft, Layer};
+    use autonomos::domains::telemetry::publisher::Telemetry;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = own_redis(port);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap();
+    let mut manager = None;
+    for _ in 0..100 {
+        if let Ok(m) = redis::aio::ConnectionManager::new(client.clone()).await {
+            manager = Some(m);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut settings = crate::helpers::settings().telemetry;
+    settings.buffer = 100;
+    settings.batch = 10;
+    let telemetry = Telemetry::start(manager.unwrap(), &settings);
+    let aam = telemetry.layer(Layer::Aam);
+    let tenant = uuid::Uuid::now_v7();
+    let event = |n: u64| Draft::new("TEST", "thing", n).data(json!({ "sequence": n }));
+    for n in 0..10 {
+        aam.publish(tenant, event(n));
+    }
+    wait_for("the first events", || telemetry.counters().published == 10).await;
+
+    // Redis goes away: publishing still returns at once; the buffer bounds what is kept.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let started = std::time::Instant::now();
+    for n in 10..510 {
+        aam.publish(tenant, event(n));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    wait_for("a failed append", || {
+        telemetry.counters().failed_attempts >= 1
+    })
+    .await;
+    let dropped = telemetry.counters().dropped;
+    assert!((390..=500).contains(&dropped), "dropped {dropped}");
+
+    // Back: what was kept is appended, in order, nothing twice.
+    let mut server = own_redis(port);
+    wait_for("the kept events", || {
+        telemetry.counters().published == 10 + (500 - dropped)
+    })
+    .await;
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let entries: redis::streams::StreamRangeReply =
+        redis::AsyncCommands::xrange_all(&mut conn, Layer::Aam.stream(tenant))
+            .await
+            .unwrap();
+    let seqs: Vec<u64> = entries
+        .ids
+        .iter()
+        .map(|e| match e.map.get("e") {
+            Some(redis::Value::BulkString(b)) => serde_json::from_slice::<Value>(b).unwrap()
+                ["data"]["sequence"]
+                .as_u64()
+                .unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs.len() as u64, 500 - dropped);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, once each");
+    assert_eq!(seqs[0], 10);
+    server.kill().unwrap();
+    let _ = server.wait();
+}

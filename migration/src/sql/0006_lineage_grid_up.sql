@@ -51,7 +51,10 @@ CREATE POLICY tenant_isolation ON lineage_grid USING (tenant_id = app_current_te
 
 -- One index per sort column, on the same expression the grid sorts by (no NULLs, id last),
 -- so a sorted page is an ordered index scan in either direction. Filtered columns lead too.
-CREATE INDEX lineage_grid_source_system_idx ON lineage_grid (tenant_id, source_system, id) INCLUDE (status, confidence);
+CREATE INDEX lineage_grid_source_system_idx ON lineage_grid (tenant_id, source_system, id);
+-- The grid's usual question (these connectors, this status, at least this confidence) answered
+-- from the index alone: the page's ids and sort keys, and its count.
+CREATE INDEX lineage_grid_connector_filter_idx ON lineage_grid (tenant_id, source_system, status, confidence, id);
 CREATE INDEX lineage_grid_source_table_idx ON lineage_grid (tenant_id, source_table, id);
 CREATE INDEX lineage_grid_source_field_idx ON lineage_grid (tenant_id, source_field, id);
 CREATE INDEX lineage_grid_canonical_entity_idx ON lineage_grid (tenant_id, canonical_entity, id);

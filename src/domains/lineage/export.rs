@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use ring::hmac;
 use uuid::Uuid;
 
-use super::grid::{Column, Cursor, Filter, Sort};
-use super::store::{self, GridError, GridQuery};
+use super::grid::Filter;
+use super::store::{self, GridError};
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
@@ -40,8 +40,6 @@ pub struct Export {
     pub bytes: u64,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
-
-const PAGE: u64 = 5000;
 
 /// Staging columns, in order, with their DuckDB types.
 const COLUMNS: [(&str, &str); 16] = [
@@ -129,6 +127,26 @@ fn convert_sql(staging: &Path, out: &Path, format: Format) -> String {
     }
 }
 
+/// Deletes the tenant's export files whose links have all expired (a link lives `ttl` seconds
+/// from the file's creation), and staging files left by an interrupted export.
+fn remove_expired(dir: &std::path::Path, ttl_secs: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let ttl = std::time::Duration::from_secs(ttl_secs);
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ttl);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes the grid rows matching `filter` and `search` into an export file and returns a
 /// signed link to it.
 pub async fn export_grid(
@@ -144,6 +162,7 @@ pub async fn export_grid(
         .dir
         .join(scope.tenant_id().to_string());
     std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
+    remove_expired(&dir, state.settings.exports.url_ttl_secs);
     let id = Uuid::now_v7();
     let staging = dir.join(format!("{id}.staging.csv"));
     let file_name = format!("{id}.{}", format.extension());
@@ -171,7 +190,7 @@ pub async fn export_grid(
     })
 }
 
-/// Pages through the grid into a CSV file; one page in memory at a time.
+/// Streams the grid rows into a CSV file as PostgreSQL reads them; one row in memory at a time.
 async fn stage(
     state: &AppState,
     scope: &TenantScope,
@@ -179,47 +198,35 @@ async fn stage(
     search: Option<&str>,
     staging: &PathBuf,
 ) -> AppResult<u64> {
+    use futures_util::StreamExt;
     let mut writer = csv::Writer::from_path(staging).map_err(AppError::internal)?;
     writer
         .write_record(COLUMNS.iter().map(|(n, _)| *n))
         .map_err(AppError::internal)?;
-    let sort = Sort {
-        column: Column::CreatedAt,
-        descending: false,
-    };
-    let mut after: Option<Cursor> = None;
+    let tx = ScopedTx::begin(&state.db, scope).await?;
     let mut rows = 0u64;
-    loop {
-        let tx = ScopedTx::begin(&state.db, scope).await?;
-        let query = GridQuery {
-            filter,
-            search,
-            sort,
-            after: after.as_ref(),
-            limit: PAGE,
-            with_total: false,
-        };
-        let (mut page, _) = store::grid_page(&tx, &query).await.map_err(|e| match e {
-            GridError::Db(e) => AppError::from(e),
-            GridError::Invalid((field, message)) => AppError::bad_field(field, message),
-        })?;
-        drop(tx);
-        let more = page.len() as u64 > PAGE;
-        page.truncate(PAGE as usize);
-        for r in &page {
+    {
+        let mut stream = store::grid_stream(&tx, filter, search)
+            .await
+            .map_err(|e| match e {
+                GridError::Db(e) => AppError::from(e),
+                GridError::Invalid((field, message)) => AppError::bad_field(field, message),
+            })?;
+        while let Some(r) = stream.next().await {
+            let r = r?;
             let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
             writer
                 .write_record([
                     r.id.to_string(),
-                    r.source_system.clone(),
-                    r.source_table.clone(),
-                    r.source_field.clone(),
-                    r.canonical_entity.clone(),
-                    r.canonical_field.clone(),
-                    r.mapping_type.clone(),
-                    r.method.clone(),
+                    r.source_system,
+                    r.source_table,
+                    r.source_field,
+                    r.canonical_entity,
+                    r.canonical_field,
+                    r.mapping_type,
+                    r.method,
                     r.confidence.to_string(),
-                    r.status.clone(),
+                    r.status,
                     r.version.to_string(),
                     r.last_validated.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     opt(r.success_rate),
@@ -228,18 +235,10 @@ async fn stage(
                     r.created_at.to_rfc3339(),
                 ])
                 .map_err(AppError::internal)?;
-        }
-        rows += page.len() as u64;
-        match page.last() {
-            Some(last) if more => {
-                after = Some(Cursor {
-                    key: super::grid::sort_key_of(sort, last),
-                    id: last.id,
-                });
-            }
-            _ => break,
+            rows += 1;
         }
     }
+    drop(tx);
     writer.flush().map_err(AppError::internal)?;
     Ok(rows)
 }

@@ -31,7 +31,6 @@ pub async fn grid(state: &AppState, scope: &TenantScope, req: GridRequest) -> Ap
         sort: req.sort,
         after: req.after.as_ref(),
         limit: req.limit,
-        with_total: true,
     };
     let (mut rows, total) = store::grid_page(&tx, &query).await.map_err(|e| match e {
         GridError::Db(e) => AppError::from(e),

@@ -39,8 +39,6 @@ pub struct GridQuery<'a> {
     pub sort: Sort,
     pub after: Option<&'a Cursor>,
     pub limit: u64,
-    /// Whether to count every matching row (a page-by-page export need not).
-    pub with_total: bool,
 }
 
 pub enum GridError {
@@ -59,12 +57,48 @@ pub async fn grid_page(
     tx: &ScopedTx<'_>,
     q: &GridQuery<'_>,
 ) -> Result<(Vec<GridRow>, u64), GridError> {
+    let (filter_sql, mut sql) = conditions(tx, q.filter, q.search).await?;
+    let count_values = sql.values.clone();
+    let keyset = match q.after {
+        Some(c) => grid::after_condition(q.sort, c, &mut sql).map_err(GridError::Invalid)?,
+        None => "TRUE".to_owned(),
+    };
+    let limit = sql.param(((q.limit + 1) as i64).into());
+    // The page's ids first, from the narrowest index (often the index alone), then its rows:
+    // only the rows shown are read from the table.
+    let order = grid::order_by(q.sort);
+    let rows = GridRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "WITH page AS MATERIALIZED (
+                 SELECT g.id FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql} AND {keyset} ORDER BY {order} LIMIT {limit})
+             SELECT {COLUMNS} FROM page p JOIN {GRID} ON g.tenant_id = $1 AND g.id = p.id ORDER BY {order}"
+        ),
+        sql.values,
+    ))
+    .all(tx.conn())
+    .await?;
+    let total = crate::infra::db::count(
+        tx,
+        format!("SELECT count(*) FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql}"),
+        count_values,
+    )
+    .await?;
+    Ok((rows, total))
+}
+
+/// The filter and search as one SQL condition over `g`, with its parameters ($1 the tenant).
+async fn conditions(
+    tx: &ScopedTx<'_>,
+    filter: Option<&Filter>,
+    search: Option<&str>,
+) -> Result<(String, Sql), GridError> {
     let mut sql = Sql::new(vec![tx.tenant_id().into()]);
     let mut conds = Vec::new();
-    if let Some(f) = q.filter {
+    if let Some(f) = filter {
         conds.push(grid::condition(f, &mut sql).map_err(GridError::Invalid)?);
     }
-    if let Some(s) = q.search {
+    if let Some(s) = search {
         let words = grid::search_words(s);
         if !words.is_empty() {
             let driver = rarest_word(tx, &words).await?;
@@ -76,33 +110,30 @@ pub async fn grid_page(
     } else {
         conds.join(" AND ")
     };
-    let count_values = sql.values.clone();
-    let keyset = match q.after {
-        Some(c) => grid::after_condition(q.sort, c, &mut sql).map_err(GridError::Invalid)?,
-        None => "TRUE".to_owned(),
-    };
-    let limit = sql.param(((q.limit + 1) as i64).into());
-    let rows = GridRow::find_by_statement(Statement::from_sql_and_values(
+    Ok((filter_sql, sql))
+}
+
+/// Every grid row matching the filter and search, oldest first, as one streamed query (a
+/// cursor on the server side: rows arrive as they are read, none are held).
+pub async fn grid_stream<'a>(
+    tx: &'a ScopedTx<'_>,
+    filter: Option<&Filter>,
+    search: Option<&str>,
+) -> Result<
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<GridRow, DbErr>> + Send + 'a>>,
+    GridError,
+> {
+    let (filter_sql, sql) = conditions(tx, filter, search).await?;
+    let stream = GridRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
-            "SELECT {COLUMNS} FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql} AND {keyset} ORDER BY {} LIMIT {limit}",
-            grid::order_by(q.sort)
+            "SELECT {COLUMNS} FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql} ORDER BY g.created_at, g.id"
         ),
         sql.values,
     ))
-    .all(tx.conn())
+    .stream(tx.conn())
     .await?;
-    let total = if q.with_total {
-        crate::infra::db::count(
-            tx,
-            format!("SELECT count(*) FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql}"),
-            count_values,
-        )
-        .await?
-    } else {
-        0
-    };
-    Ok((rows, total))
+    Ok(Box::pin(stream))
 }
 
 /// Which search word begins the fewest of the tenant's row words (counted up to a bound, on
