@@ -384,7 +384,7 @@ async fn a_sync_run_is_followed_to_its_end_and_reviews_are_announced() {
     let mut aam = Ws::connect(&app.address, &t.token).await;
     aam.subscribe(
         "aam",
-        "subscription($c: ID) { flowEvents(layers: [AAM], connectorId: $c) { kind status entityId data } }",
+        "subscription($c: ID) { flowEvents(connectorId: $c) { layer kind status entityId data } }",
         json!({ "c": connector }),
     )
     .await;
@@ -432,15 +432,30 @@ async fn a_sync_run_is_followed_to_its_end_and_reviews_are_announced() {
     );
     // The AAM layer told the story of that connector: queued, running, batches, succeeded.
     let mut kinds = Vec::new();
+    let mut others = Vec::new();
     while let Some(Got::Next(_, v)) = aam.next(Duration::from_secs(2)).await {
         let e = &v["data"]["flowEvents"];
         assert_eq!(e["data"]["connectorId"], connector.as_str());
-        kinds.push(format!(
-            "{}:{}",
+        let (layer, kind, status) = (
+            e["layer"].as_str().unwrap(),
             e["kind"].as_str().unwrap(),
-            e["status"].as_str().unwrap()
-        ));
+            e["status"].as_str().unwrap(),
+        );
+        if layer == "AAM" {
+            kinds.push(format!("{kind}:{status}"));
+        } else {
+            others.push(format!("{layer}:{kind}:{status}"));
+        }
     }
+    // The other layers spoke for their own parts: canonical events (DCL), the job (AGENT).
+    assert!(
+        others.iter().any(|k| k == "DCL:RECORDS_EMITTED:OK"),
+        "{others:?}"
+    );
+    assert!(
+        others.iter().any(|k| k == "AGENT:JOB_STATUS:CLAIMED"),
+        "{others:?}"
+    );
     assert_eq!(
         kinds.first().map(String::as_str),
         Some("SYNC_RUN_STATUS:QUEUED"),

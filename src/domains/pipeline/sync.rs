@@ -182,6 +182,14 @@ pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
         tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
     }
     publish_status(&state, &scope, &claimed, status, &run);
+    state.telemetry.layer(Layer::Agent).publish(
+        tenant,
+        Draft::new(kinds::JOB_STATUS, "job", job)
+            .status("FINISHED")
+            .message(format!("sync job finished: {status}"))
+            .data(json!({ "attempts": claimed.attempts, "kind": "SYNC", "outcome": status }))
+            .trace(Some(run.trace_id.clone())),
+    );
     let _ = slots::release(&state.redis, tenant, job).await;
     tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
 }
@@ -419,6 +427,16 @@ impl Run {
                     json!({ "connectorId": connector.to_string(), "entity": entity, "read": read,
                               "written": written, "counts": self.counts }),
                 )
+                .trace(Some(self.trace_id.clone())),
+        );
+        // DCL: what the batch turned into downstream (canonical events with lineage).
+        state.telemetry.layer(Layer::Dcl).publish(
+            scope.tenant_id(),
+            Draft::new(kinds::RECORDS_EMITTED, "connector", connector)
+                .status("OK")
+                .message(format!("{entity}: {written} canonical events written"))
+                .data(json!({ "connectorId": connector.to_string(), "entity": entity, "written": written,
+                              "syncRunId": job.to_string() }))
                 .trace(Some(self.trace_id.clone())),
         );
     }
