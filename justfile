@@ -23,13 +23,14 @@ services-stop:
 
 # Serve on http://127.0.0.1:8080 with migrations applied and the demo tenant seeded
 run: services
+    [ -f frontend/dist/index.html ] || scripts/build-ui.sh
     cargo build --bin autonomos
     {{bin}} migrate
     {{bin}} seed-demo
     {{bin}} serve
 
 # fmt check, clippy -D warnings and every test, on the real services
-test: services lint ws-client
+test: services lint ws-client ui
     AUTONOMOS_ENV=test cargo build --workspace --all-targets
     AUTONOMOS_ENV=test {{bin}} migrate
     AUTONOMOS_ENV=test cargo nextest run --workspace --no-fail-fast
@@ -39,6 +40,10 @@ test-qdrant url: services
     AUTONOMOS_ENV=test AUTONOMOS__VECTORS__BACKEND=qdrant AUTONOMOS__VECTORS__QDRANT__URL={{url}} \
       AUTONOMOS__VECTORS__QDRANT__COLLECTION=autonomos_test_$(date +%s) \
       cargo nextest run --test api proposals llm
+
+# Build the reporting UI (frontend/dist, served at `/`; typed operations generated from schema.graphql)
+ui:
+    scripts/build-ui.sh
 
 # The graphql-ws npm client the subscription tests drive
 ws-client:

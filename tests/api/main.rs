@@ -20,4 +20,5 @@ mod rls;
 mod roles;
 mod schema;
 mod telemetry;
+mod ui;
 mod vector_backends;

@@ -1,0 +1,109 @@
+// The whole journey of a new user in real headless Chromium (Debian's, driven by
+// playwright-core; no browser is ever downloaded), against the real server.
+// usage: node tests/journey.mjs <base-url> <csv path under the file root> [screenshot dir]
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const [base, csvPath, shots = 'test-results'] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const step = (name) => console.log(`step: ${name}`);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+let failed = false;
+const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+page.setDefaultTimeout(30000);
+const consoleErrors = [];
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+try {
+  step('sign up');
+  await page.goto(base);
+  await page.getByRole('button', { name: 'New here? Create a workspace' }).click();
+  await page.getByLabel('Company').fill('Browser Co');
+  await page.getByLabel('Email').fill(`ui-${Date.now()}@example.com`);
+  await page.getByLabel('Password').fill('a long browser passphrase');
+  await shot('01-sign-up');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+
+  step('create a CSV connector');
+  await page.getByLabel('Name', { exact: true }).fill('crm-export');
+  await page.getByLabel(/CSV file/).fill(csvPath);
+  await page.getByRole('button', { name: 'Create CSV connector' }).click();
+  await page.getByRole('cell', { name: 'crm-export' }).waitFor();
+
+  step('sync, status live');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await page.getByTestId('run-status').getByText('SUCCEEDED').waitFor();
+  await shot('02-connectors');
+
+  step('approve a proposal');
+  await page.goto(`${base}/#/reviews`);
+  const approve = page.getByRole('button', { name: 'Approve' }).first();
+  await approve.waitFor();
+  const before = await page.getByRole('option').count();
+  await shot('03-review-queue');
+  const field = (await page.getByRole('option').first().locator('strong').textContent()).split('.').pop();
+  await approve.click();
+  await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length < n, before);
+
+  step('see it in the grid and export CSV');
+  await page.goto(`${base}/#/grid`);
+  await page.getByLabel('Search').fill(field);
+  await page.getByRole('row').filter({ hasText: field }).first().waitFor();
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const link = page.getByTestId('export-link').getByRole('link', { name: 'download' });
+  await link.waitFor();
+  const csv = await (await page.request.get(new URL(await link.getAttribute('href'), base).toString())).text();
+  if (!csv.startsWith('id,') || !csv.includes(field)) throw new Error(`export does not hold ${field}: ${csv.slice(0, 200)}`);
+  await shot('04-lineage-grid');
+
+  step('tree');
+  await page.goto(`${base}/#/tree`);
+  await page.getByRole('tree').getByText('crm-export').first().waitFor();
+  await shot('05-tree');
+
+  step('graph and impact');
+  await page.goto(`${base}/#/graph`);
+  const node = page.getByRole('button', { name: `Impact of ${field}` });
+  await node.waitFor();
+  await node.click();
+  await page.getByTestId('impact').getByText(/records hold its values/).waitFor();
+  await shot('06-graph');
+
+  step('a live flow event arrives');
+  await page.goto(`${base}/#/flow`);
+  await page.getByRole('heading', { name: 'Flow monitor' }).waitFor();
+  await page.waitForTimeout(500);
+  await page.getByRole('button', { name: 'Start a demo flow' }).click();
+  await page.getByTestId('flow-AGENT').getByText('DEMO').first().waitFor();
+  await page.getByTestId('flow-AAM').getByRole('button').first().click();
+  await page.getByLabel('Event details').waitFor();
+  await shot('07-flow-monitor');
+
+  step('metrics, dark theme');
+  await page.goto(`${base}/#/metrics`);
+  await page.getByText(/source fields/).first().waitFor();
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await shot('08-metrics-dark');
+
+  step('errors are shown, not blank screens');
+  await page.route('**/graphql', (route) => route.fulfill({ status: 500, body: 'upstream trouble' }));
+  await page.goto(`${base}/#/grid`);
+  await page.getByRole('alert').waitFor();
+  await shot('09-error-state');
+  await page.unroute('**/graphql');
+  if (consoleErrors.length) throw new Error(`page errors: ${consoleErrors.join('; ')}`);
+  console.log('journey: ok');
+} catch (e) {
+  failed = true;
+  console.error(`journey failed: ${e.stack ?? e}`);
+  await shot('failure').catch(() => {});
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
