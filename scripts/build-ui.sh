@@ -9,7 +9,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ ! -d "$ui/node_modules/vite" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   log "installing the UI's npm packages"
-  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm install`, not `npm ci`: the lock names rollup's native builds for every platform, and
+  # npm ci refuses a lock that lists optional packages it did not resolve here.
+  (cd "$ui" && npm install --no-audit --no-fund --loglevel=error)
 fi
 log "building the UI"
 (cd "$ui" && npm run --silent build >/dev/null)
