@@ -19,12 +19,13 @@ const consoleErrors = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
 const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 
+const email = `ui-${Date.now()}@example.com`;
 try {
   step('sign up');
   await page.goto(base);
   await page.getByRole('button', { name: 'New here? Create a workspace' }).click();
   await page.getByLabel('Company').fill('Browser Co');
-  await page.getByLabel('Email').fill(`ui-${Date.now()}@example.com`);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a long browser passphrase');
   await shot('01-sign-up');
   await page.getByRole('button', { name: 'Sign up' }).click();
@@ -32,7 +33,7 @@ try {
 
   step('create a CSV connector');
   await page.getByLabel('Name', { exact: true }).fill('crm-export');
-  await page.getByLabel(/CSV file/).fill(csvPath);
+  await page.getByLabel(/under the server/).fill(csvPath);
   await page.getByRole('button', { name: 'Create CSV connector' }).click();
   await page.getByRole('cell', { name: 'crm-export' }).waitFor();
 
@@ -50,6 +51,12 @@ try {
   const field = (await page.getByRole('option').first().locator('strong').textContent()).split('.').pop();
   await approve.click();
   await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length < n, before);
+
+  step('map another proposal to a target of our choice');
+  await page.getByRole('option').first().click();
+  await page.getByLabel('Map to').selectOption('account.description');
+  await page.getByRole('button', { name: 'Map', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length < n, before - 1);
 
   step('see it in the grid and export CSV');
   await page.goto(`${base}/#/grid`);
@@ -90,6 +97,25 @@ try {
   await page.getByText(/source fields/).first().waitFor();
   await page.getByRole('button', { name: 'Dark theme' }).click();
   await shot('08-metrics-dark');
+
+  step('configure a connector: bad JSON is refused, a rename is saved');
+  await page.goto(`${base}/#/connectors`);
+  await page.getByRole('button', { name: 'Configure' }).first().click();
+  const form = page.getByRole('form', { name: 'Configure crm-export' });
+  await form.getByLabel(/^Configuration/).fill('{ not json');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.getByRole('alert').getByText(/not JSON/).waitFor();
+  await form.getByLabel(/^Configuration/).fill(JSON.stringify({ path: csvPath, idColumn: 'id' }));
+  await form.getByLabel('Connector name').fill('crm-renamed');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('cell', { name: 'crm-renamed' }).waitFor();
+
+  step('sign out and back in');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a long browser passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('cell', { name: 'crm-renamed' }).waitFor();
 
   step('errors are shown, not blank screens');
   await page.route('**/graphql', (route) => route.fulfill({ status: 500, body: 'upstream trouble' }));

@@ -11,16 +11,16 @@ async fn a_new_user_does_the_whole_journey_in_a_real_browser() {
         "the UI is not built: `just ui` (part of `just test`) builds it"
     );
     let app = spawn_app_with(|s| s.server.frontend_dir = dist.clone()).await;
-    // A CSV with fields that map on their own and one that needs a person.
+    // A CSV with fields that map on their own and two that need a person.
     let rel = format!("ui-{}", uuid::Uuid::now_v7().simple());
     let dir = app.settings.sync.file_root.join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("accounts.csv"),
-        "id,Account Name,Website,Annual Revenue,owner_name\n\
-         1,Acme,acme.test,1200000,Ada Lovelace\n\
-         2,Globex,globex.test,3400000,Grace Hopper\n\
-         3,Initech,initech.test,560000,Alan Turing\n",
+        "id,Account Name,Website,Annual Revenue,owner_name,favourite_colour\n\
+         1,Acme,acme.test,1200000,Ada Lovelace,teal\n\
+         2,Globex,globex.test,3400000,Grace Hopper,amber\n\
+         3,Initech,initech.test,560000,Alan Turing,grey\n",
     )
     .unwrap();
     let shots = frontend.join("test-results");

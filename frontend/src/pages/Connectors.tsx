@@ -14,6 +14,11 @@ const CREATE = graphql(`
     createConnector(input: $i) { id name }
   }
 `);
+const UPDATE = graphql(`
+  mutation UpdateConnector($id: ID!, $i: UpdateConnectorInput!) {
+    updateConnector(id: $id, input: $i) { id name status config }
+  }
+`);
 const SYNC = graphql(`
   mutation Sync($id: ID!) {
     syncConnector(id: $id, wait: false) { id status }
@@ -40,6 +45,70 @@ function RunStatus({ runId }: { runId: string }) {
   );
 }
 
+type Kind = 'CSV' | 'REST' | 'POSTGRES';
+const TEMPLATES: Record<Exclude<Kind, 'CSV'>, object> = {
+  REST: {
+    baseUrl: 'https://api.example.com',
+    auth: { type: 'bearer', token: '<token>' },
+    entities: [{ name: 'companies', endpoint: '/v1/companies', recordsPath: 'data', idField: 'id',
+      pagination: { type: 'cursor', cursorParam: 'after', cursorPath: 'next', limitParam: 'limit', limit: 100 } }],
+  },
+  POSTGRES: { host: '127.0.0.1', port: 5432, database: 'crm', user: 'reader', password: '<password>', schema: 'public' },
+};
+
+/** Edits a connector: name, status, and its configuration as JSON (secrets stay `********`). */
+function Configure({ node, onDone }: { node: { id: string; name: string; status: string; config: unknown }; onDone: () => void }) {
+  const [name, setName] = useState(node.name);
+  const [status, setStatus] = useState(node.status);
+  const [config, setConfig] = useState(JSON.stringify(node.config, null, 2));
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(config);
+    } catch (err) {
+      setError(new Error(`The configuration is not JSON: ${(err as Error).message}`));
+      return;
+    }
+    try {
+      await request(UPDATE, { id: node.id, i: { name, status: status as 'ACTIVE' | 'PAUSED' | 'ERROR', config: parsed } });
+      onDone();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  }
+  return (
+    <form className="card" onSubmit={save} aria-label={`Configure ${node.name}`}>
+      <div className="row">
+        <label>
+          Connector name
+          <input value={name} onChange={(e) => setName(e.target.value)} required />
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option>ACTIVE</option>
+            <option>PAUSED</option>
+          </select>
+        </label>
+      </div>
+      <label>
+        Configuration (JSON; secrets show as ******** and are kept unless replaced)
+        <textarea rows={8} value={config} onChange={(e) => setConfig(e.target.value)} spellCheck={false} />
+      </label>
+      {error && <ErrorBox error={error} />}
+      <div className="row">
+        <button type="submit">Save</button>
+        <button type="button" className="ghost" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function Connectors() {
   const list = useQuery(CONNECTORS, {}, 'connectors');
   const [name, setName] = useState('');
@@ -47,12 +116,24 @@ export function Connectors() {
   const [idColumn, setIdColumn] = useState('id');
   const [error, setError] = useState<ApiError | null>(null);
   const [runs, setRuns] = useState<Record<string, string>>({});
+  const [kind, setKind] = useState<Kind>('CSV');
+  const [json, setJson] = useState('');
+  const [editing, setEditing] = useState<string | null>(null);
 
   async function create(e: FormEvent) {
     e.preventDefault();
     setError(null);
     try {
-      await request(CREATE, { i: { name, kind: 'CSV', config: { path, idColumn } } });
+      let config: unknown = { path, idColumn };
+      if (kind !== 'CSV') {
+        try {
+          config = JSON.parse(json);
+        } catch (err) {
+          setError(new ApiError(`The configuration is not JSON: ${(err as Error).message}`, 'BAD_USER_INPUT'));
+          return;
+        }
+      }
+      await request(CREATE, { i: { name, kind, config } });
       setName('');
       list.reload();
     } catch (err) {
@@ -77,18 +158,55 @@ export function Connectors() {
           <input value={name} onChange={(e) => setName(e.target.value)} required />
         </label>
         <label>
-          CSV file (under the server's file root)
-          <input value={path} onChange={(e) => setPath(e.target.value)} required />
+          Kind
+          <select
+            value={kind}
+            onChange={(e) => {
+              const k = e.target.value as Kind;
+              setKind(k);
+              if (k !== 'CSV') setJson(JSON.stringify(TEMPLATES[k], null, 2));
+            }}
+          >
+            <option value="CSV">CSV file</option>
+            <option value="REST">REST API</option>
+            <option value="POSTGRES">PostgreSQL</option>
+          </select>
         </label>
-        <label>
-          Id column
-          <input value={idColumn} onChange={(e) => setIdColumn(e.target.value)} />
-        </label>
-        <button type="submit">Create CSV connector</button>
+        {kind === 'CSV' ? (
+          <>
+            <label>
+              CSV file (under the server's file root)
+              <input value={path} onChange={(e) => setPath(e.target.value)} required />
+            </label>
+            <label>
+              Id column
+              <input value={idColumn} onChange={(e) => setIdColumn(e.target.value)} />
+            </label>
+          </>
+        ) : (
+          <label className="wide">
+            Configuration (JSON)
+            <textarea rows={8} value={json} onChange={(e) => setJson(e.target.value)} spellCheck={false} />
+          </label>
+        )}
+        <button type="submit">Create {kind === 'CSV' ? 'CSV' : kind === 'REST' ? 'REST' : 'PostgreSQL'} connector</button>
       </form>
       {error && <ErrorBox error={error} />}
       {list.loading && !list.data && <Loading what="connectors" />}
       {list.error && <ErrorBox error={list.error} retry={list.reload} />}
+      {editing &&
+        list.data?.connectors.edges
+          .filter(({ node }) => node.id === editing)
+          .map(({ node }) => (
+            <Configure
+              key={node.id}
+              node={node}
+              onDone={() => {
+                setEditing(null);
+                list.reload();
+              }}
+            />
+          ))}
       {list.data && (
         <table className="table">
           <thead>
@@ -110,6 +228,9 @@ export function Connectors() {
                 <td>
                   <button type="button" onClick={() => sync(node.id)}>
                     Sync now
+                  </button>{' '}
+                  <button type="button" className="ghost" onClick={() => setEditing(editing === node.id ? null : node.id)}>
+                    Configure
                   </button>{' '}
                   {runs[node.id] && <RunStatus runId={runs[node.id]} />}
                 </td>

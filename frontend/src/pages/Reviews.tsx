@@ -19,9 +19,48 @@ const APPROVE = graphql(`
 const REJECT = graphql(`
   mutation Reject($id: ID!) { rejectProposal(id: $id, reason: "rejected in the review queue") { id status } }
 `);
+const EDIT = graphql(`
+  mutation EditProposal($id: ID!, $e: String!, $f: String!) {
+    editProposal(id: $id, canonicalEntity: $e, canonicalField: $f) { id status }
+  }
+`);
+const TARGETS = graphql(`
+  query Targets { ontology { entities { name fields { name } } } }
+`);
 const CHANGED = graphql(`
   subscription QueueChanged { reviewQueueChanged { change pending } }
 `);
+
+/** Maps a proposal to a target of the reviewer's choice. */
+function EditTarget({ onPick }: { onPick: (entity: string, field: string) => void }) {
+  const targets = useQuery(TARGETS, {}, 'targets');
+  const [value, setValue] = useState('');
+  if (targets.error) return <ErrorBox error={targets.error} retry={targets.reload} />;
+  const options = targets.data?.ontology.entities.flatMap((e) => e.fields.map((f) => `${e.name}.${f.name}`)) ?? [];
+  return (
+    <span className="row inline">
+      <label>
+        Map to
+        <select value={value} onChange={(e) => setValue(e.target.value)}>
+          <option value="">choose a canonical field…</option>
+          {options.map((o) => (
+            <option key={o}>{o}</option>
+          ))}
+        </select>
+      </label>
+      <button
+        type="button"
+        disabled={!value}
+        onClick={() => {
+          const [e, f] = value.split('.');
+          onPick(e, f);
+        }}
+      >
+        Map
+      </button>
+    </span>
+  );
+}
 
 export function Reviews() {
   const queue = useQuery(QUEUE, {}, 'reviews');
@@ -91,9 +130,24 @@ export function Reviews() {
                 </li>
               ))}
             </ol>
-            <button type="button" className="danger" onClick={() => decide(r.id, false)}>
-              Reject
-            </button>
+            <div className="row inline">
+              <button type="button" className="danger" onClick={() => decide(r.id, false)}>
+                Reject
+              </button>
+              {i === selected && (
+                <EditTarget
+                  onPick={async (e, f) => {
+                    setError(null);
+                    try {
+                      await request(EDIT, { id: r.id, e, f });
+                      queue.reload();
+                    } catch (err) {
+                      setError(err as ApiError);
+                    }
+                  }}
+                />
+              )}
+            </div>
           </li>
         ))}
       </ul>
