@@ -3,6 +3,9 @@
 // usage: node tests/journey.mjs <base-url> <csv path under the file root> [screenshot dir]
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const [base, csvPath, shots = 'test-results'] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -18,6 +21,26 @@ page.setDefaultTimeout(30000);
 const consoleErrors = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
 const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+// Accessibility: axe-core on the page as it is; serious and critical findings fail the journey.
+const a11y = [];
+async function audit(name) {
+  await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0]?.target?.join(' ')}`);
+  });
+  for (const f of found) a11y.push(`${name}: ${f}`);
+}
+// Responsive: nothing wider than a phone's screen on the main pages.
+async function fitsPhone(name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize({ width: 1360, height: 900 });
+  if (overflow > 1) a11y.push(`${name}: ${overflow}px wider than a 390px screen`);
+}
 
 const email = `ui-${Date.now()}@example.com`;
 try {
@@ -28,6 +51,8 @@ try {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a long browser passphrase');
   await shot('01-sign-up');
+  await audit('01-sign-up');
+  await fitsPhone('01-sign-up');
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByRole('heading', { name: 'Connectors' }).waitFor();
 
@@ -41,22 +66,27 @@ try {
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.getByTestId('run-status').getByText('SUCCEEDED').waitFor();
   await shot('02-connectors');
+  await audit('02-connectors');
+  await fitsPhone('02-connectors');
 
   step('approve a proposal');
   await page.goto(`${base}/#/reviews`);
   const approve = page.getByRole('button', { name: 'Approve' }).first();
   await approve.waitFor();
-  const before = await page.getByRole('option').count();
+  const reviews = page.locator('ul.reviews > li');
+  const before = await reviews.count();
   await shot('03-review-queue');
-  const field = (await page.getByRole('option').first().locator('strong').textContent()).split('.').pop();
+  await audit('03-review-queue');
+  await fitsPhone('03-review-queue');
+  const field = (await reviews.first().locator('strong').textContent()).split('.').pop();
   await approve.click();
-  await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length < n, before);
+  await page.waitForFunction((n) => document.querySelectorAll('ul.reviews > li').length < n, before);
 
   step('map another proposal to a target of our choice');
-  await page.getByRole('option').first().click();
+  await reviews.first().click();
   await page.getByLabel('Map to').selectOption('account.description');
   await page.getByRole('button', { name: 'Map', exact: true }).click();
-  await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length < n, before - 1);
+  await page.waitForFunction((n) => document.querySelectorAll('ul.reviews > li').length < n, before - 1);
 
   step('see it in the grid and export CSV');
   await page.goto(`${base}/#/grid`);
@@ -68,11 +98,15 @@ try {
   const csv = await (await page.request.get(new URL(await link.getAttribute('href'), base).toString())).text();
   if (!csv.startsWith('id,') || !csv.includes(field)) throw new Error(`export does not hold ${field}: ${csv.slice(0, 200)}`);
   await shot('04-lineage-grid');
+  await audit('04-lineage-grid');
+  await fitsPhone('04-lineage-grid');
 
   step('tree');
   await page.goto(`${base}/#/tree`);
   await page.getByRole('tree').getByText('crm-export').first().waitFor();
   await shot('05-tree');
+  await audit('05-tree');
+  await fitsPhone('05-tree');
 
   step('graph and impact');
   await page.goto(`${base}/#/graph`);
@@ -81,6 +115,8 @@ try {
   await node.click();
   await page.getByTestId('impact').getByText(/records hold its values/).waitFor();
   await shot('06-graph');
+  await audit('06-graph');
+  await fitsPhone('06-graph');
 
   step('a live flow event arrives');
   await page.goto(`${base}/#/flow`);
@@ -91,12 +127,16 @@ try {
   await page.getByTestId('flow-AAM').getByRole('button').first().click();
   await page.getByLabel('Event details').waitFor();
   await shot('07-flow-monitor');
+  await audit('07-flow-monitor');
+  await fitsPhone('07-flow-monitor');
 
   step('metrics, dark theme');
   await page.goto(`${base}/#/metrics`);
   await page.getByText(/source fields/).first().waitFor();
   await page.getByRole('button', { name: 'Dark theme' }).click();
   await shot('08-metrics-dark');
+  await audit('08-metrics-dark');
+  await fitsPhone('08-metrics-dark');
 
   step('configure a connector: bad JSON is refused, a rename is saved');
   await page.goto(`${base}/#/connectors`);
@@ -124,6 +164,7 @@ try {
   await shot('09-error-state');
   await page.unroute('**/graphql');
   if (consoleErrors.length) throw new Error(`page errors: ${consoleErrors.join('; ')}`);
+  if (a11y.length) throw new Error(`accessibility / layout:\n  ${a11y.join('\n  ')}`);
   console.log('journey: ok');
 } catch (e) {
   failed = true;

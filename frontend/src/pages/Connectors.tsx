@@ -208,6 +208,7 @@ export function Connectors() {
             />
           ))}
       {list.data && (
+        <div className="table-wrap">
         <table className="table">
           <thead>
             <tr>
@@ -245,6 +246,7 @@ export function Connectors() {
             )}
           </tbody>
         </table>
+        </div>
       )}
     </Page>
   );

@@ -100,7 +100,7 @@ function GraphOf({ connector }: { connector: string }) {
   return (
     <div className="graph-wrap">
       {g.truncated && <p className="muted">The graph was cut at its size limit.</p>}
-      <svg viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-label="Sankey diagram of the connector's lineage" className="sankey">
+      <svg viewBox={`0 0 ${WIDTH} ${height}`} role="group" aria-label="Sankey diagram of the connector's lineage" className="sankey">
         {links.map((l) => (
           <path key={l.key} d={l.d} strokeWidth={l.w} className="link" />
         ))}

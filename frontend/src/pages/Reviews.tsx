@@ -102,12 +102,11 @@ export function Reviews() {
       {queue.loading && !queue.data && <Loading what="the review queue" />}
       {queue.error && <ErrorBox error={queue.error} retry={queue.reload} />}
       {queue.data && items.length === 0 && <p className="muted">Nothing waits for review.</p>}
-      <ul className="reviews" role="listbox" aria-label="Proposals to review">
+      <ul className="reviews" aria-label="Proposals to review">
         {items.map((r, i) => (
           <li
             key={r.id}
-            role="option"
-            aria-selected={i === selected}
+            aria-current={i === selected ? 'true' : undefined}
             className={i === selected ? 'card selected' : 'card'}
             onClick={() => setSelected(i)}
           >
