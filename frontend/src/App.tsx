@@ -8,6 +8,7 @@ import { Tree } from './pages/Tree';
 import { Graph } from './pages/Graph';
 import { Flow } from './pages/Flow';
 import { Metrics } from './pages/Metrics';
+import { Boundary } from './ui';
 
 const PAGES = [
   ['connectors', 'Connectors', Connectors],
@@ -89,7 +90,9 @@ export function App() {
         </button>
       </header>
       <main>
-        <View />
+        <Boundary resetKey={current[0]}>
+          <View />
+        </Boundary>
       </main>
     </div>
   );

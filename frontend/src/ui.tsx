@@ -1,5 +1,5 @@
 // Small shared pieces: loading and error states, confidence colours.
-import type { ReactNode } from 'react';
+import { Component, type ReactNode } from 'react';
 import type { ApiError } from './api';
 
 export function Loading({ what }: { what: string }) {
@@ -50,4 +50,28 @@ export function Page({ title, children, actions }: { title: string; children: Re
       {children}
     </section>
   );
+}
+
+/** A page that throws while rendering shows what happened instead of a blank screen. */
+export class Boundary extends Component<{ children: ReactNode; resetKey: string }, { error: Error | null; key: string }> {
+  state = { error: null as Error | null, key: this.props.resetKey };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  static getDerivedStateFromProps(props: { resetKey: string }, state: { error: Error | null; key: string }) {
+    return props.resetKey !== state.key ? { error: null, key: props.resetKey } : null;
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <div className="error" role="alert">
+          <strong>This page failed.</strong> {this.state.error.message}
+          <button type="button" onClick={() => this.setState({ error: null })}>
+            Try again
+          </button>
+        </div>
+      );
+    }
+    return this.props.children;
+  }
 }
