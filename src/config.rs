@@ -17,6 +17,7 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub exports: ExportSettings,
     pub telemetry: TelemetrySettings,
+    pub limits: LimitSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -96,6 +97,18 @@ pub struct SyncSettings {
     pub resume_stale_after_secs: u64,
     /// How often each process looks for such jobs (0: never; tests call it directly).
     pub reaper_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Mutations per tenant per minute (a token bucket in Redis: bursts up to this, then steady).
+    pub writes_per_minute: u32,
+    /// Queries per tenant per minute.
+    pub reads_per_minute: u32,
+    /// Requests per minute from one IP address before it has authenticated (sign-up, login).
+    pub anonymous_per_minute: u32,
+    /// How long a mutation's response is kept for replay under its `Idempotency-Key`.
+    pub idempotency_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

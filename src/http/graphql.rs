@@ -6,7 +6,8 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use serde_json::json;
 
-use super::request;
+use super::{limits, request};
+use crate::domains::auth::model::Authentication;
 use crate::domains::auth::service as auth;
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
@@ -110,12 +111,84 @@ pub async fn post(
         request::api_key_header(&req).as_deref(),
     )
     .await;
+    let write = limits::has_mutation(&batch);
+    let tenant = match &authentication {
+        Authentication::Authenticated(p) => Some(p.tenant_id),
+        _ => None,
+    };
+    if let Some(wait) = over_limit(&req, &state, tenant, write, batch.iter().count()).await {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut resp = HttpResponse::build(StatusCode::TOO_MANY_REQUESTS);
+        resp.insert_header((header::RETRY_AFTER, secs.to_string()))
+            .insert_header(("x-trace-id", trace_id));
+        return resp.json(json!({ "errors": [{
+            "message": format!("rate limit reached; retry in {secs} s"),
+            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }));
+    }
+    // Idempotency keys make retried mutations safe: the first response is kept and replayed.
+    let idempotency = match (tenant, write, req.headers().get("idempotency-key")) {
+        (Some(tenant), true, Some(value)) => match value.to_str() {
+            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some((tenant, k.to_owned(), limits::body_hash(&body)))
+            }
+            _ => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                )
+            }
+        },
+        _ => None,
+    };
+    if let Some((tenant, key, hash)) = &idempotency {
+        match limits::claim(&state.redis, *tenant, key, hash).await {
+            limits::Claim::Fresh | limits::Claim::Unavailable => {}
+            limits::Claim::Replay(stored) => {
+                return HttpResponse::Ok()
+                    .insert_header(("x-trace-id", trace_id))
+                    .insert_header(("idempotency-replayed", "true"))
+                    .content_type("application/json")
+                    .body(stored)
+            }
+            limits::Claim::InFlight => {
+                return error_response(
+                    StatusCode::CONFLICT,
+                    ErrorCode::Conflict,
+                    "a request with this Idempotency-Key is still running; retry later",
+                )
+            }
+            limits::Claim::Mismatch => {
+                return error_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::Conflict,
+                    "this Idempotency-Key was used for a different request",
+                )
+            }
+        }
+    }
     let context = RequestContext {
         auth: authentication,
         meta: request::meta(&req, trace_id.clone()),
     };
     let batch = batch.data(context);
     let response = schema.execute_batch(batch).await;
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
+    if let Some((tenant, key, hash)) = &idempotency {
+        // Internal failures are not replayed: a retry should run again.
+        let keep =
+            !body.contains("\"code\":\"INTERNAL\"") && !body.contains("\"code\":\"UNAVAILABLE\"");
+        let ttl = std::time::Duration::from_secs(state.settings.limits.idempotency_ttl_secs);
+        limits::finish(
+            &state.redis,
+            *tenant,
+            key,
+            hash,
+            keep.then_some(body.as_str()),
+            ttl,
+        )
+        .await;
+    }
     let mut http = HttpResponse::Ok();
     http.insert_header(("x-trace-id", trace_id));
     if let Some(cache) = response.cache_control().value() {
@@ -123,7 +196,37 @@ pub async fn post(
             http.insert_header((header::CACHE_CONTROL, cache));
         }
     }
-    http.json(response)
+    http.content_type("application/json").body(body)
+}
+
+/// How long to wait when the caller's budget is spent: writes and reads per tenant, and per
+/// IP address before authentication (sign-up, login). `cost` is the number of operations.
+async fn over_limit(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: Option<uuid::Uuid>,
+    write: bool,
+    cost: usize,
+) -> Option<std::time::Duration> {
+    let l = &state.settings.limits;
+    let (budget, who, per_minute) = match tenant {
+        Some(t) if write => (limits::Budget::Write, t.to_string(), l.writes_per_minute),
+        Some(t) => (limits::Budget::Read, t.to_string(), l.reads_per_minute),
+        None => (
+            limits::Budget::Anonymous,
+            req.peer_addr()
+                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+            l.anonymous_per_minute,
+        ),
+    };
+    limits::take(
+        &state.redis,
+        &limits::bucket(budget, &who, per_minute),
+        per_minute,
+        cost as u32,
+    )
+    .await
+    .err()
 }
 
 /// GraphiQL for browsers; a WebSocket upgrade when asked for one.

@@ -2,6 +2,7 @@
 pub mod exports;
 pub mod graphql;
 pub mod health;
+mod limits;
 pub mod request;
 mod ws;
 

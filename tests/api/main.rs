@@ -9,6 +9,7 @@ mod fake_api;
 mod helpers;
 mod http;
 mod isolation;
+mod limits;
 mod lineage;
 mod llm;
 mod mappings;

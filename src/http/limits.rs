@@ -1,0 +1,207 @@
+//! Per-tenant rate limits and idempotency keys for `/graphql`, both kept in Redis so every
+//! server process shares them. When Redis is unreachable requests are let through (logged):
+//! the limits protect capacity, they are not worth an outage.
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::BatchRequest;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::infra::redis::Redis;
+
+/// A token bucket as GCRA: the key holds the "theoretical arrival time"; a request of cost `n`
+/// is allowed when that time, pushed `n` intervals on, is within the burst of now.
+/// KEYS[1] bucket; ARGV[1] interval ms (60,000 / per-minute limit), ARGV[2] burst ms, ARGV[3] cost.
+/// Returns {allowed (1/0), milliseconds until it would be allowed}.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval * tonumber(ARGV[3])
+local allow_at = new_tat - burst
+if allow_at > now then
+  return {0, math.ceil(allow_at - now)}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(new_tat - now) + 1000)
+return {1, 0}
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    Write,
+    Read,
+    Anonymous,
+}
+
+/// Whether a batch holds a mutation (the operation that would run, or any when unnamed).
+/// Unparseable documents count as reads: they fail before doing anything.
+pub fn has_mutation(batch: &BatchRequest) -> bool {
+    batch.iter().any(|r| {
+        let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
+            return false;
+        };
+        doc.operations.iter().any(|(name, op)| {
+            let chosen = match (&r.operation_name, name) {
+                (Some(wanted), Some(name)) => wanted == name.as_str(),
+                _ => true,
+            };
+            chosen && op.node.ty == OperationType::Mutation
+        })
+    })
+}
+
+/// Takes `cost` from the bucket; `Err(wait)` when it is empty.
+pub async fn take(redis: &Redis, bucket: &str, per_minute: u32, cost: u32) -> Result<(), Duration> {
+    let per_minute = per_minute.max(1);
+    let interval = 60_000f64 / f64::from(per_minute);
+    let burst = interval * f64::from(per_minute);
+    let mut conn = redis.clone();
+    let reply: redis::RedisResult<(i64, i64)> = redis::Script::new(GCRA)
+        .key(bucket)
+        .arg(interval)
+        .arg(burst)
+        .arg(cost.max(1))
+        .invoke_async(&mut conn)
+        .await;
+    match reply {
+        Ok((1, _)) => Ok(()),
+        Ok((_, wait_ms)) => Err(Duration::from_millis(wait_ms.max(1) as u64)),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit unavailable; letting the request through");
+            Ok(())
+        }
+    }
+}
+
+/// The bucket's key. The limit is part of it: buckets of different limits never share state
+/// (a changed setting starts fresh buckets instead of misreading the old ones).
+pub fn bucket(budget: Budget, who: &str, per_minute: u32) -> String {
+    let kind = match budget {
+        Budget::Write => "w",
+        Budget::Read => "r",
+        Budget::Anonymous => "anon",
+    };
+    format!("rl:{kind}:{per_minute}:{who}")
+}
+
+/// What an idempotency key already holds.
+pub enum Claim {
+    /// First use: run the request, then `store` its response.
+    Fresh,
+    /// Done before with the same request: the stored response.
+    Replay(String),
+    /// The same key is running right now.
+    InFlight,
+    /// The key was used for a different request.
+    Mismatch,
+    /// Redis is unreachable: run without the guarantee.
+    Unavailable,
+}
+
+const PENDING: &str = "pending";
+
+fn idem_key(tenant: Uuid, key: &str) -> String {
+    format!(
+        "idem:{tenant}:{}",
+        hex::encode(Sha256::digest(key.as_bytes()))
+    )
+}
+
+pub fn body_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// Claims `key` for a request whose body hashes to `hash`. The claim is a short-lived marker,
+/// so a process that dies mid-request frees the key after `PENDING_TTL`.
+pub async fn claim(redis: &Redis, tenant: Uuid, key: &str, hash: &str) -> Claim {
+    const PENDING_TTL_MS: u64 = 60_000;
+    let mut conn = redis.clone();
+    let k = idem_key(tenant, key);
+    let marker = serde_json::json!({ "state": PENDING, "hash": hash }).to_string();
+    let set: redis::RedisResult<Option<String>> = redis::cmd("SET")
+        .arg(&k)
+        .arg(&marker)
+        .arg("NX")
+        .arg("PX")
+        .arg(PENDING_TTL_MS)
+        .query_async(&mut conn)
+        .await;
+    match set {
+        Ok(Some(_)) => return Claim::Fresh,
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "idempotency store unavailable");
+            return Claim::Unavailable;
+        }
+    }
+    let stored: redis::RedisResult<Option<String>> =
+        redis::cmd("GET").arg(&k).query_async(&mut conn).await;
+    let Ok(Some(stored)) = stored else {
+        return Claim::Unavailable;
+    };
+    let v: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
+    if v["hash"].as_str() != Some(hash) {
+        return Claim::Mismatch;
+    }
+    if v["state"] == PENDING {
+        return Claim::InFlight;
+    }
+    Claim::Replay(v["response"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Keeps the response for replays, or frees the key when the request should not be replayed.
+pub async fn finish(
+    redis: &Redis,
+    tenant: Uuid,
+    key: &str,
+    hash: &str,
+    response: Option<&str>,
+    ttl: Duration,
+) {
+    let mut conn = redis.clone();
+    let k = idem_key(tenant, key);
+    let result: redis::RedisResult<()> = match response {
+        Some(body) => {
+            let v = serde_json::json!({ "state": "done", "hash": hash, "response": body });
+            redis::cmd("SET")
+                .arg(&k)
+                .arg(v.to_string())
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .query_async(&mut conn)
+                .await
+        }
+        None => redis::cmd("DEL").arg(&k).query_async(&mut conn).await,
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "idempotency store: could not record the outcome");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(query: &str, name: Option<&str>) -> BatchRequest {
+        let mut r = async_graphql::Request::new(query);
+        if let Some(n) = name {
+            r = r.operation_name(n);
+        }
+        BatchRequest::Single(r)
+    }
+
+    #[test]
+    fn mutations_are_told_from_queries() {
+        assert!(has_mutation(&batch("mutation { a }", None)));
+        assert!(!has_mutation(&batch("{ a }", None)));
+        assert!(!has_mutation(&batch("query Q { a }", None)));
+        let both = "query Q { a } mutation M { b }";
+        assert!(!has_mutation(&batch(both, Some("Q"))));
+        assert!(has_mutation(&batch(both, Some("M"))));
+        assert!(!has_mutation(&batch("mutation {", None)), "unparseable");
+    }
+}
