@@ -58,6 +58,7 @@ impl Application {
             secrets: Arc::new(secrets),
             telemetry: Telemetry::start(redis_for_telemetry, &telemetry_settings),
             redis_client,
+            metrics: Arc::new(crate::infra::metrics::Metrics::new()?),
         };
         let seeded = proposals::seed_baseline(&state)
             .await

@@ -34,4 +34,6 @@ pub struct AppState {
     pub telemetry: Telemetry,
     /// Opens the dedicated connection each subscription blocks on (XREAD BLOCK).
     pub redis_client: redis::Client,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: Arc<crate::infra::metrics::Metrics>,
 }

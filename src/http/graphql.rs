@@ -171,8 +171,21 @@ pub async fn post(
         auth: authentication,
         meta: request::meta(&req, trace_id.clone()),
     };
+    let operation = state
+        .metrics
+        .operation(limits::operation_name(&batch).as_deref());
     let batch = batch.data(context);
+    let started = std::time::Instant::now();
     let response = schema.execute_batch(batch).await;
+    state
+        .metrics
+        .request_seconds
+        .with_label_values(&[
+            operation.as_str(),
+            if write { "mutation" } else { "query" },
+            if response.is_ok() { "ok" } else { "error" },
+        ])
+        .observe(started.elapsed().as_secs_f64());
     let body = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
     if let Some((tenant, key, hash)) = &idempotency {
         // Internal failures are not replayed: a retry should run again.
@@ -219,14 +232,23 @@ async fn over_limit(
             l.anonymous_per_minute,
         ),
     };
-    limits::take(
+    let wait = limits::take(
         &state.redis,
         &limits::bucket(budget, &who, per_minute),
         per_minute,
         cost as u32,
     )
     .await
-    .err()
+    .err();
+    if wait.is_some() {
+        let label = match budget {
+            limits::Budget::Write => "write",
+            limits::Budget::Read => "read",
+            limits::Budget::Anonymous => "anonymous",
+        };
+        state.metrics.rate_limited.with_label_values(&[label]).inc();
+    }
+    wait
 }
 
 /// GraphiQL for browsers; a WebSocket upgrade when asked for one.

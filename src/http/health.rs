@@ -21,3 +21,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
+
+/// Prometheus metrics in the text format (serve on a private address or scrape locally).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.telemetry.counters()))
+}

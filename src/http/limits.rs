@@ -54,6 +54,20 @@ pub fn has_mutation(batch: &BatchRequest) -> bool {
     })
 }
 
+/// The name of the batch's first operation: the one asked for, or the document's only one.
+pub fn operation_name(batch: &BatchRequest) -> Option<String> {
+    let r = batch.iter().next()?;
+    if let Some(name) = &r.operation_name {
+        return Some(name.clone());
+    }
+    let doc = async_graphql::parser::parse_query(&r.query).ok()?;
+    let mut names = doc.operations.iter().map(|(name, _)| name);
+    match (names.next(), names.next()) {
+        (Some(Some(only)), None) => Some(only.to_string()),
+        _ => None,
+    }
+}
+
 /// Takes `cost` from the bucket; `Err(wait)` when it is empty.
 pub async fn take(redis: &Redis, bucket: &str, per_minute: u32, cost: u32) -> Result<(), Duration> {
     let per_minute = per_minute.max(1);
@@ -203,5 +217,15 @@ mod tests {
         assert!(!has_mutation(&batch(both, Some("Q"))));
         assert!(has_mutation(&batch(both, Some("M"))));
         assert!(!has_mutation(&batch("mutation {", None)), "unparseable");
+        assert_eq!(
+            operation_name(&batch("query Me { a }", None)).as_deref(),
+            Some("Me")
+        );
+        assert_eq!(
+            operation_name(&batch(both, Some("M"))).as_deref(),
+            Some("M")
+        );
+        assert_eq!(operation_name(&batch(both, None)), None);
+        assert_eq!(operation_name(&batch("{ a }", None)), None);
     }
 }

@@ -16,5 +16,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/graphql/ws").route(web::get().to(graphql::ws)))
     .service(web::resource("/health").route(web::get().to(health::health)))
+    .service(web::resource("/metrics").route(web::get().to(health::metrics)))
     .service(web::resource("/exports/{tenant}/{file}").route(web::get().to(exports::download)));
 }

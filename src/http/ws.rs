@@ -72,6 +72,8 @@ async fn serve(
     messages: actix_ws::MessageStream,
 ) {
     let (control, mut close_requests) = ConnectionControl::new();
+    let gauge = state.metrics.websocket_connections.clone();
+    gauge.inc();
     let (incoming_tx, incoming_rx) = mpsc::channel::<Vec<u8>>(INCOMING_QUEUE);
     // Frames in: text and binary to the protocol handler; pings answered; close ends it.
     let reader = {
@@ -120,6 +122,7 @@ async fn serve(
         }
     };
     reader.abort();
+    gauge.dec();
     if let Some((code, reason)) = close {
         let _ = session
             .close(Some(CloseReason {

@@ -2,5 +2,6 @@ pub mod analytics;
 pub mod crypto;
 pub mod db;
 pub mod embed;
+pub mod metrics;
 pub mod redis;
 pub mod vector;

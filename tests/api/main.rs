@@ -13,6 +13,7 @@ mod limits;
 mod lineage;
 mod llm;
 mod mappings;
+mod metrics;
 mod migrations;
 mod pipeline;
 mod proposals;

@@ -597,6 +597,17 @@ fn publish_proposed(
     use crate::domains::telemetry::event::{kinds, Draft, Layer};
     let dcl = state.telemetry.layer(Layer::Dcl);
     let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
+    for (status, label) in [
+        (ProposalStatus::AutoApplied, "AUTO_APPLIED"),
+        (ProposalStatus::NeedsReview, "NEEDS_REVIEW"),
+        (ProposalStatus::Unmapped, "UNMAPPED"),
+    ] {
+        state
+            .metrics
+            .proposals
+            .with_label_values(&[label])
+            .inc_by(counts(status) as u64);
+    }
     let review_ids: Vec<String> = proposals
         .iter()
         .filter_map(|p| p.review_id.map(|id| id.to_string()))

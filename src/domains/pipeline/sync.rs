@@ -391,6 +391,10 @@ impl Run {
             )
             .await?;
             tx.commit().await?;
+            state
+                .metrics
+                .sync_records
+                .inc_by(batch.records.len() as u64);
             self.publish_progress(
                 state,
                 scope,
