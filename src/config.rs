@@ -143,6 +143,9 @@ pub struct ServerSettings {
     pub graphiql: bool,
     pub introspection: bool,
     pub frontend_dir: PathBuf,
+    /// Origins allowed to call the API from a browser (CORS); empty: same origin only.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +177,10 @@ pub struct AuthSettings {
 pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Most aliased fields one document may hold (aliases multiply work past complexity).
+    pub max_aliases: usize,
+    /// A request running longer is stopped (its transaction rolls back) with code TIMEOUT.
+    pub timeout_secs: u64,
     pub max_page_size: u32,
     pub default_page_size: u32,
 }

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     SinceExpired,
     /// A subscriber fell too far behind its stream and was closed.
     SlowConsumer,
+    /// The request ran past `graphql.timeout_secs` and was stopped.
+    Timeout,
     /// The caller's request budget is spent (HTTP 429 with Retry-After).
     RateLimited,
     /// A service the request needs (e.g. Redis for live events) is not reachable.
@@ -45,6 +47,7 @@ impl ErrorCode {
             Self::SlowConsumer => "SLOW_CONSUMER",
             Self::Unavailable => "UNAVAILABLE",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Timeout => "TIMEOUT",
         }
     }
 }

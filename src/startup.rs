@@ -83,8 +83,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let frontend = state.settings.server.frontend_dir.clone();
         let app_state = state.clone();
+        let cors_origins = state.settings.server.cors_origins.clone();
         let server = HttpServer::new(move || {
             let app = App::new()
+                .wrap(cors(&cors_origins))
+                .wrap(security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(web::Data::new(app_state.clone()))
                 .app_data(web::Data::new(schema.clone()))
@@ -115,6 +118,38 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Headers every response carries unless its handler set its own (GraphiQL sets a looser CSP).
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ))
+}
+
+/// Cross-origin browser access only for the configured origins (none: same origin only).
+fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
+        .allowed_header("idempotency-key")
+        .allowed_header("x-api-key")
+        .allowed_header("traceparent")
+        .expose_headers(["x-trace-id", "retry-after", "idempotency-replayed"])
+        .max_age(3600);
+    for o in origins {
+        cors = cors.allowed_origin(o);
+    }
+    actix_web::middleware::Condition::new(!origins.is_empty(), cors)
 }
 
 /// Served at `/` until the UI has been built.

@@ -111,6 +111,12 @@ pub async fn post(
         request::api_key_header(&req).as_deref(),
     )
     .await;
+    let aliases = limits::most_aliases(&batch);
+    if aliases > state.settings.graphql.max_aliases {
+        return HttpResponse::Ok().json(json!({ "errors": [{
+            "message": format!("the document uses {aliases} aliases; at most {} are allowed", state.settings.graphql.max_aliases),
+            "extensions": { "code": ErrorCode::QueryTooComplex.as_str() } }] }));
+    }
     let write = limits::has_mutation(&batch);
     let tenant = match &authentication {
         Authentication::Authenticated(p) => Some(p.tenant_id),
@@ -176,7 +182,18 @@ pub async fn post(
         .operation(limits::operation_name(&batch).as_deref());
     let batch = batch.data(context);
     let started = std::time::Instant::now();
-    let response = schema.execute_batch(batch).await;
+    let timeout = std::time::Duration::from_secs(state.settings.graphql.timeout_secs.max(1));
+    let Ok(response) = tokio::time::timeout(timeout, schema.execute_batch(batch)).await else {
+        // Dropping the execution rolls back its transactions.
+        if let Some((tenant, key, hash)) = &idempotency {
+            limits::finish(&state.redis, *tenant, key, hash, None, timeout).await;
+        }
+        return HttpResponse::Ok()
+            .insert_header(("x-trace-id", trace_id))
+            .json(json!({ "errors": [{
+                "message": format!("the request ran longer than {} s and was stopped", timeout.as_secs()),
+                "extensions": { "code": ErrorCode::Timeout.as_str() } }] }));
+    };
     state
         .metrics
         .request_seconds
@@ -279,6 +296,12 @@ pub async fn get(
         );
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
+        // GraphiQL's scripts and styles come from unpkg.com and it writes inline script.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self' https://unpkg.com 'unsafe-inline' 'unsafe-eval'; img-src * data:; \
+             connect-src 'self' ws: wss:; frame-ancestors 'none'",
+        ))
         .body(page))
 }
 

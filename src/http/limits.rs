@@ -54,6 +54,39 @@ pub fn has_mutation(batch: &BatchRequest) -> bool {
     })
 }
 
+/// The most aliases in any document of the batch.
+pub fn most_aliases(batch: &BatchRequest) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn count(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + count(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(i) => count(&i.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    batch
+        .iter()
+        .filter_map(|r| async_graphql::parser::parse_query(&r.query).ok())
+        .map(|doc| {
+            doc.operations
+                .iter()
+                .map(|(_, op)| count(&op.node.selection_set.node))
+                .sum::<usize>()
+                + doc
+                    .fragments
+                    .values()
+                    .map(|f| count(&f.node.selection_set.node))
+                    .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// The name of the batch's first operation: the one asked for, or the document's only one.
 pub fn operation_name(batch: &BatchRequest) -> Option<String> {
     let r = batch.iter().next()?;
@@ -227,5 +260,12 @@ mod tests {
         );
         assert_eq!(operation_name(&batch(both, None)), None);
         assert_eq!(operation_name(&batch("{ a }", None)), None);
+        assert_eq!(
+            most_aliases(&batch(
+                "{ x: a y: a b { z: c } ...F } fragment F on Q { w: a }",
+                None
+            )),
+            4
+        );
     }
 }

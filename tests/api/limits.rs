@@ -160,3 +160,84 @@ async fn idempotency_keys_replay_the_first_response_and_refuse_reuse() {
     assert!(statuses.contains(&200));
     assert_eq!(mapping_count(&app, &t.token).await, 2, "once + raced");
 }
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_cors_follows_the_configured_origins() {
+    let app =
+        spawn_app_with(|s| s.server.cors_origins = vec!["https://app.example.com".into()]).await;
+    for path in ["/health", "/graphql"] {
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+    }
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, idempotency-key",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let other = preflight("https://evil.example.net").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn aliases_are_bounded_and_slow_requests_stop_and_roll_back() {
+    let app = spawn_app_with(|s| {
+        s.graphql.max_aliases = 5;
+        s.graphql.timeout_secs = 1;
+    })
+    .await;
+    let t = app.sign_up().await;
+    let many: String = (0..6).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    let body = app
+        .gql(&format!("{{ {many} }}"), json!({}), Some(&t.token))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    let five: String = (0..5).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    app.ok(&format!("{{ {five} }}"), json!({}), Some(&t.token))
+        .await;
+
+    // Embedding 3,000 new names takes longer than a second: the request is stopped and
+    // nothing it did stays.
+    let fields: Vec<Value> = (0..3000)
+        .map(|i| json!({ "name": format!("slow field number {i} of the timeout test") }))
+        .collect();
+    let body = app
+        .gql(
+            "mutation($i: ProposeMappingsInput!) { proposeMappings(input: $i) { proposals { status } } }",
+            json!({ "i": { "sourceSystem": "limits", "sourceEntity": "slow", "fields": fields } }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TIMEOUT",
+        "{body:#}"
+    );
+    assert_eq!(mapping_count(&app, &t.token).await, 0);
+    let queue = app
+        .ok(
+            "{ reviewQueue(first: 1) { totalCount } }",
+            json!({}),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(queue["reviewQueue"]["totalCount"], 0);
+}
