@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod errors;
 mod fake_api;
+mod fuzz;
 mod helpers;
 mod http;
 mod isolation;
