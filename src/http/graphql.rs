@@ -111,13 +111,14 @@ pub async fn post(
         request::api_key_header(&req).as_deref(),
     )
     .await;
-    let aliases = limits::most_aliases(&batch);
+    let shape = limits::shape(&batch);
+    let aliases = shape.aliases;
     if aliases > state.settings.graphql.max_aliases {
         return HttpResponse::Ok().json(json!({ "errors": [{
             "message": format!("the document uses {aliases} aliases; at most {} are allowed", state.settings.graphql.max_aliases),
             "extensions": { "code": ErrorCode::QueryTooComplex.as_str() } }] }));
     }
-    let write = limits::has_mutation(&batch);
+    let write = shape.mutation;
     let tenant = match &authentication {
         Authentication::Authenticated(p) => Some(p.tenant_id),
         _ => None,
@@ -177,9 +178,7 @@ pub async fn post(
         auth: authentication,
         meta: request::meta(&req, trace_id.clone()),
     };
-    let operation = state
-        .metrics
-        .operation(limits::operation_name(&batch).as_deref());
+    let operation = state.metrics.operation(shape.operation.as_deref());
     let batch = batch.data(context);
     let started = std::time::Instant::now();
     let timeout = std::time::Duration::from_secs(state.settings.graphql.timeout_secs.max(1));
@@ -206,8 +205,16 @@ pub async fn post(
     let body = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned());
     if let Some((tenant, key, hash)) = &idempotency {
         // Internal failures are not replayed: a retry should run again.
-        let keep =
-            !body.contains("\"code\":\"INTERNAL\"") && !body.contains("\"code\":\"UNAVAILABLE\"");
+        let responses: Vec<&async_graphql::Response> = match &response {
+            async_graphql::BatchResponse::Single(r) => vec![r],
+            async_graphql::BatchResponse::Batch(rs) => rs.iter().collect(),
+        };
+        let keep = !responses.iter().flat_map(|r| &r.errors).any(|e| {
+            let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+            [ErrorCode::Internal, ErrorCode::Unavailable]
+                .iter()
+                .any(|c| code == Some(&async_graphql::Value::from(c.as_str())))
+        });
         let ttl = std::time::Duration::from_secs(state.settings.limits.idempotency_ttl_secs);
         limits::finish(
             &state.redis,

@@ -37,68 +37,68 @@ pub enum Budget {
     Anonymous,
 }
 
-/// Whether a batch holds a mutation (the operation that would run, or any when unnamed).
-/// Unparseable documents count as reads: they fail before doing anything.
-pub fn has_mutation(batch: &BatchRequest) -> bool {
-    batch.iter().any(|r| {
-        let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
-            return false;
+/// What the gateway needs to know of a batch before running it, read in one parse of each
+/// document. Unparseable documents count as reads with no aliases: they fail before doing
+/// anything.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// A mutation would run (the operation asked for, or any when none is named).
+    pub mutation: bool,
+    /// The most aliases in any one document.
+    pub aliases: usize,
+    /// The first operation's name: the one asked for, or its document's only one.
+    pub operation: Option<String>,
+}
+
+pub fn shape(batch: &BatchRequest) -> Shape {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn aliases(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(i) => aliases(&i.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let mut shape = Shape::default();
+    for (i, r) in batch.iter().enumerate() {
+        let doc = async_graphql::parser::parse_query(&r.query).ok();
+        if i == 0 {
+            shape.operation = r.operation_name.clone().or_else(|| {
+                let mut names = doc.as_ref()?.operations.iter().map(|(name, _)| name);
+                match (names.next(), names.next()) {
+                    (Some(Some(only)), None) => Some(only.to_string()),
+                    _ => None,
+                }
+            });
+        }
+        let Some(doc) = doc else {
+            continue;
         };
-        doc.operations.iter().any(|(name, op)| {
+        shape.mutation |= doc.operations.iter().any(|(name, op)| {
             let chosen = match (&r.operation_name, name) {
                 (Some(wanted), Some(name)) => wanted == name.as_str(),
                 _ => true,
             };
             chosen && op.node.ty == OperationType::Mutation
-        })
-    })
-}
-
-/// The most aliases in any document of the batch.
-pub fn most_aliases(batch: &BatchRequest) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn count(set: &SelectionSet) -> usize {
-        set.items
+        });
+        let in_doc = doc
+            .operations
             .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + count(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(i) => count(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+            .map(|(_, op)| aliases(&op.node.selection_set.node))
+            .sum::<usize>()
+            + doc
+                .fragments
+                .values()
+                .map(|f| aliases(&f.node.selection_set.node))
+                .sum::<usize>();
+        shape.aliases = shape.aliases.max(in_doc);
     }
-    batch
-        .iter()
-        .filter_map(|r| async_graphql::parser::parse_query(&r.query).ok())
-        .map(|doc| {
-            doc.operations
-                .iter()
-                .map(|(_, op)| count(&op.node.selection_set.node))
-                .sum::<usize>()
-                + doc
-                    .fragments
-                    .values()
-                    .map(|f| count(&f.node.selection_set.node))
-                    .sum::<usize>()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-/// The name of the batch's first operation: the one asked for, or the document's only one.
-pub fn operation_name(batch: &BatchRequest) -> Option<String> {
-    let r = batch.iter().next()?;
-    if let Some(name) = &r.operation_name {
-        return Some(name.clone());
-    }
-    let doc = async_graphql::parser::parse_query(&r.query).ok()?;
-    let mut names = doc.operations.iter().map(|(name, _)| name);
-    match (names.next(), names.next()) {
-        (Some(Some(only)), None) => Some(only.to_string()),
-        _ => None,
-    }
+    shape
 }
 
 /// Takes `cost` from the bucket; `Err(wait)` when it is empty.
@@ -242,29 +242,26 @@ mod tests {
     }
 
     #[test]
-    fn mutations_are_told_from_queries() {
-        assert!(has_mutation(&batch("mutation { a }", None)));
-        assert!(!has_mutation(&batch("{ a }", None)));
-        assert!(!has_mutation(&batch("query Q { a }", None)));
+    fn mutations_aliases_and_names_are_read_in_one_pass() {
+        let mutation = |q: &str, name: Option<&str>| shape(&batch(q, name)).mutation;
+        assert!(mutation("mutation { a }", None));
+        assert!(!mutation("{ a }", None));
+        assert!(!mutation("query Q { a }", None));
         let both = "query Q { a } mutation M { b }";
-        assert!(!has_mutation(&batch(both, Some("Q"))));
-        assert!(has_mutation(&batch(both, Some("M"))));
-        assert!(!has_mutation(&batch("mutation {", None)), "unparseable");
+        assert!(!mutation(both, Some("Q")));
+        assert!(mutation(both, Some("M")));
+        assert!(!mutation("mutation {", None), "unparseable");
+        let name = |q: &str, n: Option<&str>| shape(&batch(q, n)).operation;
+        assert_eq!(name("query Me { a }", None).as_deref(), Some("Me"));
+        assert_eq!(name(both, Some("M")).as_deref(), Some("M"));
+        assert_eq!(name(both, None), None);
+        assert_eq!(name("{ a }", None), None);
         assert_eq!(
-            operation_name(&batch("query Me { a }", None)).as_deref(),
-            Some("Me")
-        );
-        assert_eq!(
-            operation_name(&batch(both, Some("M"))).as_deref(),
-            Some("M")
-        );
-        assert_eq!(operation_name(&batch(both, None)), None);
-        assert_eq!(operation_name(&batch("{ a }", None)), None);
-        assert_eq!(
-            most_aliases(&batch(
+            shape(&batch(
                 "{ x: a y: a b { z: c } ...F } fragment F on Q { w: a }",
                 None
-            )),
+            ))
+            .aliases,
             4
         );
     }

@@ -46,6 +46,15 @@ function RunStatus({ runId }: { runId: string }) {
 }
 
 type Kind = 'CSV' | 'REST' | 'POSTGRES';
+
+/** A connector configuration typed as JSON; a BAD_USER_INPUT error naming the problem if not. */
+function parseConfig(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(`The configuration is not JSON: ${(err as Error).message}`, 'BAD_USER_INPUT');
+  }
+}
 const TEMPLATES: Record<Exclude<Kind, 'CSV'>, object> = {
   REST: {
     baseUrl: 'https://api.example.com',
@@ -61,18 +70,12 @@ function Configure({ node, onDone }: { node: { id: string; name: string; status:
   const [name, setName] = useState(node.name);
   const [status, setStatus] = useState(node.status);
   const [config, setConfig] = useState(JSON.stringify(node.config, null, 2));
-  const [error, setError] = useState<ApiError | Error | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
   async function save(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(config);
-    } catch (err) {
-      setError(new Error(`The configuration is not JSON: ${(err as Error).message}`));
-      return;
-    }
-    try {
+      const parsed = parseConfig(config);
       await request(UPDATE, { id: node.id, i: { name, status: status as 'ACTIVE' | 'PAUSED' | 'ERROR', config: parsed } });
       onDone();
     } catch (err) {
@@ -124,15 +127,7 @@ export function Connectors() {
     e.preventDefault();
     setError(null);
     try {
-      let config: unknown = { path, idColumn };
-      if (kind !== 'CSV') {
-        try {
-          config = JSON.parse(json);
-        } catch (err) {
-          setError(new ApiError(`The configuration is not JSON: ${(err as Error).message}`, 'BAD_USER_INPUT'));
-          return;
-        }
-      }
+      const config = kind === 'CSV' ? { path, idColumn } : parseConfig(json);
       await request(CREATE, { i: { name, kind, config } });
       setName('');
       list.reload();

@@ -8,7 +8,7 @@ use ring::hmac;
 use uuid::Uuid;
 
 use super::grid::Filter;
-use super::store::{self, GridError};
+use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
@@ -206,12 +206,7 @@ async fn stage(
     let tx = ScopedTx::begin(&state.db, scope).await?;
     let mut rows = 0u64;
     {
-        let mut stream = store::grid_stream(&tx, filter, search)
-            .await
-            .map_err(|e| match e {
-                GridError::Db(e) => AppError::from(e),
-                GridError::Invalid((field, message)) => AppError::bad_field(field, message),
-            })?;
+        let mut stream = store::grid_stream(&tx, filter, search).await?;
         while let Some(r) = stream.next().await {
             let r = r?;
             let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();

@@ -107,16 +107,14 @@ pub struct Sort {
 /// Most conditions a filter may hold: a bound on the SQL a request can make.
 pub const MAX_CONDITIONS: usize = 50;
 
-/// SQL text with positional parameters.
+/// Positional parameters of a statement being built (`param` hands out `$n`).
 pub struct Sql {
-    pub text: String,
     pub values: Vec<Value>,
 }
 
 impl Sql {
     pub fn new(first_values: Vec<Value>) -> Self {
         Self {
-            text: String::new(),
             values: first_values,
         }
     }

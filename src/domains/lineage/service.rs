@@ -2,7 +2,7 @@
 use uuid::Uuid;
 
 use super::grid::{Cursor, Filter, Sort};
-use super::store::{self, GridError, GridQuery, GridRow, TreeRow};
+use super::store::{self, GridQuery, GridRow, TreeRow};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
@@ -32,10 +32,7 @@ pub async fn grid(state: &AppState, scope: &TenantScope, req: GridRequest) -> Ap
         after: req.after.as_ref(),
         limit: req.limit,
     };
-    let (mut rows, total) = store::grid_page(&tx, &query).await.map_err(|e| match e {
-        GridError::Db(e) => AppError::from(e),
-        GridError::Invalid((field, message)) => AppError::bad_field(field, message),
-    })?;
+    let (mut rows, total) = store::grid_page(&tx, &query).await?;
     let has_next = rows.len() as u64 > req.limit;
     rows.truncate(req.limit as usize);
     Ok(GridPage {

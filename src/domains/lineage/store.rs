@@ -46,6 +46,15 @@ pub enum GridError {
     Invalid(grid::Problem),
 }
 
+impl From<GridError> for crate::error::AppError {
+    fn from(e: GridError) -> Self {
+        match e {
+            GridError::Db(e) => e.into(),
+            GridError::Invalid((field, message)) => Self::bad_field(field, message),
+        }
+    }
+}
+
 impl From<DbErr> for GridError {
     fn from(e: DbErr) -> Self {
         Self::Db(e)

@@ -9,12 +9,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::event::{kinds, EntryId, FlowEvent, Layer};
-use super::reader::{self, FlowReader, ReadError};
+use super::reader::{self, FlowReader};
 use super::{demo, live};
 use crate::domains::auth::model::Role;
 use crate::domains::pipeline::graphql::GqlSyncRun;
 use crate::domains::pipeline::service as pipeline;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::state::AppState;
 
@@ -79,19 +79,6 @@ fn layers_or_all(layers: Option<Vec<Layer>>) -> Vec<Layer> {
     out
 }
 
-fn read_error(e: ReadError) -> AppError {
-    match e {
-        ReadError::Expired { .. } => AppError::Coded(ErrorCode::SinceExpired, e.to_string()),
-        ReadError::Redis(e) => {
-            tracing::warn!(error = %e, "live events: redis unavailable");
-            AppError::Coded(
-                ErrorCode::Unavailable,
-                "live events are unavailable right now; try again".to_owned(),
-            )
-        }
-    }
-}
-
 async fn open(
     state: &AppState,
     tenant: Uuid,
@@ -106,7 +93,7 @@ async fn open(
         state.settings.telemetry.read_count,
     )
     .await
-    .map_err(read_error)
+    .map_err(|e| e.into_app_error(None))
 }
 
 /// Events of one tenant as a stream of GraphQL results, ending with an error when it must end.
@@ -281,7 +268,7 @@ impl TelemetryQuery {
             first as usize,
         )
         .await
-        .map_err(read_error)?;
+        .map_err(|e| e.into_app_error(None))?;
         Ok(events.into_iter().map(Into::into).collect())
     }
 }

@@ -6,7 +6,7 @@ use futures_util::stream::{self, Stream};
 use tokio::sync::mpsc;
 
 use super::event::{EntryId, FlowEvent};
-use super::reader::{FlowReader, ReadError};
+use super::reader::FlowReader;
 use crate::error::{AppError, ErrorCode};
 
 /// WebSocket close code for a subscriber that fell behind (4000–4999: application codes).
@@ -93,22 +93,8 @@ pub fn follow(
                     }
                     Err(e) => {
                         s.ended = true;
-                        let err = match e {
-                            ReadError::Expired { .. } => {
-                                AppError::Coded(ErrorCode::SinceExpired, e.to_string())
-                            }
-                            ReadError::Redis(e) => {
-                                tracing::warn!(error = %e, "live events: read failed");
-                                let resume = s.last_id.clone().unwrap_or_default();
-                                AppError::Coded(
-                                    ErrorCode::Unavailable,
-                                    format!(
-                                        "live events interrupted; resubscribe with since={resume}"
-                                    ),
-                                )
-                            }
-                        };
-                        return Some((Err(err), s));
+                        let resume = s.last_id.clone().unwrap_or_default();
+                        return Some((Err(e.into_app_error(Some(&resume))), s));
                     }
                 }
             }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::event::{EntryId, FlowEvent, Layer};
 use super::publisher::clock_key;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -19,9 +20,26 @@ pub enum ReadError {
     Expired { since: EntryId, layer: Layer },
 }
 
+impl ReadError {
+    /// The client's view: SINCE_EXPIRED, or UNAVAILABLE saying where to resume once Redis is
+    /// back (`resume`: the last event delivered, when a subscription was running).
+    pub fn into_app_error(self, resume: Option<&str>) -> AppError {
+        match self {
+            Self::Expired { .. } => AppError::Coded(ErrorCode::SinceExpired, self.to_string()),
+            Self::Redis(e) => {
+                tracing::warn!(error = %e, "live events: redis unavailable");
+                let message = match resume {
+                    Some(id) => format!("live events interrupted; resubscribe with since={id}"),
+                    None => "live events are unavailable right now; try again".to_owned(),
+                };
+                AppError::Coded(ErrorCode::Unavailable, message)
+            }
+        }
+    }
+}
+
 pub struct FlowReader {
     conn: MultiplexedConnection,
-    layers: Vec<Layer>,
     keys: Vec<String>,
     positions: Vec<EntryId>,
     count: usize,
@@ -68,7 +86,6 @@ impl FlowReader {
         };
         Ok(Self {
             conn,
-            layers: layers.to_vec(),
             positions: vec![start; keys.len()],
             keys,
             count: count.max(1),
@@ -134,10 +151,6 @@ impl FlowReader {
             out.extend(event);
         }
         Ok(out)
-    }
-
-    pub fn layers(&self) -> &[Layer] {
-        &self.layers
     }
 
     /// Whether the last read reached the end of every stream (nothing more was waiting).
