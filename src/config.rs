@@ -18,6 +18,7 @@ pub struct Settings {
     pub exports: ExportSettings,
     pub telemetry: TelemetrySettings,
     pub limits: LimitSettings,
+    pub quotas: QuotaSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -109,6 +110,17 @@ pub struct LimitSettings {
     pub anonymous_per_minute: u32,
     /// How long a mutation's response is kept for replay under its `Idempotency-Key`.
     pub idempotency_ttl_secs: u64,
+}
+
+/// Default per-tenant quotas; a tenant's row in `tenant_quotas` overrides any of them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuotaSettings {
+    /// Connectors a tenant may have.
+    pub connectors: u64,
+    /// Source fields proposed per calendar month (UTC).
+    pub proposals_per_month: u64,
+    /// Canonical events written by sync runs per clock hour (UTC).
+    pub events_per_hour: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A service the request needs (e.g. Redis for live events) is not reachable.
     Unavailable,
+    /// The tenant's quota (connectors, proposals per month, events per hour) is used up.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -48,6 +50,7 @@ impl ErrorCode {
             Self::Unavailable => "UNAVAILABLE",
             Self::RateLimited => "RATE_LIMITED",
             Self::Timeout => "TIMEOUT",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 }

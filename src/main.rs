@@ -1,6 +1,7 @@
 use clap::{Parser, Subcommand};
 
 use autonomos::config::Settings;
+use autonomos::domains::quotas::service as quotas;
 use autonomos::startup::Application;
 use autonomos::{demo, graphql, infra, observability};
 
@@ -24,6 +25,20 @@ enum Command {
     },
     /// Create the demo tenant if missing and print its login.
     SeedDemo,
+    /// Override one tenant's quotas (flags left out keep their value; --reset returns to the
+    /// configured defaults first).
+    Quota {
+        #[arg(long)]
+        tenant: uuid::Uuid,
+        #[arg(long)]
+        connectors: Option<u64>,
+        #[arg(long)]
+        proposals_per_month: Option<u64>,
+        #[arg(long)]
+        events_per_hour: Option<u64>,
+        #[arg(long)]
+        reset: bool,
+    },
 }
 
 #[tokio::main]
@@ -59,6 +74,23 @@ async fn main() -> anyhow::Result<()> {
                 demo::DEMO_EMAIL,
                 demo::DEMO_PASSWORD
             );
+        }
+        Command::Quota {
+            tenant,
+            connectors,
+            proposals_per_month,
+            events_per_hour,
+            reset,
+        } => {
+            let settings = Settings::load()?;
+            let change = quotas::Override {
+                connectors,
+                proposals_per_month,
+                events_per_hour,
+                reset,
+            };
+            quotas::set_override(&settings.database, tenant, change).await?;
+            println!("quotas of tenant {tenant} updated");
         }
         Command::Serve => {
             let settings = Settings::load()?;

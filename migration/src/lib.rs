@@ -35,6 +35,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0006_lineage_grid_up.sql"),
         down: include_str!("sql/0006_lineage_grid_down.sql"),
     },
+    SqlMigration {
+        name: "m20261123_000007_quotas",
+        up: include_str!("sql/0007_quotas_up.sql"),
+        down: include_str!("sql/0007_quotas_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]
@@ -99,4 +104,6 @@ pub const TENANT_TABLES: &[&str] = &[
     "drift_events",
     "jobs",
     "audit_log",
+    "tenant_quotas",
+    "tenant_usage",
 ];

@@ -5,4 +5,5 @@ pub mod lineage;
 pub mod mappings;
 pub mod ontology;
 pub mod pipeline;
+pub mod quotas;
 pub mod telemetry;

@@ -18,6 +18,7 @@ mod metrics;
 mod migrations;
 mod pipeline;
 mod proposals;
+mod quotas;
 mod rest_sources;
 mod rls;
 mod roles;

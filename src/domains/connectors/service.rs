@@ -8,6 +8,7 @@ use super::model::{Connector, ConnectorFilter, ConnectorKind, ConnectorStatus};
 use super::store;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
+use crate::domains::quotas::service as quotas;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::crypto::SecretsKey;
 use crate::infra::db::ScopedTx;
@@ -52,6 +53,8 @@ pub async fn create(
     let config = kinds::validate(input.kind, &input.config)?;
     let sealed = seal(state, scope.tenant_id(), input.kind, &config.stored)?;
     let tx = ScopedTx::begin(&state.db, scope).await?;
+    let limits = quotas::limits(&tx, &state.settings.quotas).await?;
+    quotas::ensure_connector_room(&tx, limits.connectors).await?;
     let row = store::insert(&tx, &name, input.kind.as_str(), sealed)
         .await
         .map_err(name_conflict)?;

@@ -13,6 +13,7 @@ use super::{llm, names, review_store, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::ontology::service as ontology;
+use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
@@ -280,6 +281,10 @@ pub async fn propose(
     // Reads first, in a short transaction of their own: nothing is held open while an LLM
     // provider (if any) answers.
     let read = ScopedTx::begin(&state.db, scope).await?;
+    let quota = quotas::limits(&read, &state.settings.quotas)
+        .await?
+        .proposals_per_month;
+    quotas::ensure_room(&read, Metered::Proposals, quota, fields.len() as u64).await?;
     // What the tenant has approved under exactly these names, from any source.
     let learned_names = state.vectors.learned_targets(&read, &distinct).await?;
     // Exact evidence first: a field it settles needs no vector search.
@@ -343,6 +348,8 @@ pub async fn propose(
     ask_llm(state, &system, &entity, &fields, &mut ranked).await;
 
     let tx = ScopedTx::begin(&state.db, scope).await?;
+    // Charged with the proposals' writes: a proposal rolled back (or timed out) costs nothing.
+    quotas::charge(&tx, Metered::Proposals, quota, fields.len() as u64).await?;
     let exact = exact_set(state, &tx, &system, &entity).await?;
     let catalogue = catalogue(&tx).await?;
     let heads: HashMap<String, entity::mappings::Model> =

@@ -27,6 +27,7 @@ use crate::domains::connectors::service as connectors;
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::service as mappings;
 use crate::domains::ontology::service as ontology;
+use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
@@ -353,6 +354,12 @@ impl Run {
             .get(&schema.entity)
             .and_then(Value::as_u64)
             .unwrap_or(0);
+        let event_quota = {
+            let tx = ScopedTx::begin(&state.db, scope).await?;
+            quotas::limits(&tx, &state.settings.quotas)
+                .await?
+                .events_per_hour
+        };
         let mut batches = source.read(&schema.entity, after, state.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
             let batch = batch.map_err(source_error)?;
@@ -377,6 +384,9 @@ impl Run {
                 job,
             };
             let written = store::write_events(&tx, &from, &events).await?;
+            // Over the hour's quota the batch is rolled back and the entity stops; earlier batches
+            // stay, and a later run writes only what is missing (written events are skipped).
+            quotas::charge(&tx, Metered::Events, event_quota, written).await?;
             store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
             store::record_mapping_stats(&tx, &stats, build_us).await?;
             self.counts.events_written += written;

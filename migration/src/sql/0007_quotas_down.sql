@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS tenant_usage;
+DROP TABLE IF EXISTS tenant_quotas;
