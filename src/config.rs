@@ -191,6 +191,8 @@ pub struct GraphqlSettings {
     pub max_complexity: usize,
     /// Most aliased fields one document may hold (aliases multiply work past complexity).
     pub max_aliases: usize,
+    /// How long a persisted query is kept after its last use.
+    pub persisted_query_ttl_secs: u64,
     /// A request running longer is stopped (its transaction rolls back) with code TIMEOUT.
     pub timeout_secs: u64,
     pub max_page_size: u32,

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     Unavailable,
     /// The tenant's quota (connectors, proposals per month, events per hour) is used up.
     QuotaExceeded,
+    /// A persisted-query hash the server does not know: send the query with its hash.
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Timeout => "TIMEOUT",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
 }

@@ -6,7 +6,7 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use serde_json::json;
 
-use super::{limits, request};
+use super::{limits, persisted, request};
 use crate::domains::auth::model::Authentication;
 use crate::domains::auth::service as auth;
 use crate::error::ErrorCode;
@@ -99,12 +99,21 @@ pub async fn post(
             )
         }
     };
-    let batch = match parse_body(&body) {
+    let mut batch = match parse_body(&body) {
         Ok(batch) => batch,
         Err(message) => {
             return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message)
         }
     };
+    let pq_ttl = std::time::Duration::from_secs(state.settings.graphql.persisted_query_ttl_secs);
+    if let Err(refused) = persisted::resolve(&state.redis, &mut batch, pq_ttl).await {
+        let status = if refused.bad_request {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        return error_response(status, refused.code, &refused.message);
+    }
     let authentication = auth::authenticate(
         &state,
         request::bearer(&req).as_deref(),

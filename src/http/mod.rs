@@ -3,6 +3,7 @@ pub mod exports;
 pub mod graphql;
 pub mod health;
 mod limits;
+mod persisted;
 pub mod request;
 mod ws;
 
