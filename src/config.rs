@@ -19,6 +19,7 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub limits: LimitSettings,
     pub quotas: QuotaSettings,
+    pub otel: OtelSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -110,6 +111,17 @@ pub struct LimitSettings {
     pub anonymous_per_minute: u32,
     /// How long a mutation's response is kept for replay under its `Idempotency-Key`.
     pub idempotency_ttl_secs: u64,
+}
+
+/// OpenTelemetry trace export (OTLP over HTTP, protobuf); off while `endpoint` is empty.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OtelSettings {
+    /// Collector base URL, e.g. `http://127.0.0.1:4318` (spans go to `<endpoint>/v1/traces`).
+    pub endpoint: String,
+    pub service_name: String,
+    /// Share of new traces sampled (0..1); a sampled incoming `traceparent` is always followed.
+    pub sample_ratio: f64,
+    pub timeout_ms: u64,
 }
 
 /// Default per-tenant quotas; a tenant's row in `tenant_quotas` overrides any of them.

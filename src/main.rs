@@ -44,8 +44,23 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    observability::init("info,sqlx=warn,sea_orm=warn");
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Everything but printing the schema needs the settings; only serving exports traces.
+    let loaded = match command {
+        Command::Schema { .. } => None,
+        _ => Some(Settings::load()?),
+    };
+    let otel = loaded
+        .as_ref()
+        .filter(|_| matches!(command, Command::Serve))
+        .map(|s| &s.otel);
+    let _traces = observability::init("info,sqlx=warn,sea_orm=warn", otel)?;
+    let settings = || {
+        loaded
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("settings not loaded"))
+    };
+    match command {
         Command::Schema { out } => {
             let sdl = graphql::schema::sdl();
             match out {
@@ -54,12 +69,12 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Migrate => {
-            let settings = Settings::load()?;
+            let settings = settings()?;
             infra::db::migrate(&settings.database).await?;
             tracing::info!("migrations applied");
         }
         Command::SeedDemo => {
-            let settings = Settings::load()?;
+            let settings = settings()?;
             let app = Application::build(settings).await?;
             let outcome = demo::seed(app.state())
                 .await
@@ -82,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
             events_per_hour,
             reset,
         } => {
-            let settings = Settings::load()?;
+            let settings = settings()?;
             let change = quotas::Override {
                 connectors,
                 proposals_per_month,
@@ -93,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
             println!("quotas of tenant {tenant} updated");
         }
         Command::Serve => {
-            let settings = Settings::load()?;
+            let settings = settings()?;
             let app = Application::build(settings).await?;
             tracing::info!(
                 port = app.port(),

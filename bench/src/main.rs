@@ -152,7 +152,7 @@ fn out_dir() -> PathBuf {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    autonomos::observability::init("warn");
+    let _traces = autonomos::observability::init("warn", None);
     match arg("--suite").as_deref() {
         None | Some("api") => api_suite().await,
         Some("proposals") => proposals::run(out_dir()).await,

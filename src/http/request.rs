@@ -3,8 +3,18 @@ use actix_web::HttpRequest;
 
 use crate::domains::auth::scope::RequestMeta;
 
-/// W3C trace-context: `traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
+/// The request's trace id: the exported trace's when OpenTelemetry is on (so logs, audit rows
+/// and flow events name the trace a collector shows), else the W3C `traceparent`'s
+/// (`00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`), else a fresh one.
 pub fn trace_id(req: &HttpRequest) -> String {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let otel = tracing::Span::current().context();
+    let span = otel.span();
+    let context = span.span_context();
+    if context.is_valid() {
+        return context.trace_id().to_string();
+    }
     req.headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())

@@ -48,7 +48,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     LOGGING.get_or_init(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            autonomos::observability::init("info");
+            let _ = autonomos::observability::init("info", None);
         }
     });
     let mut settings = settings();

@@ -16,6 +16,7 @@ mod llm;
 mod mappings;
 mod metrics;
 mod migrations;
+mod otel;
 mod persisted;
 mod pipeline;
 mod proposals;
