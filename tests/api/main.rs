@@ -10,6 +10,7 @@ mod fuzz;
 mod helpers;
 mod http;
 mod isolation;
+mod isolation_walk;
 mod limits;
 mod lineage;
 mod llm;
