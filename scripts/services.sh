@@ -3,6 +3,8 @@
 #   scripts/services.sh start   install if needed, start, bootstrap roles and databases
 #   scripts/services.sh stop    stop only what this script started (tracked in the state dir)
 #   scripts/services.sh status
+#   scripts/services.sh crash-postgres | crash-redis   stop one at once, as if it died (fault
+#                                                       tests; `start` brings it back)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DB_OWNER="autonomos_owner"
@@ -131,5 +133,10 @@ case "${1:-start}" in
     ;;
   stop) stop_all ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  crash-postgres) pg_ctl_ -m immediate -w stop >/dev/null ;;
+  crash-redis)
+    pidfile="$REDIS_DIR/redis.pid"
+    if [ -f "$pidfile" ]; then kill -9 "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
+    ;;
+  *) echo "usage: $0 start|stop|status|crash-postgres|crash-redis" >&2; exit 2 ;;
 esac

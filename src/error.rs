@@ -138,7 +138,21 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::Coded(
+                ErrorCode::Unavailable,
+                "the database is unavailable; retry shortly".into(),
+            );
+        }
         Self::Internal(err.into())
+    }
+}
+
+impl AppError {
+    /// A dependency was away (not a fault of the request or the data): worth retrying.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Coded(ErrorCode::Unavailable, _))
     }
 }
 
@@ -195,6 +209,30 @@ pub fn sqlstate(err: &sea_orm::DbErr) -> Option<String> {
             .and_then(|d| d.code())
             .map(|c| c.into_owned()),
         _ => None,
+    }
+}
+
+/// The database could not be reached or dropped the connection (restart, failover, network):
+/// the statement did not run to a result, and a retry later may succeed.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx_down = |e: &sea_orm::sqlx::Error| match e {
+        sea_orm::sqlx::Error::Io(_)
+        | sea_orm::sqlx::Error::PoolTimedOut
+        | sea_orm::sqlx::Error::PoolClosed
+        | sea_orm::sqlx::Error::WorkerCrashed => true,
+        // 08: connection exception; 57P0x: the server is shutting down or restarting.
+        other => other
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+    };
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_down(e),
+        _ => false,
     }
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod errors;
 mod fake_api;
+mod faults;
 mod fuzz;
 mod helpers;
 mod http;

@@ -168,6 +168,15 @@ pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
     );
     let outcome = run.go(&state, &scope, &claimed).await;
     beat.abort();
+    if let Err(e) = &outcome {
+        if e.is_unavailable() {
+            // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so the
+            // reaper of any process resumes it once the database is back.
+            tracing::warn!(%job, "sync run interrupted: database unavailable; it will be resumed");
+            let _ = slots::release(&state.redis, tenant, job).await;
+            return;
+        }
+    }
     let status = match outcome {
         Err(e) => {
             run.errors.push(RunError {
@@ -315,6 +324,10 @@ impl Run {
                 Err(e) => Err(source_error(e)),
             };
             if let Err(e) = result {
+                // Our own database away is no fault of the entity: stop, to be resumed.
+                if e.is_unavailable() {
+                    return Err(e);
+                }
                 // One entity failing does not stop the others.
                 self.errors.push(RunError {
                     entity: Some(entity),
