@@ -19,6 +19,7 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub limits: LimitSettings,
     pub quotas: QuotaSettings,
+    pub uploads: UploadSettings,
     pub otel: OtelSettings,
 }
 
@@ -122,6 +123,12 @@ pub struct OtelSettings {
     /// Share of new traces sampled (0..1); a sampled incoming `traceparent` is always followed.
     pub sample_ratio: f64,
     pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UploadSettings {
+    /// Largest CSV file accepted by `PUT /uploads/{name}`.
+    pub max_bytes: u64,
 }
 
 /// Default per-tenant quotas; a tenant's row in `tenant_quotas` overrides any of them.

@@ -19,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Most operations in one batched request.
 const MAX_BATCH: usize = 20;
 
-fn error_response(
+pub(super) fn error_response(
     status: actix_web::http::StatusCode,
     code: ErrorCode,
     message: &str,
@@ -247,7 +247,7 @@ pub async fn post(
 
 /// How long to wait when the caller's budget is spent: writes and reads per tenant, and per
 /// IP address before authentication (sign-up, login). `cost` is the number of operations.
-async fn over_limit(
+pub(super) async fn over_limit(
     req: &HttpRequest,
     state: &AppState,
     tenant: Option<uuid::Uuid>,

@@ -5,6 +5,7 @@ pub mod health;
 mod limits;
 mod persisted;
 pub mod request;
+mod uploads;
 mod ws;
 
 use actix_web::web;
@@ -16,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql::get)),
     )
     .service(web::resource("/graphql/ws").route(web::get().to(graphql::ws)))
+    .service(web::resource("/uploads/{name}").route(web::put().to(uploads::put)))
     .service(web::resource("/health").route(web::get().to(health::health)))
     .service(web::resource("/metrics").route(web::get().to(health::metrics)))
     .service(web::resource("/exports/{tenant}/{file}").route(web::get().to(exports::download)));

@@ -29,4 +29,5 @@ mod roles;
 mod schema;
 mod telemetry;
 mod ui;
+mod uploads;
 mod vector_backends;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use super::source::{
     content_version, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source, SourceError,
@@ -20,16 +21,22 @@ const PROFILE_ROWS: usize = 200;
 pub struct CsvSource {
     config: CsvConfig,
     root: PathBuf,
+    tenant: Uuid,
 }
 
 impl CsvSource {
-    pub fn new(config: CsvConfig, root: PathBuf) -> Self {
-        Self { config, root }
+    pub fn new(config: CsvConfig, root: PathBuf, tenant: Uuid) -> Self {
+        Self {
+            config,
+            root,
+            tenant,
+        }
     }
 
-    /// The configured path, which must resolve inside the server's file root.
+    /// The configured path, which must resolve inside the server's file root and outside
+    /// other tenants' upload areas.
     fn resolved(&self) -> Result<PathBuf, SourceError> {
-        resolve(&self.root, &self.config.path)
+        resolve(&self.root, self.tenant, &self.config.path)
     }
 
     /// Entity name → file.
@@ -65,10 +72,22 @@ impl CsvSource {
     }
 }
 
-pub fn resolve(root: &Path, path: &str) -> Result<PathBuf, SourceError> {
+/// Where a tenant's uploaded files live, under the file root.
+pub fn uploads_dir(root: &Path, tenant: Uuid) -> PathBuf {
+    root.join("tenants")
+        .join(tenant.to_string())
+        .join("uploads")
+}
+
+/// A connector's path: `uploads/<name>` is the tenant's own uploaded file; other relative
+/// paths resolve against the file root (files an operator put there), absolute ones must lie
+/// inside it. Nothing resolves into another tenant's area.
+pub fn resolve(root: &Path, tenant: Uuid, path: &str) -> Result<PathBuf, SourceError> {
     let raw = Path::new(path);
     let joined = if raw.is_absolute() {
         raw.to_path_buf()
+    } else if let Ok(name) = raw.strip_prefix("uploads") {
+        uploads_dir(root, tenant).join(name)
     } else {
         root.join(raw)
     };
@@ -81,6 +100,12 @@ pub fn resolve(root: &Path, path: &str) -> Result<PathBuf, SourceError> {
     if !found.starts_with(&root) {
         return Err(SourceError::Invalid(format!(
             "{path} is outside the server's file root"
+        )));
+    }
+    let tenants = root.join("tenants");
+    if found.starts_with(&tenants) && !found.starts_with(tenants.join(tenant.to_string())) {
+        return Err(SourceError::Invalid(format!(
+            "{path} belongs to another tenant"
         )));
     }
     Ok(found)
@@ -434,7 +459,7 @@ mod tests {
             "accounts.csv",
             b"id,name,revenue\n1,Acme,100\n2,Beta\n3,Caf\xe9,7\n\n4,\"Delta, Inc\",9\n,Nobody,1\n",
         );
-        let source = CsvSource::new(config(&path), dir.clone());
+        let source = CsvSource::new(config(&path), dir.clone(), Uuid::nil());
         assert_eq!(source.entities().await.unwrap(), ["accounts"]);
         let schema = source.introspect("accounts").await.unwrap();
         assert_eq!(schema.fields[2].data_type, "integer");
@@ -467,10 +492,10 @@ mod tests {
         let mut cfg = config(&path);
         cfg.delimiter = ";".into();
         cfg.encoding = "latin1".into();
-        let source = CsvSource::new(cfg, dir.clone());
+        let source = CsvSource::new(cfg, dir.clone(), Uuid::nil());
         let all = read_all(&source, "c", 0).await;
         assert_eq!(all.records[0].values[1].1, "Café");
-        let outside = CsvSource::new(config(Path::new("/etc/passwd")), dir);
+        let outside = CsvSource::new(config(Path::new("/etc/passwd")), dir, Uuid::nil());
         assert!(matches!(
             outside.entities().await,
             Err(SourceError::Invalid(_))

@@ -66,6 +66,7 @@ const BEAT: Duration = Duration::from_secs(5);
 /// The source behind a connector, if its kind can be synced here.
 pub async fn source_for(
     state: &AppState,
+    tenant: Uuid,
     connector: &Connector,
     config: Value,
 ) -> AppResult<Arc<dyn Source>> {
@@ -75,6 +76,7 @@ pub async fn source_for(
             Ok(Arc::new(CsvSource::new(
                 config,
                 state.settings.sync.file_root.clone(),
+                tenant,
             )))
         }
         ConnectorKind::Rest => {
@@ -312,7 +314,7 @@ impl Run {
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
-        let source = source_for(state, &connector, config).await?;
+        let source = source_for(state, scope.tenant_id(), &connector, config).await?;
         let entities = source.entities().await.map_err(source_error)?;
         self.counts.entities = entities.len() as u64;
         for entity in entities {

@@ -1,0 +1,158 @@
+//! `PUT /uploads/{name}`: a CSV file for the tenant's CSV connectors, streamed to
+//! `<file root>/tenants/<tenant>/uploads/<name>` (a connector then names it `uploads/<name>`).
+//! The body goes to a temporary file first and replaces the old one only when complete, so an
+//! oversize or broken upload leaves the previous file as it was.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::graphql::{error_response, over_limit};
+use super::request;
+use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::auth::model::Role;
+use crate::domains::auth::service as auth;
+use crate::domains::pipeline::csv_source::uploads_dir;
+use crate::error::{AppError, ErrorCode};
+use crate::infra::db::ScopedTx;
+use crate::state::AppState;
+
+/// A plain file name: letters, digits, `.`, `-`, `_`, ending in `.csv`, at most 100 bytes.
+fn valid_name(name: &str) -> bool {
+    (5..=100).contains(&name.len())
+        && !name.starts_with('.')
+        && name.to_ascii_lowercase().ends_with(".csv")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+enum Received {
+    Done(u64, String),
+    TooLarge,
+    Broken,
+}
+
+fn app_error(e: &AppError) -> HttpResponse {
+    let status = match e.code() {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error_response(status, e.code(), &e.message())
+}
+
+pub async fn put(
+    req: HttpRequest,
+    name: web::Path<String>,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let name = name.into_inner();
+    if !valid_name(&name) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "the file name must end in .csv and hold only letters, digits, '.', '-' and '_' (at most 100)",
+        );
+    }
+    let authentication = auth::authenticate(
+        &state,
+        request::bearer(&req).as_deref(),
+        request::api_key_header(&req).as_deref(),
+    )
+    .await;
+    let meta = request::meta(&req, request::trace_id(&req));
+    let scope = match auth::authorize(&authentication, Role::Editor, meta) {
+        Ok(scope) => scope,
+        Err(e) => return app_error(&e),
+    };
+    let tenant = scope.tenant_id();
+    if let Some(wait) = over_limit(&req, &state, Some(tenant), true, 1).await {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        return HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", secs.to_string()))
+            .json(json!({ "errors": [{ "message": format!("rate limit reached; retry in {secs} s"),
+                "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }));
+    }
+    let max = state.settings.uploads.max_bytes;
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            &format!("uploads are limited to {max} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return too_large();
+    }
+
+    let dir = uploads_dir(&state.settings.sync.file_root, tenant);
+    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+        return app_error(&AppError::internal(e));
+    }
+    let partial = dir.join(format!(".partial-{}", uuid::Uuid::now_v7().simple()));
+    let received = async {
+        let mut file = tokio::fs::File::create(&partial).await?;
+        let mut hash = Sha256::new();
+        let mut bytes: u64 = 0;
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else {
+                return Ok(Received::Broken);
+            };
+            bytes += chunk.len() as u64;
+            if bytes > max {
+                return Ok(Received::TooLarge);
+            }
+            hash.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.sync_all().await?;
+        Ok::<_, std::io::Error>(Received::Done(bytes, hex::encode(hash.finalize())))
+    }
+    .await;
+    let (bytes, sha256) = match received {
+        Ok(Received::Done(bytes, sha256)) => (bytes, sha256),
+        failed => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return match failed {
+                Ok(Received::TooLarge) => too_large(),
+                Err(e) => app_error(&AppError::internal(e)),
+                _ => error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "the upload was interrupted",
+                ),
+            };
+        }
+    };
+    if let Err(e) = tokio::fs::rename(&partial, dir.join(&name)).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return app_error(&AppError::internal(e));
+    }
+    let recorded = async {
+        let tx = ScopedTx::begin(&state.db, &scope).await?;
+        audit::record(
+            &tx,
+            AuditEntry::new("upload.put", "file", format!("uploads/{name}"))
+                .new_value(json!({ "bytes": bytes, "sha256": sha256 })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(e) = recorded {
+        return app_error(&e);
+    }
+    HttpResponse::Created()
+        .json(json!({ "path": format!("uploads/{name}"), "bytes": bytes, "sha256": sha256 }))
+}
