@@ -86,6 +86,12 @@ bench-telemetry seconds="20": services
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite telemetry --seconds {{seconds}} --out bench/results
 
+# Sustained mixed load (reads + proposal mutations) for `seconds`, with memory over time
+bench-load seconds="600": services
+    cargo build --release --bin autonomos --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite load --seconds {{seconds}} --out bench/results
+
 # Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
 bench-proposals: services
     cargo build --release --bin autonomos --bin autonomos-bench

@@ -11,6 +11,7 @@ use autonomos::startup::Application;
 use serde_json::{json, Value};
 
 mod lineage;
+mod load;
 mod pipeline;
 mod proposals;
 mod telemetry;
@@ -159,9 +160,10 @@ async fn main() -> anyhow::Result<()> {
         Some("pipeline") => pipeline::run(out_dir()).await,
         Some("lineage") => lineage::run(out_dir()).await,
         Some("telemetry") => telemetry::run(out_dir()).await,
+        Some("load") => load::run(out_dir()).await,
         Some(other) => {
             anyhow::bail!(
-                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry)"
+                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry | load)"
             )
         }
     }

@@ -20,9 +20,9 @@ use super::{arg, Client};
 const TENANTS: usize = 100;
 const PER_TENANT: usize = 10;
 
-struct Server {
-    child: Child,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Server {
@@ -38,7 +38,7 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-async fn start_server() -> anyhow::Result<Server> {
+pub(crate) async fn start_server() -> anyhow::Result<Server> {
     let exe = std::env::current_exe()?;
     let bin = exe
         .parent()
@@ -66,7 +66,7 @@ async fn start_server() -> anyhow::Result<Server> {
     anyhow::bail!("server did not come up on {port}")
 }
 
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

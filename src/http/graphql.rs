@@ -107,12 +107,7 @@ pub async fn post(
     };
     let pq_ttl = std::time::Duration::from_secs(state.settings.graphql.persisted_query_ttl_secs);
     if let Err(refused) = persisted::resolve(&state.redis, &mut batch, pq_ttl).await {
-        let status = if refused.bad_request {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        return error_response(status, refused.code, &refused.message);
+        return error_response(refused.status, refused.code, &refused.message);
     }
     let authentication = auth::authenticate(
         &state,
@@ -133,13 +128,7 @@ pub async fn post(
         _ => None,
     };
     if let Some(wait) = over_limit(&req, &state, tenant, write, batch.iter().count()).await {
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let mut resp = HttpResponse::build(StatusCode::TOO_MANY_REQUESTS);
-        resp.insert_header((header::RETRY_AFTER, secs.to_string()))
-            .insert_header(("x-trace-id", trace_id));
-        return resp.json(json!({ "errors": [{
-            "message": format!("rate limit reached; retry in {secs} s"),
-            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }));
+        return rate_limited(wait, &trace_id);
     }
     // Idempotency keys make retried mutations safe: the first response is kept and replayed.
     let idempotency = match (tenant, write, req.headers().get("idempotency-key")) {
@@ -243,6 +232,17 @@ pub async fn post(
         }
     }
     http.content_type("application/json").body(body)
+}
+
+/// HTTP 429 with `Retry-After` and the RATE_LIMITED error.
+pub(super) fn rate_limited(wait: std::time::Duration, trace_id: &str) -> HttpResponse {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, secs.to_string()))
+        .insert_header(("x-trace-id", trace_id.to_owned()))
+        .json(json!({ "errors": [{
+            "message": format!("rate limit reached; retry in {secs} s"),
+            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }))
 }
 
 /// How long to wait when the caller's budget is spent: writes and reads per tenant, and per

@@ -6,6 +6,7 @@
 //! sending the full query.
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use async_graphql::BatchRequest;
 use sha2::{Digest, Sha256};
 
@@ -17,8 +18,8 @@ use crate::infra::redis::Redis;
 pub struct Refused {
     pub code: ErrorCode,
     pub message: String,
-    /// HTTP status: 200 for "not found" (the client's cue to send the query), 400 otherwise.
-    pub bad_request: bool,
+    /// 200 for "not found" (the client's cue to send the query), 400 otherwise.
+    pub status: StatusCode,
 }
 
 impl Refused {
@@ -26,7 +27,15 @@ impl Refused {
         Self {
             code: ErrorCode::BadRequest,
             message: message.into(),
-            bad_request: true,
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self {
+            code: ErrorCode::PersistedQueryNotFound,
+            message: "PersistedQueryNotFound".to_owned(),
+            status: StatusCode::OK,
         }
     }
 }
@@ -87,11 +96,7 @@ pub async fn resolve(
                     if let Err(e) = other {
                         tracing::warn!(error = %e, "persisted queries unavailable");
                     }
-                    return Err(Refused {
-                        code: ErrorCode::PersistedQueryNotFound,
-                        message: "PersistedQueryNotFound".to_owned(),
-                        bad_request: false,
-                    });
+                    return Err(Refused::not_found());
                 }
             }
         } else {

@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::graphql::{error_response, over_limit};
+use super::graphql::{error_response, over_limit, rate_limited};
 use super::request;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::model::Role;
@@ -65,18 +65,15 @@ pub async fn put(
         request::api_key_header(&req).as_deref(),
     )
     .await;
-    let meta = request::meta(&req, request::trace_id(&req));
+    let trace_id = request::trace_id(&req);
+    let meta = request::meta(&req, trace_id.clone());
     let scope = match auth::authorize(&authentication, Role::Editor, meta) {
         Ok(scope) => scope,
         Err(e) => return app_error(&e),
     };
     let tenant = scope.tenant_id();
     if let Some(wait) = over_limit(&req, &state, Some(tenant), true, 1).await {
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        return HttpResponse::TooManyRequests()
-            .insert_header(("retry-after", secs.to_string()))
-            .json(json!({ "errors": [{ "message": format!("rate limit reached; retry in {secs} s"),
-                "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }));
+        return rate_limited(wait, &trace_id);
     }
     let max = state.settings.uploads.max_bytes;
     let too_large = || {

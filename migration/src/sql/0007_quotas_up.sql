@@ -9,7 +9,7 @@ CREATE TABLE tenant_quotas (
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE tenant_quotas ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_read ON tenant_quotas FOR SELECT USING (tenant_id = app_current_tenant());
+CREATE POLICY tenant_isolation ON tenant_quotas FOR SELECT USING (tenant_id = app_current_tenant());
 
 -- Metered use per period (UTC month for proposals, UTC hour for events). Charged in the same
 -- transaction as the work, so work rolled back is never counted and two processes never both
