@@ -40,6 +40,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0007_quotas_up.sql"),
         down: include_str!("sql/0007_quotas_down.sql"),
     },
+    SqlMigration {
+        name: "m20261123_000008_metrics",
+        up: include_str!("sql/0008_metrics_up.sql"),
+        down: include_str!("sql/0008_metrics_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -24,6 +24,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus metrics in the text format (serve on a private address or scrape locally).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match db::pending_reviews_total(&state.db).await {
+        Ok(n) => state.metrics.review_queue.set(n),
+        Err(e) => tracing::warn!(error = %e, "metrics: review queue size unavailable"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render(state.telemetry.counters()))

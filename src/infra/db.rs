@@ -112,6 +112,20 @@ pub async fn count(
         .unwrap_or(0) as u64)
 }
 
+/// Pending reviews across all tenants (a count only, through a narrow SECURITY DEFINER
+/// function), for `/metrics`.
+pub async fn pending_reviews_total(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let row = db
+        .query_one(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pending_reviews_total()",
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0))
+}
+
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served at `/metrics` in the text format.
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::domains::telemetry::publisher::CounterValues;
@@ -14,8 +14,13 @@ pub struct Metrics {
     pub websocket_connections: IntGauge,
     /// Source records through sync runs.
     pub sync_records: IntCounter,
-    /// Proposal outcomes per field (AUTO_APPLIED / NEEDS_REVIEW / UNMAPPED): the RAG hit rate.
+    /// Proposal outcomes per field (AUTO_APPLIED / NEEDS_REVIEW / UNMAPPED) and method (EXACT /
+    /// RAG / LLM / NONE): the RAG hit rate and the LLM share.
     pub proposals: IntCounterVec,
+    /// Pending reviews across tenants, refreshed at each scrape.
+    pub review_queue: IntGauge,
+    /// Open subscriptions by field (a WebSocket may carry several).
+    pub subscriptions: IntGaugeVec,
     /// Requests refused by a rate limit, by budget.
     pub rate_limited: IntCounterVec,
     telemetry_events: IntCounterVec,
@@ -46,8 +51,22 @@ impl Metrics {
         let sync_records =
             IntCounter::new("sync_records_total", "Source records read by sync runs")?;
         let proposals = IntCounterVec::new(
-            Opts::new("proposals_total", "Proposed fields by outcome"),
-            &["status"],
+            Opts::new(
+                "proposals_total",
+                "Proposed fields by outcome and by the evidence that decided them (EXACT, RAG, LLM, NONE)",
+            ),
+            &["status", "method"],
+        )?;
+        let review_queue = IntGauge::new(
+            "review_queue_pending",
+            "Proposals waiting for review, all tenants",
+        )?;
+        let subscriptions = IntGaugeVec::new(
+            Opts::new(
+                "subscriptions_active",
+                "Open GraphQL subscriptions by field",
+            ),
+            &["field"],
         )?;
         let rate_limited = IntCounterVec::new(
             Opts::new("rate_limited_total", "Requests refused by a rate limit"),
@@ -66,6 +85,8 @@ impl Metrics {
         registry.register(Box::new(proposals.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(telemetry_events.clone()))?;
+        registry.register(Box::new(review_queue.clone()))?;
+        registry.register(Box::new(subscriptions.clone()))?;
         Ok(Self {
             registry,
             request_seconds,
@@ -74,6 +95,8 @@ impl Metrics {
             proposals,
             rate_limited,
             telemetry_events,
+            review_queue,
+            subscriptions,
             operations: Default::default(),
         })
     }

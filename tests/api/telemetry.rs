@@ -15,7 +15,7 @@ const FLOW: &str = "subscription($l: [Layer!], $k: [String!], $s: String) {
     flowEvents(layers: $l, kinds: $k, since: $s) { id tenantId layer kind entityType entityId status message data at traceId } }";
 
 /// One graphql-transport-ws connection.
-struct Ws {
+pub(crate) struct Ws {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
@@ -57,7 +57,7 @@ impl Ws {
         Self { socket }
     }
 
-    async fn connect(address: &str, token: &str) -> Self {
+    pub(crate) async fn connect(address: &str, token: &str) -> Self {
         Self::connect_with(address, token, false).await
     }
 
@@ -78,7 +78,7 @@ impl Ws {
             .unwrap();
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub(crate) async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
     }

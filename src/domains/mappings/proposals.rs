@@ -604,16 +604,23 @@ fn publish_proposed(
     use crate::domains::telemetry::event::{kinds, Draft, Layer};
     let dcl = state.telemetry.layer(Layer::Dcl);
     let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
-    for (status, label) in [
-        (ProposalStatus::AutoApplied, "AUTO_APPLIED"),
-        (ProposalStatus::NeedsReview, "NEEDS_REVIEW"),
-        (ProposalStatus::Unmapped, "UNMAPPED"),
-    ] {
+    for p in proposals {
+        let status = match p.status {
+            ProposalStatus::AutoApplied => "AUTO_APPLIED",
+            ProposalStatus::NeedsReview => "NEEDS_REVIEW",
+            ProposalStatus::Unmapped => "UNMAPPED",
+        };
+        let method = match p.method {
+            ProposalMethod::Exact => "EXACT",
+            ProposalMethod::Rag => "RAG",
+            ProposalMethod::Llm => "LLM",
+            ProposalMethod::None => "NONE",
+        };
         state
             .metrics
             .proposals
-            .with_label_values(&[label])
-            .inc_by(counts(status) as u64);
+            .with_label_values(&[status, method])
+            .inc();
     }
     let review_ids: Vec<String> = proposals
         .iter()

@@ -104,7 +104,28 @@ fn events(
 ) -> impl Stream<Item = Result<FlowEvent, AppError>> {
     let control = ctx.data_opt::<live::ConnectionControl>().cloned();
     let max_lag = Duration::from_secs(state.settings.telemetry.max_subscriber_lag_secs);
-    live::follow(reader, max_lag, control)
+    // Counted while the stream lives: the guard goes when the subscription is dropped.
+    let open = OpenSubscription::new(&state.metrics, ctx.field().name());
+    live::follow(reader, max_lag, control).inspect(move |_| {
+        let _ = &open;
+    })
+}
+
+/// One open subscription in `subscriptions_active`, for as long as it is held.
+struct OpenSubscription(prometheus::IntGauge);
+
+impl OpenSubscription {
+    fn new(metrics: &crate::infra::metrics::Metrics, field: &str) -> Self {
+        let gauge = metrics.subscriptions.with_label_values(&[field]);
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenSubscription {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 #[derive(Default)]

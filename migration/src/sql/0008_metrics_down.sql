@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS pending_reviews_total();
