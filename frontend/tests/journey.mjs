@@ -135,6 +135,8 @@ try {
   step('metrics, dark theme');
   await page.goto(`${base}/#/metrics`);
   await page.getByText(/source fields/).first().waitFor();
+  // The tenant holds the one connector made above, of the default 100.
+  await page.getByLabel('Quota use').getByText('1 of 100').waitFor();
   await page.getByRole('button', { name: 'Dark theme' }).click();
   await shot('08-metrics-dark');
   await audit('08-metrics-dark');

@@ -12,8 +12,34 @@ const METRICS = graphql(`
       reviewQueue { size oldestAgeSeconds medianAgeSeconds }
       errorTrend { at events eventsWithErrors valueErrors }
     }
+    usage {
+      connectors { used limit }
+      proposalsThisMonth { used limit resetsAt }
+      eventsThisHour { used limit resetsAt }
+    }
   }
 `);
+
+type Quota = { used: number; limit: number; resetsAt?: string | null };
+
+/** The tenant's quotas: how much of each is used, and when metered ones start afresh. */
+function Quotas({ items }: { items: { label: string; quota: Quota }[] }) {
+  return (
+    <figure className="bars" aria-label="Quota use">
+      <figcaption>Quotas</figcaption>
+      {items.map(({ label, quota }) => (
+        <div key={label} className="quota-row">
+          <span className="small">{label}</span>
+          <progress value={quota.used} max={Math.max(1, quota.limit)} aria-label={`${label} used`} />
+          <span className="small">
+            {quota.used.toLocaleString()} of {quota.limit.toLocaleString()}
+            {quota.resetsAt && <> · resets {new Date(quota.resetsAt).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })}</>}
+          </span>
+        </div>
+      ))}
+    </figure>
+  );
+}
 
 function Bars({ items, label }: { items: { label: string; value: number }[]; label: string }) {
   const max = Math.max(1, ...items.map((i) => i.value));
@@ -39,6 +65,7 @@ export function Metrics() {
   const from = new Date(to.getTime() - hours * 3600_000);
   const m = useQuery(METRICS, { from: from.toISOString(), to: to.toISOString() }, `${hours}`);
   const d = m.data?.mappingMetrics;
+  const usage = m.data?.usage;
   return (
     <Page
       title="Mapping metrics"
@@ -80,6 +107,15 @@ export function Metrics() {
               value: p.eventsWithErrors,
             }))}
           />
+          {usage && (
+            <Quotas
+              items={[
+                { label: 'Connectors', quota: usage.connectors },
+                { label: 'Fields proposed this month', quota: usage.proposalsThisMonth },
+                { label: 'Events this hour', quota: usage.eventsThisHour },
+              ]}
+            />
+          )}
         </div>
       )}
     </Page>
