@@ -36,6 +36,9 @@ enum Received {
 }
 
 fn app_error(e: &AppError) -> HttpResponse {
+    if let AppError::Internal(cause) = e {
+        tracing::error!(error = ?cause, "upload failed");
+    }
     let status = match e.code() {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
