@@ -80,12 +80,7 @@ pub async fn post(
             &format!("request body exceeds {MAX_BODY_BYTES} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if request::declared_length(&req).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large();
     }
     let body = match read_body(payload).await {

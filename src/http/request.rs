@@ -35,6 +35,14 @@ fn parse_traceparent(value: &str) -> Option<String> {
     valid.then(|| trace.to_ascii_lowercase())
 }
 
+/// The body length the client declared (`Content-Length`), if any.
+pub fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 pub fn meta(req: &HttpRequest, trace_id: String) -> RequestMeta {
     RequestMeta {
         trace_id: Some(trace_id),

@@ -86,12 +86,7 @@ pub async fn put(
             &format!("uploads are limited to {max} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
+    if request::declared_length(&req).is_some_and(|n| n > max) {
         return too_large();
     }
 

@@ -9,21 +9,13 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_code, project_root, spawn_app_with, TestApp};
+use crate::helpers::{error_code, free_port, project_root, spawn_app_with, TestApp};
 
 /// A scratch PostgreSQL + Redis pair, stopped and removed on drop.
 struct Services {
     dir: PathBuf,
     pg_port: u16,
     redis_port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Services {
@@ -37,15 +29,20 @@ impl Services {
         services
     }
 
-    fn run(&self, command: &str) {
-        let out = std::process::Command::new("bash")
+    /// `scripts/services.sh <command>` for this pair.
+    fn script(&self, command: &str) -> std::process::Command {
+        let mut script = std::process::Command::new("bash");
+        script
             .arg(project_root().join("scripts/services.sh"))
             .arg(command)
             .env("AUTONOMOS_STATE_DIR", &self.dir)
             .env("AUTONOMOS_PG_PORT", self.pg_port.to_string())
-            .env("AUTONOMOS_REDIS_PORT", self.redis_port.to_string())
-            .output()
-            .unwrap();
+            .env("AUTONOMOS_REDIS_PORT", self.redis_port.to_string());
+        script
+    }
+
+    fn run(&self, command: &str) {
+        let out = self.script(command).output().unwrap();
         assert!(
             out.status.success(),
             "services.sh {command}: {}",
@@ -65,13 +62,7 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("bash")
-            .arg(project_root().join("scripts/services.sh"))
-            .arg("stop")
-            .env("AUTONOMOS_STATE_DIR", &self.dir)
-            .env("AUTONOMOS_PG_PORT", self.pg_port.to_string())
-            .env("AUTONOMOS_REDIS_PORT", self.redis_port.to_string())
-            .output();
+        let _ = self.script("stop").output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -100,7 +91,9 @@ async fn until<T, F: Future<Output = Option<T>>>(
     .await
 }
 
-fn accounts_csv(app: &TestApp, rows: usize) -> String {
+/// A CSV connector over `rows` accounts and a sync run started on it (not waited for):
+/// (connector id, run id).
+async fn start_sync(app: &TestApp, token: &str, name: &str, rows: usize) -> (String, String) {
     let rel = format!("faults-{}", Uuid::now_v7().simple());
     let dir = app.settings.sync.file_root.join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
@@ -109,7 +102,25 @@ fn accounts_csv(app: &TestApp, rows: usize) -> String {
         csv.push_str(&format!("{i},Company {i},c{i}.test,Energy\n"));
     }
     std::fs::write(dir.join("accounts.csv"), csv).unwrap();
-    format!("{rel}/accounts.csv")
+    let connector = app
+        .create_connector(
+            token,
+            name,
+            "CSV",
+            json!({ "path": format!("{rel}/accounts.csv"), "idColumn": "id" }),
+        )
+        .await;
+    let run = app
+        .ok(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(token),
+        )
+        .await["syncConnector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (connector, run)
 }
 
 async fn health(app: &TestApp) -> (u16, Value) {
@@ -144,30 +155,22 @@ async fn sync_run(app: &TestApp, token: &str, id: &str) -> Value {
     .await
 }
 
+/// The run once it is no longer QUEUED or RUNNING (the `syncRun` response).
+async fn finished(app: &TestApp, token: &str, run: &str, what: &str, secs: u64) -> Value {
+    until(what, secs, || async {
+        let r = sync_run(app, token, run).await;
+        let status = r["data"]["syncRun"]["status"].as_str()?.to_owned();
+        (status != "QUEUED" && status != "RUNNING").then_some(r)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn redis_killed_mid_run_degrades_as_documented_loses_nothing_and_recovers() {
     let services = Services::start();
     let app = spawn_app_with(|s| services.point(s)).await;
     let t = app.sign_up().await;
-    let path = accounts_csv(&app, 2000);
-    let connector = app
-        .create_connector(
-            &t.token,
-            "redis-fault",
-            "CSV",
-            json!({ "path": path, "idColumn": "id" }),
-        )
-        .await;
-    let run = app
-        .ok(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
-        .await["syncConnector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (connector, run) = start_sync(&app, &t.token, "redis-fault", 2000).await;
 
     services.run("crash-redis");
     // Reads, writes, proposals, sign-in and the running sync go on without Redis.
@@ -239,11 +242,13 @@ async fn redis_killed_mid_run_degrades_as_documented_loses_nothing_and_recovers(
         (status, body["redis"].as_str(), body["postgres"].as_str()),
         (503, Some("unavailable"), Some("ok"))
     );
-    let done = until("the sync run to finish without Redis", 90, || async {
-        let r = sync_run(&app, &t.token, &run).await;
-        let status = r["data"]["syncRun"]["status"].as_str()?.to_owned();
-        (status != "QUEUED" && status != "RUNNING").then_some(r)
-    })
+    let done = finished(
+        &app,
+        &t.token,
+        &run,
+        "the sync run to finish without Redis",
+        90,
+    )
     .await;
     assert_eq!(done["data"]["syncRun"]["status"], "SUCCEEDED", "{done:#}");
     assert_eq!(done["data"]["syncRun"]["counts"]["eventsWritten"], 2000);
@@ -311,25 +316,7 @@ async fn postgres_restarted_mid_run_the_app_reconnects_and_the_run_resumes_witho
     .await;
     let t = app.sign_up().await;
     let rows = 6000;
-    let path = accounts_csv(&app, rows);
-    let connector = app
-        .create_connector(
-            &t.token,
-            "pg-fault",
-            "CSV",
-            json!({ "path": path, "idColumn": "id" }),
-        )
-        .await;
-    let run = app
-        .ok(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
-        .await["syncConnector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (connector, run) = start_sync(&app, &t.token, "pg-fault", rows).await;
     until("the run to write its first batches", 60, || async {
         let r = sync_run(&app, &t.token, &run).await;
         (r["data"]["syncRun"]["counts"]["eventsWritten"].as_u64()? > 0).then_some(())
@@ -357,14 +344,12 @@ async fn postgres_restarted_mid_run_the_app_reconnects_and_the_run_resumes_witho
         me["data"]["me"]["email"].is_string().then_some(())
     })
     .await;
-    let done = until(
+    let done = finished(
+        &app,
+        &t.token,
+        &run,
         "the interrupted run to be resumed and finish",
         120,
-        || async {
-            let r = sync_run(&app, &t.token, &run).await;
-            let status = r["data"]["syncRun"]["status"].as_str()?.to_owned();
-            (status != "QUEUED" && status != "RUNNING").then_some(r)
-        },
     )
     .await;
     let r = &done["data"]["syncRun"];

@@ -70,6 +70,15 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// A loopback port nothing listens on right now (for a process of the test's own).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.com", Uuid::new_v4().simple())
 }

@@ -641,11 +641,7 @@ async fn wait_for<F: Fn() -> bool>(what: &str, check: F) {
 async fn publishing_never_blocks_survives_a_redis_outage_and_counts_what_it_drops() {
     use autonomos::domains::telemetry::event::{Draft, Layer};
     use autonomos::domains::telemetry::publisher::Telemetry;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let mut server = own_redis(port);
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap();
     let mut manager = None;
