@@ -21,6 +21,23 @@ pub struct Settings {
     pub quotas: QuotaSettings,
     pub uploads: UploadSettings,
     pub otel: OtelSettings,
+    pub outbound: OutboundSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Where tenants' connectors may connect: public addresses, plus what an operator allows here
+/// for sources on private networks. The platform's own services are refused regardless.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboundSettings {
+    /// CIDRs (`10.20.0.0/16`) and `host:port` pairs (`warehouse.corp:5432`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (required in production).
+    pub token: SecretString,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -196,20 +213,45 @@ pub struct RedisSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
+    /// The current token signing key, named `jwt_key_id` in each token's header.
     pub jwt_secret: SecretString,
+    pub jwt_key_id: String,
+    /// Keys being retired: tokens they signed still verify until they are removed here.
+    #[serde(default)]
+    pub previous_jwt_keys: Vec<SigningKey>,
     /// 32 bytes, base64: the master key connector secrets are encrypted under (per tenant).
     pub secrets_key: SecretString,
+    /// Earlier master keys, still able to decrypt while `autonomos rotate-secrets-key` runs.
+    #[serde(default)]
+    pub previous_secrets_keys: Vec<SecretString>,
     pub jwt_issuer: String,
+    /// A token's lifetime, whatever its own `exp` claims.
     pub token_ttl_minutes: i64,
     pub invite_ttl_hours: i64,
+    /// How often an open WebSocket re-checks its credentials (expiry, revocation, access).
+    pub recheck_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SigningKey {
+    pub id: String,
+    pub secret: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
-    /// Most aliased fields one document may hold (aliases multiply work past complexity).
+    /// Most aliased fields one request may hold, across a batch (aliases multiply work).
     pub max_aliases: usize,
+    /// Lexical tokens in one document, counted before it is parsed.
+    pub max_tokens: usize,
+    /// Fields a request selects with its fragments expanded (computed without expanding).
+    pub max_fields: u64,
+    /// Fragment spreads written in one document.
+    pub max_fragment_spreads: usize,
+    /// Directives on one field or fragment.
+    pub max_directives: usize,
     /// How long a persisted query is kept after its last use.
     pub persisted_query_ttl_secs: u64,
     /// A request running longer is stopped (its transaction rolls back) with code TIMEOUT.
@@ -245,7 +287,53 @@ impl Settings {
             .build()?
             .try_deserialize()?;
         settings.validate()?;
+        if env == "production" {
+            settings.validate_production()?;
+        }
         Ok(settings)
+    }
+
+    /// Production refuses what only development may use: the shipped secrets and database
+    /// passwords, and an open `/metrics`.
+    pub fn validate_production(&self) -> Result<(), ConfigError> {
+        let refuse = |key: &'static str, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        let shipped = [
+            ("auth.jwt_secret", self.auth.jwt_secret.expose_secret()),
+            ("auth.secrets_key", self.auth.secrets_key.expose_secret()),
+        ];
+        for (key, value) in shipped {
+            if DEVELOPMENT_SECRETS.contains(&value) {
+                return refuse(key, "is the development value; set a secret of your own");
+            }
+        }
+        let urls = [
+            ("database.url", self.database.url.expose_secret()),
+            (
+                "database.migration_url",
+                self.database.migration_url.expose_secret(),
+            ),
+        ];
+        for (key, url) in urls {
+            let password = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.password().map(str::to_owned))
+                .unwrap_or_default();
+            if DEVELOPMENT_SECRETS.contains(&password.as_str()) {
+                return refuse(key, "uses the development password");
+            }
+        }
+        if self.metrics.token.expose_secret().is_empty() {
+            return refuse(
+                "metrics.token",
+                "must be set in production (/metrics is not public)",
+            );
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -264,10 +352,38 @@ impl Settings {
                     .into(),
             });
         }
+        for key in &self.auth.previous_jwt_keys {
+            if key.secret.expose_secret().len() < 32
+                || key.id.is_empty()
+                || key.id == self.auth.jwt_key_id
+            {
+                return Err(ConfigError::Invalid {
+                    key: "auth.previous_jwt_keys",
+                    reason:
+                        "each needs an id other than jwt_key_id and a secret of at least 32 bytes"
+                            .into(),
+                });
+            }
+        }
+        for key in &self.auth.previous_secrets_keys {
+            if crate::infra::crypto::SecretsKey::from_base64(key.expose_secret()).is_err() {
+                return Err(ConfigError::Invalid {
+                    key: "auth.previous_secrets_keys",
+                    reason: "each must be 32 bytes, base64-encoded".into(),
+                });
+            }
+        }
         if !(1..=24 * 60).contains(&self.auth.token_ttl_minutes) {
             return Err(ConfigError::Invalid {
                 key: "auth.token_ttl_minutes",
                 reason: "must be between 1 and 1440".into(),
+            });
+        }
+        if let Err(reason) = crate::infra::outbound::OutboundPolicy::new(&self.outbound.allow, &[])
+        {
+            return Err(ConfigError::Invalid {
+                key: "outbound.allow",
+                reason,
             });
         }
         if self.graphql.default_page_size == 0
@@ -319,6 +435,14 @@ impl Settings {
         Ok(())
     }
 }
+
+/// Values shipped for development in `config/base.yaml` and `scripts/`: never in production.
+const DEVELOPMENT_SECRETS: &[&str] = &[
+    "local-development-secret-change-me-0123456789",
+    "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LWNoYW5nZS1tZSE=",
+    "autonomos_app_dev",
+    "autonomos_owner_dev",
+];
 
 /// `AUTONOMOS_CONFIG_DIR`, else `./config`, else the source tree's `config/` when run by cargo.
 /// The source tree is read from the environment at run time, never baked in at compile time:

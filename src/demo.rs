@@ -4,6 +4,7 @@ use crate::domains::auth::scope::RequestMeta;
 use crate::domains::auth::service::{self as auth, SignUp};
 use crate::domains::connectors::model::ConnectorKind;
 use crate::domains::connectors::service::{self as connectors, NewConnector};
+use crate::domains::pipeline::csv_source::tenant_dir;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -46,18 +47,28 @@ pub async fn seed(state: &AppState) -> AppResult<Seeded> {
     }
 }
 
-/// A CSV connector over `data/files/demo/accounts.csv`, ready for `syncConnector` (one row is
-/// malformed and one value does not fit, to show quarantine and value errors).
+/// The shipped sample, copied into the demo tenant's own file area (connectors read nothing
+/// else), under the same relative path.
+const DEMO_FILE: &str = "demo/accounts.csv";
+
+/// A CSV connector over a copy of `data/files/demo/accounts.csv`, ready for `syncConnector` (one
+/// row is malformed and one value does not fit, to show quarantine and value errors).
 async fn demo_connector(state: &AppState, token: &str) -> AppResult<()> {
     let credentials = auth::authenticate(state, Some(token), None).await;
     let scope = auth::authorize(&credentials, Role::Admin, RequestMeta::default())?;
+    let root = &state.settings.sync.file_root;
+    let copy = tenant_dir(root, scope.tenant_id()).join(DEMO_FILE);
+    if let Some(dir) = copy.parent() {
+        std::fs::create_dir_all(dir).map_err(AppError::internal)?;
+    }
+    std::fs::copy(root.join(DEMO_FILE), &copy).map_err(AppError::internal)?;
     let created = connectors::create(
         state,
         &scope,
         NewConnector {
             name: "Demo accounts (CSV)".into(),
             kind: ConnectorKind::Csv,
-            config: serde_json::json!({ "path": "demo/accounts.csv", "entity": "accounts", "idColumn": "id" }),
+            config: serde_json::json!({ "path": DEMO_FILE, "entity": "accounts", "idColumn": "id" }),
         },
     )
     .await;

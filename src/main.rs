@@ -39,6 +39,9 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Re-encrypt every connector secret under the current `auth.secrets_key` (old values are
+    /// read with it or any of `auth.previous_secrets_keys`); run after configuring a new key.
+    RotateSecretsKey,
 }
 
 #[tokio::main]
@@ -106,6 +109,17 @@ async fn main() -> anyhow::Result<()> {
             };
             quotas::set_override(&settings.database, tenant, change).await?;
             println!("quotas of tenant {tenant} updated");
+        }
+        Command::RotateSecretsKey => {
+            let settings = settings()?;
+            let key = autonomos::startup::secrets_key(&settings.auth)?;
+            let done =
+                autonomos::domains::connectors::rotation::reseal_all(&settings.database, &key)
+                    .await?;
+            println!(
+                "re-encrypted {} secret(s) of {} connector(s) under the current key",
+                done.secrets, done.connectors
+            );
         }
         Command::Serve => {
             let settings = settings()?;

@@ -36,11 +36,13 @@ impl Application {
         let embedding = settings.embedding.clone();
         let settings_llm = settings.proposals.llm.clone();
         let neighbour_cache_entries = settings.proposals.neighbour_cache_entries;
-        let secrets = crate::infra::crypto::SecretsKey::from_base64(
-            secrecy::ExposeSecret::expose_secret(&settings.auth.secrets_key),
-        )?;
+        let secrets = secrets_key(&settings.auth)?;
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
+        // Bound before anything else so the policy knows the API's own address.
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let outbound = outbound_policy(&settings, port)?;
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
             .await
             .map_err(|e| anyhow::anyhow!("vector store ({:?}): {e}", settings.vectors.backend))?;
@@ -59,6 +61,7 @@ impl Application {
             telemetry: Telemetry::start(redis_for_telemetry, &telemetry_settings),
             redis_client,
             metrics: Arc::new(crate::infra::metrics::Metrics::new()?),
+            outbound: Arc::new(outbound),
         };
         let seeded = proposals::seed_baseline(&state)
             .await
@@ -76,11 +79,6 @@ impl Application {
         let schema = schema::builder(&state.settings)
             .data(state.clone())
             .finish();
-        let listener = TcpListener::bind((
-            state.settings.server.host.as_str(),
-            state.settings.server.port,
-        ))?;
-        let port = listener.local_addr()?.port();
         let frontend = state.settings.server.frontend_dir.clone();
         let app_state = state.clone();
         let cors_origins = state.settings.server.cors_origins.clone();
@@ -118,6 +116,40 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The connector-secrets key, with the earlier keys a rotation still reads.
+pub fn secrets_key(
+    auth: &crate::config::AuthSettings,
+) -> Result<crate::infra::crypto::SecretsKey, crate::infra::crypto::CryptoError> {
+    use secrecy::ExposeSecret;
+    let previous: Vec<&str> = auth
+        .previous_secrets_keys
+        .iter()
+        .map(|k| k.expose_secret())
+        .collect();
+    crate::infra::crypto::SecretsKey::with_previous(auth.secrets_key.expose_secret(), &previous)
+}
+
+/// The outbound policy with the platform's own endpoints: its databases, Redis, Qdrant, the
+/// trace collector and this API itself.
+fn outbound_policy(
+    settings: &Settings,
+    port: u16,
+) -> anyhow::Result<crate::infra::outbound::OutboundPolicy> {
+    use secrecy::ExposeSecret;
+    let mut own = vec![
+        settings.database.url.expose_secret().to_owned(),
+        settings.database.migration_url.expose_secret().to_owned(),
+        settings.redis.url.expose_secret().to_owned(),
+        settings.vectors.qdrant.url.clone(),
+        format!("http://{}:{port}", settings.server.host),
+    ];
+    if !settings.otel.endpoint.is_empty() {
+        own.push(settings.otel.endpoint.clone());
+    }
+    crate::infra::outbound::OutboundPolicy::new(&settings.outbound.allow, &own)
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Headers every response carries unless its handler set its own (GraphiQL sets a looser CSP).

@@ -13,6 +13,7 @@ pub struct Model {
     pub invite_token_hash: Option<String>,
     pub invite_expires_at: Option<DateTimeUtc>,
     pub last_login_at: Option<DateTimeUtc>,
+    pub sessions_valid_after: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

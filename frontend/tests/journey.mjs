@@ -1,6 +1,6 @@
 // The whole journey of a new user in real headless Chromium (Debian's, driven by
 // playwright-core; no browser is ever downloaded), against the real server.
-// usage: node tests/journey.mjs <base-url> <csv path under the file root> [screenshot dir]
+// usage: node tests/journey.mjs <base-url> <local CSV file, uploaded after sign-up> [screenshot dir]
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,7 +9,9 @@ import { createRequire } from 'node:module';
 // scripts) stays in force for the app itself.
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-const [base, csvPath, shots = 'test-results'] = process.argv.slice(2);
+const [base, csvFile, shots = 'test-results'] = process.argv.slice(2);
+// Connectors read files from the workspace's own area; the journey uploads its CSV there.
+const csvPath = 'uploads/accounts.csv';
 mkdirSync(shots, { recursive: true });
 const step = (name) => console.log(`step: ${name}`);
 
@@ -58,9 +60,20 @@ try {
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByRole('heading', { name: 'Connectors' }).waitFor();
 
+  step('upload a CSV into the workspace');
+  const uploaded = await page.evaluate(
+    async ([path, body]) => {
+      const token = localStorage.getItem('autonomos.token');
+      const r = await fetch(`/${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body });
+      return r.status;
+    },
+    [csvPath, readFileSync(csvFile, 'utf8')],
+  );
+  if (uploaded >= 300) throw new Error(`the upload answered HTTP ${uploaded}`);
+
   step('create a CSV connector');
   await page.getByLabel('Name', { exact: true }).fill('crm-export');
-  await page.getByLabel(/under the server/).fill(csvPath);
+  await page.getByLabel(/workspace's files/).fill(csvPath);
   await page.getByRole('button', { name: 'Create CSV connector' }).click();
   await page.getByRole('cell', { name: 'crm-export' }).waitFor();
 

@@ -45,6 +45,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0008_metrics_up.sql"),
         down: include_str!("sql/0008_metrics_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000009_sessions",
+        up: include_str!("sql/0009_sessions_up.sql"),
+        down: include_str!("sql/0009_sessions_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

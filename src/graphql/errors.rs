@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
@@ -48,6 +48,11 @@ fn is_input_error(message: &str) -> bool {
     .any(|p| message.starts_with(p))
 }
 
+/// The operation asked for is not in the document, or the document needs a name to choose.
+fn is_operation_choice(message: &str) -> bool {
+    message.starts_with("Unknown operation named") || message.starts_with("Operation name required")
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn parse_query(
@@ -84,13 +89,10 @@ impl Extension for ErrorCodesExtension {
         })
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// Every error that leaves without a code gets one here, whichever step raised it
+    /// (execution, or choosing the operation: an unknown `operationName`).
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(|e| {
@@ -98,6 +100,8 @@ impl Extension for ErrorCodesExtension {
                     e
                 } else if is_input_error(&e.message) {
                     with_code(e, ErrorCode::BadUserInput)
+                } else if is_operation_choice(&e.message) {
+                    with_code(e, ErrorCode::GraphqlValidationFailed)
                 } else {
                     tracing::error!(message = %e.message, "uncoded GraphQL error");
                     with_code(e, ErrorCode::Internal)

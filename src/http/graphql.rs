@@ -6,6 +6,7 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::BatchRequest;
 use serde_json::json;
 
+use super::document::DocumentLimits;
 use super::{limits, persisted, request};
 use crate::domains::auth::model::Authentication;
 use crate::domains::auth::service as auth;
@@ -104,19 +105,22 @@ pub async fn post(
     if let Err(refused) = persisted::resolve(&state.redis, &mut batch, pq_ttl).await {
         return error_response(refused.status, refused.code, &refused.message);
     }
+    // Priced before anything else is done for it (no fragment is expanded to price it).
+    let shape = limits::shape(
+        &batch,
+        &DocumentLimits::from_settings(&state.settings.graphql),
+    );
+    if let Some(err) = shape.refusal(state.settings.graphql.max_aliases) {
+        return HttpResponse::Ok()
+            .insert_header(("x-trace-id", trace_id))
+            .json(limits::refused(err));
+    }
     let authentication = auth::authenticate(
         &state,
         request::bearer(&req).as_deref(),
         request::api_key_header(&req).as_deref(),
     )
     .await;
-    let shape = limits::shape(&batch);
-    let aliases = shape.aliases;
-    if aliases > state.settings.graphql.max_aliases {
-        return HttpResponse::Ok().json(json!({ "errors": [{
-            "message": format!("the document uses {aliases} aliases; at most {} are allowed", state.settings.graphql.max_aliases),
-            "extensions": { "code": ErrorCode::QueryTooComplex.as_str() } }] }));
-    }
     let write = shape.mutation;
     let tenant = match &authentication {
         Authentication::Authenticated(p) => Some(p.tenant_id),
@@ -249,14 +253,28 @@ pub(super) async fn over_limit(
     write: bool,
     cost: usize,
 ) -> Option<std::time::Duration> {
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    charge(state, tenant, &peer, write, cost).await
+}
+
+/// Takes `cost` operations from the tenant's budget (or the peer's, before authentication);
+/// the wait when it is spent. Shared by HTTP and the WebSocket.
+pub(super) async fn charge(
+    state: &AppState,
+    tenant: Option<uuid::Uuid>,
+    peer: &str,
+    write: bool,
+    cost: usize,
+) -> Option<std::time::Duration> {
     let l = &state.settings.limits;
     let (budget, who, per_minute) = match tenant {
         Some(t) if write => (limits::Budget::Write, t.to_string(), l.writes_per_minute),
         Some(t) => (limits::Budget::Read, t.to_string(), l.reads_per_minute),
         None => (
             limits::Budget::Anonymous,
-            req.peer_addr()
-                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()),
+            peer.to_owned(),
             l.anonymous_per_minute,
         ),
     };

@@ -1,6 +1,8 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
 use serde_json::json;
 
+use crate::error::ErrorCode;
 use crate::infra::{db, redis};
 use crate::state::AppState;
 
@@ -22,8 +24,22 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics in the text format (serve on a private address or scrape locally).
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus metrics in the text format; behind `Authorization: Bearer <metrics.token>` when a
+/// token is set (production requires one).
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let token = state.settings.metrics.token.expose_secret();
+    if !token.is_empty() {
+        use sha2::{Digest, Sha256};
+        // Digests compared, so the time taken says nothing about the token itself.
+        let given = super::request::bearer(&req).unwrap_or_default();
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(token.as_bytes()) {
+            return super::graphql::error_response(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "metrics need the scrape token (Authorization: Bearer ...)",
+            );
+        }
+    }
     match db::pending_reviews_total(&state.db).await {
         Ok(n) => state.metrics.review_queue.set(n),
         Err(e) => tracing::warn!(error = %e, "metrics: review queue size unavailable"),

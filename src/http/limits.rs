@@ -8,6 +8,8 @@ use async_graphql::BatchRequest;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::document::{self, DocumentLimits};
+use crate::error::{AppError, ErrorCode};
 use crate::infra::redis::Redis;
 
 /// A token bucket as GCRA: the key holds the "theoretical arrival time"; a request of cost `n`
@@ -44,29 +46,28 @@ pub enum Budget {
 pub struct Shape {
     /// A mutation would run (the operation asked for, or any when none is named).
     pub mutation: bool,
-    /// The most aliases in any one document.
+    /// Aliases across the whole batch.
     pub aliases: usize,
     /// The first operation's name: the one asked for, or its document's only one.
     pub operation: Option<String>,
+    /// Why the batch costs too much to run (tokens, nesting, spreads, directives, fields).
+    pub too_costly: Option<String>,
+    /// The first argument or variable holding text no database can store.
+    pub bad_text: Option<String>,
 }
 
-pub fn shape(batch: &BatchRequest) -> Shape {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn aliases(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(i) => aliases(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
+pub fn shape(batch: &BatchRequest, limits: &DocumentLimits) -> Shape {
     let mut shape = Shape::default();
+    let mut fields: u64 = 0;
     for (i, r) in batch.iter().enumerate() {
+        if let Err(refused) = document::scan(&r.query, limits) {
+            shape.too_costly.get_or_insert(refused);
+            continue;
+        }
         let doc = async_graphql::parser::parse_query(&r.query).ok();
+        if shape.bad_text.is_none() {
+            shape.bad_text = document::nul_input(doc.as_ref(), &r.variables);
+        }
         if i == 0 {
             shape.operation = r.operation_name.clone().or_else(|| {
                 let mut names = doc.as_ref()?.operations.iter().map(|(name, _)| name);
@@ -86,19 +87,51 @@ pub fn shape(batch: &BatchRequest) -> Shape {
             };
             chosen && op.node.ty == OperationType::Mutation
         });
-        let in_doc = doc
-            .operations
-            .iter()
-            .map(|(_, op)| aliases(&op.node.selection_set.node))
-            .sum::<usize>()
-            + doc
-                .fragments
-                .values()
-                .map(|f| aliases(&f.node.selection_set.node))
-                .sum::<usize>();
-        shape.aliases = shape.aliases.max(in_doc);
+        let cost = document::cost(&doc);
+        if let Err(refused) = cost.check(limits) {
+            shape.too_costly.get_or_insert(refused);
+        }
+        shape.aliases += cost.aliases;
+        fields = fields.saturating_add(cost.fields);
+    }
+    if fields > limits.max_fields && shape.too_costly.is_none() {
+        shape.too_costly = Some(format!(
+            "the batch selects {fields} fields once its fragments are expanded; at most {} are allowed",
+            limits.max_fields
+        ));
     }
     shape
+}
+
+impl Shape {
+    /// Why the batch must not run at all, as the error to answer with.
+    pub fn refusal(&self, max_aliases: usize) -> Option<AppError> {
+        if let Some(reason) = &self.too_costly {
+            return Some(AppError::Coded(ErrorCode::QueryTooComplex, reason.clone()));
+        }
+        if self.aliases > max_aliases {
+            return Some(AppError::Coded(
+                ErrorCode::QueryTooComplex,
+                format!(
+                    "the request uses {} aliases; at most {max_aliases} are allowed",
+                    self.aliases
+                ),
+            ));
+        }
+        self.bad_text.as_ref().map(|at| {
+            AppError::bad_field(
+                at.clone(),
+                "holds a NUL byte (\\u0000), which text may not contain",
+            )
+        })
+    }
+}
+
+/// The response for a request refused before it ran.
+pub fn refused(err: AppError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![
+        async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default())
+    ])
 }
 
 /// Takes `cost` from the bucket; `Err(wait)` when it is empty.
@@ -233,6 +266,18 @@ pub async fn finish(
 mod tests {
     use super::*;
 
+    const LIMITS: DocumentLimits = DocumentLimits {
+        max_tokens: 10_000,
+        max_nesting: 64,
+        max_fields: 2_000,
+        max_spreads: 200,
+        max_directives: 5,
+    };
+
+    fn shape(batch: &BatchRequest) -> Shape {
+        super::shape(batch, &LIMITS)
+    }
+
     fn batch(query: &str, name: Option<&str>) -> BatchRequest {
         let mut r = async_graphql::Request::new(query);
         if let Some(n) = name {
@@ -264,5 +309,18 @@ mod tests {
             .aliases,
             4
         );
+    }
+
+    #[test]
+    fn aliases_and_fields_add_up_across_a_batch() {
+        let one = || async_graphql::Request::new("{ x: a y: a }");
+        let batch = BatchRequest::Batch(vec![one(), one(), one()]);
+        assert_eq!(shape(&batch).aliases, 6);
+        let wide = format!("{{ {} }}", "a ".repeat(1_500));
+        let two = BatchRequest::Batch(vec![
+            async_graphql::Request::new(wide.clone()),
+            async_graphql::Request::new(wide),
+        ]);
+        assert!(shape(&two).too_costly.unwrap().contains("batch"));
     }
 }

@@ -1,4 +1,5 @@
 //! actix-web only: routes, request metadata, static files.
+mod document;
 pub mod exports;
 pub mod graphql;
 pub mod health;

@@ -12,11 +12,18 @@ use async_graphql::Data;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::request;
-use crate::domains::auth::model::Authentication;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::document::DocumentLimits;
+use super::graphql::charge;
+use super::{limits, request};
+use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;
 use crate::domains::auth::service as auth;
 use crate::domains::telemetry::live::ConnectionControl;
+use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::graphql::schema::AppSchema;
 use crate::state::AppState;
@@ -63,6 +70,20 @@ pub async fn ws(
     Ok(response)
 }
 
+/// Who the socket was opened by, once `connection_init` has been accepted: the credential is
+/// checked again every `auth.recheck_secs`.
+#[derive(Clone)]
+struct Opened {
+    credential: String,
+    principal: Principal,
+}
+
+type OpenedCell = Arc<Mutex<Option<Opened>>>;
+
+fn opened(cell: &OpenedCell) -> Option<Opened> {
+    cell.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 async fn serve(
     schema: AppSchema,
     state: AppState,
@@ -72,15 +93,31 @@ async fn serve(
     messages: actix_ws::MessageStream,
 ) {
     let (control, mut close_requests) = ConnectionControl::new();
+    let cell: OpenedCell = Arc::default();
     let gauge = state.metrics.websocket_connections.clone();
     gauge.inc();
     let (incoming_tx, incoming_rx) = mpsc::channel::<Vec<u8>>(INCOMING_QUEUE);
-    // Frames in: text and binary to the protocol handler; pings answered; close ends it.
+    // Frames in: text and binary to the protocol handler once the gateway's checks pass (cost,
+    // bad text, rate limits, as over HTTP); pings answered; close ends it.
     let reader = {
         let mut session = session.clone();
         let mut messages = messages.max_frame_size(MAX_FRAME_BYTES);
+        let (state, cell) = (state.clone(), cell.clone());
         actix_web::rt::spawn(async move {
             while let Some(Ok(msg)) = messages.next().await {
+                let frame = match &msg {
+                    Message::Text(t) => Some(t.as_bytes().to_vec()),
+                    Message::Binary(b) => Some(b.to_vec()),
+                    _ => None,
+                };
+                if let Some(frame) = &frame {
+                    if let Some(refusal) = gate(&state, &cell, protocol, frame).await {
+                        if session.text(refusal).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                }
                 let delivered = match msg {
                     Message::Text(t) => incoming_tx.send(t.as_bytes().to_vec()).await.is_ok(),
                     Message::Binary(b) => incoming_tx.send(b.to_vec()).await.is_ok(),
@@ -97,12 +134,22 @@ async fn serve(
     let mut data = Data::default();
     data.insert(control);
     let incoming = tokio_stream_from(incoming_rx);
+    let recheck_every = std::time::Duration::from_secs(state.settings.auth.recheck_secs.max(1));
+    let init_state = state.clone();
+    let init_cell = cell.clone();
     let mut protocol_stream = WebSocket::new(schema, incoming, protocol)
         .connection_data(data)
-        .on_connection_init(move |init| on_init(state, meta, init))
+        .on_connection_init(move |init| on_init(init_state, init_cell, meta, init))
         .boxed();
+    let mut recheck = tokio::time::interval(recheck_every);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if let Some(reason) = lost_access(&state, &cell).await {
+                    break Some((4403, reason));
+                }
+            }
             out = protocol_stream.next() => match out {
                 Some(WsMessage::Text(text)) => {
                     // Waits while the client is slow: backpressure, not buffering.
@@ -139,8 +186,84 @@ fn tokio_stream_from(
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
+/// Why an open socket may no longer be used: its token expired, its API key was revoked, its
+/// user was disabled, removed, demoted or signed out everywhere.
+async fn lost_access(state: &AppState, cell: &OpenedCell) -> Option<String> {
+    let opened = opened(cell)?;
+    match auth::authenticate(state, Some(&opened.credential), None).await {
+        Authentication::Authenticated(now) if same_principal(&now, &opened.principal) => None,
+        Authentication::Authenticated(_) => {
+            Some("access changed; reconnect to continue with the new access".into())
+        }
+        Authentication::Rejected(reason) => Some(reason),
+        Authentication::Anonymous => Some("authentication required".into()),
+    }
+}
+
+fn same_principal(a: &Principal, b: &Principal) -> bool {
+    a.tenant_id == b.tenant_id && a.actor == b.actor && a.role == b.role
+}
+
+/// The gateway's checks for one client message that starts an operation: `Some(reply)` when it
+/// must not run (the reply is the protocol's error message for its id).
+async fn gate(
+    state: &AppState,
+    cell: &OpenedCell,
+    protocol: WebSocketProtocols,
+    frame: &[u8],
+) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_slice(frame).ok()?;
+    if !matches!(message["type"].as_str(), Some("subscribe" | "start")) {
+        return None;
+    }
+    let id = message["id"].clone();
+    // A payload that is not a request is the protocol handler's to refuse.
+    let request: async_graphql::Request =
+        serde_json::from_value(message["payload"].clone()).ok()?;
+    let batch = async_graphql::BatchRequest::Single(request);
+    let shape = limits::shape(
+        &batch,
+        &DocumentLimits::from_settings(&state.settings.graphql),
+    );
+    let refusal = match shape.refusal(state.settings.graphql.max_aliases) {
+        Some(err) => limits::refused(err),
+        None => {
+            // Before `connection_init` is accepted the protocol handler closes the socket.
+            let opened = opened(cell)?;
+            let wait = charge(
+                state,
+                Some(opened.principal.tenant_id),
+                "",
+                shape.mutation,
+                1,
+            )
+            .await?;
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let err = async_graphql::ServerError::new(
+                format!("rate limit reached; retry in {secs} s"),
+                None,
+            );
+            let mut err = err;
+            let ext = err.extensions.get_or_insert_with(Default::default);
+            ext.set("code", ErrorCode::RateLimited.as_str());
+            ext.set("retryAfterSeconds", secs);
+            async_graphql::Response::from_errors(vec![err])
+        }
+    };
+    let errors = serde_json::to_value(&refusal.errors).unwrap_or_default();
+    let reply = match protocol {
+        // graphql-ws (legacy) sends one error object.
+        WebSocketProtocols::SubscriptionsTransportWS => {
+            json!({ "id": id, "type": "error", "payload": errors.get(0).cloned().unwrap_or_default() })
+        }
+        _ => json!({ "id": id, "type": "error", "payload": errors }),
+    };
+    Some(reply.to_string())
+}
+
 async fn on_init(
     state: AppState,
+    cell: OpenedCell,
     meta: RequestMeta,
     init: serde_json::Value,
 ) -> async_graphql::Result<Data> {
@@ -159,10 +282,15 @@ async fn on_init(
                 .map(str::to_owned)
         });
     let authentication = auth::authenticate(&state, credential.as_deref(), None).await;
-    match &authentication {
-        Authentication::Authenticated(_) => {}
-        Authentication::Anonymous => return Err("authentication required".into()),
-        Authentication::Rejected(reason) => return Err(reason.clone().into()),
+    match (&authentication, credential) {
+        (Authentication::Authenticated(principal), Some(credential)) => {
+            *cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(Opened {
+                credential,
+                principal: principal.clone(),
+            });
+        }
+        (Authentication::Rejected(reason), _) => return Err(reason.clone().into()),
+        _ => return Err("authentication required".into()),
     }
     let mut data = Data::default();
     data.insert(RequestContext {

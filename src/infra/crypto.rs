@@ -21,23 +21,41 @@ pub enum CryptoError {
 
 pub struct SecretsKey {
     master: [u8; 32],
+    /// Earlier master keys: values they sealed still open while a rotation re-encrypts them.
+    previous: Vec<[u8; 32]>,
     random: SystemRandom,
+}
+
+fn decode_master(encoded: &str) -> Result<[u8; 32], CryptoError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| CryptoError::BadKey)?;
+    bytes.try_into().map_err(|_| CryptoError::BadKey)
 }
 
 impl SecretsKey {
     pub fn from_base64(encoded: &str) -> Result<Self, CryptoError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| CryptoError::BadKey)?;
-        let master: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
+        Self::with_previous(encoded, &[])
+    }
+
+    /// The current key (sealing and opening) and earlier ones (opening only).
+    pub fn with_previous(current: &str, previous: &[&str]) -> Result<Self, CryptoError> {
         Ok(Self {
-            master,
+            master: decode_master(current)?,
+            previous: previous
+                .iter()
+                .map(|p| decode_master(p))
+                .collect::<Result<_, _>>()?,
             random: SystemRandom::new(),
         })
     }
 
     fn tenant_key(&self, tenant: Uuid) -> Result<LessSafeKey, CryptoError> {
-        let prk = Salt::new(HKDF_SHA256, b"autonomos connector secrets v1").extract(&self.master);
+        Self::derive(&self.master, tenant)
+    }
+
+    fn derive(master: &[u8; 32], tenant: Uuid) -> Result<LessSafeKey, CryptoError> {
+        let prk = Salt::new(HKDF_SHA256, b"autonomos connector secrets v1").extract(master);
         let info = [tenant.as_bytes().as_slice()];
         let okm = prk
             .expand(&info, &AES_256_GCM)
@@ -81,14 +99,24 @@ impl SecretsKey {
             return Err(CryptoError::Undecryptable);
         }
         let (nonce, rest) = bytes.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Undecryptable)?;
-        let mut data = rest.to_vec();
-        let plain = self
-            .tenant_key(tenant)?
-            .open_in_place(nonce, Aad::from(tenant.as_bytes()), &mut data)
-            .map_err(|_| CryptoError::Undecryptable)?;
-        String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Undecryptable)
+        for master in std::iter::once(&self.master).chain(&self.previous) {
+            let mut data = rest.to_vec();
+            let once =
+                Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Undecryptable)?;
+            if let Ok(plain) = Self::derive(master, tenant)?.open_in_place(
+                once,
+                Aad::from(tenant.as_bytes()),
+                &mut data,
+            ) {
+                return String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Undecryptable);
+            }
+        }
+        Err(CryptoError::Undecryptable)
+    }
+
+    /// Sealed under the current key, whichever key sealed it before (key rotation).
+    pub fn reseal(&self, tenant: Uuid, sealed: &str) -> Result<String, CryptoError> {
+        self.seal(tenant, &self.open(tenant, sealed)?)
     }
 }
 
@@ -123,5 +151,22 @@ mod tests {
         tampered.push('A');
         assert!(k.open(a, &tampered).is_err());
         assert!(SecretsKey::from_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_opens_old_values_until_they_are_resealed() {
+        let old = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let new = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let tenant = Uuid::now_v7();
+        let sealed = SecretsKey::from_base64(&old)
+            .unwrap()
+            .seal(tenant, "pw")
+            .unwrap();
+        let rotating = SecretsKey::with_previous(&new, &[&old]).unwrap();
+        assert_eq!(rotating.open(tenant, &sealed).unwrap(), "pw");
+        let resealed = rotating.reseal(tenant, &sealed).unwrap();
+        let only_new = SecretsKey::from_base64(&new).unwrap();
+        assert!(only_new.open(tenant, &sealed).is_err());
+        assert_eq!(only_new.open(tenant, &resealed).unwrap(), "pw");
     }
 }

@@ -20,6 +20,8 @@ pub struct Response {
     pub body: String,
     pub retry_after: Option<u64>,
     pub delay: Duration,
+    /// Sent as `Location` (with a 3xx status, a redirect).
+    pub location: Option<String>,
 }
 
 impl Response {
@@ -29,6 +31,7 @@ impl Response {
             body: body.to_string(),
             retry_after: None,
             delay: Duration::ZERO,
+            location: None,
         }
     }
 
@@ -38,6 +41,14 @@ impl Response {
             body: "{\"error\":\"scripted\"}".into(),
             retry_after: None,
             delay: Duration::ZERO,
+            location: None,
+        }
+    }
+
+    pub fn redirect(to: &str) -> Self {
+        Self {
+            location: Some(to.to_owned()),
+            ..Self::status(302)
         }
     }
 
@@ -47,6 +58,7 @@ impl Response {
             body: body.into(),
             retry_after: None,
             delay: Duration::ZERO,
+            location: None,
         }
     }
 }
@@ -140,6 +152,9 @@ async fn serve(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         HttpResponse::build(actix_web::http::StatusCode::from_u16(response.status).unwrap());
     if let Some(s) = response.retry_after {
         out.insert_header(("retry-after", s.to_string()));
+    }
+    if let Some(to) = response.location {
+        out.insert_header(("location", to));
     }
     out.content_type("application/json").body(response.body)
 }

@@ -95,7 +95,7 @@ async fn until<T, F: Future<Output = Option<T>>>(
 /// (connector id, run id).
 async fn start_sync(app: &TestApp, token: &str, name: &str, rows: usize) -> (String, String) {
     let rel = format!("faults-{}", Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of_token(token).await.join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     let mut csv = String::from("id,Account Name,Website,Industry\n");
     for i in 0..rows {

@@ -1,5 +1,6 @@
 //! A bounded fuzz run: thousands of malformed GraphQL documents and variables (byte flips,
-//! truncations, duplications, deep nesting, wrong types, huge numbers, odd encodings) against
+//! truncations, duplications, deep nesting, fragment bombs, NUL bytes in literals and variables,
+//! unknown operation names, wrong types, huge numbers, odd encodings) against
 //! the real server. Nothing may answer 5xx, every error carries a code, and the server stays up.
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,7 +20,7 @@ const SEEDS: &[&str] = &[
 
 fn mutate(rng: &mut StdRng, doc: &str) -> String {
     let mut bytes = doc.as_bytes().to_vec();
-    match rng.gen_range(0..7) {
+    match rng.gen_range(0..10) {
         0 => {
             let at = rng.gen_range(0..bytes.len());
             bytes.truncate(at);
@@ -43,12 +44,37 @@ fn mutate(rng: &mut StdRng, doc: &str) -> String {
             )
         }
         5 => return format!("{doc} fragment F on Query {{ ...F }}"),
+        7 => return fragment_bomb(rng.gen_range(8..26)),
+        8 => {
+            // A NUL byte inside a string literal, escaped or raw.
+            let nul = if rng.gen() { "\\u0000" } else { "\u{0}" };
+            return format!("{{ lineageGrid(search: \"a{nul}b\", first: 1) {{ totalCount }} connector(id: \"x{nul}\") {{ id }} }}");
+        }
         _ => {
             let at = rng.gen_range(0..bytes.len());
             bytes.insert(at, rng.gen());
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Each fragment spreads the next one twice: 2^levels fields once expanded, in under 1 KB of
+/// text for 20 levels (at most 25).
+pub fn fragment_bomb(levels: usize) -> String {
+    let name = |i: usize| char::from(b'a' + i as u8);
+    let mut doc = String::from("query{...a}");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            "fragment {} on QueryRoot{{...{n} ...{n} __typename}}",
+            name(i),
+            n = name(i + 1)
+        ));
+    }
+    doc.push_str(&format!(
+        "fragment {} on QueryRoot{{__typename}}",
+        name(levels)
+    ));
+    doc
 }
 
 fn variables(rng: &mut StdRng) -> Value {
@@ -82,6 +108,8 @@ async fn malformed_documents_and_variables_never_break_the_server() {
         let body = if i % 13 == 0 {
             // Not even JSON of the right shape.
             Value::String(query.clone())
+        } else if i % 17 == 0 {
+            json!({ "query": query, "operationName": "NoSuchOperation" })
         } else {
             json!({ "query": query, "variables": variables(&mut rng) })
         };
@@ -113,4 +141,7 @@ async fn malformed_documents_and_variables_never_break_the_server() {
         codes.contains_key("BAD_REQUEST") || codes.contains_key("GRAPHQL_VALIDATION_FAILED"),
         "{codes:?}"
     );
+    // Fragment bombs are priced and refused; NUL bytes are refused as input errors.
+    assert!(codes.contains_key("QUERY_TOO_COMPLEX"), "{codes:?}");
+    assert!(codes.contains_key("BAD_USER_INPUT"), "{codes:?}");
 }

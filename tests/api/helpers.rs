@@ -79,6 +79,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A loopback port that forwards every connection to `target` (host:port), for reaching a
+/// service through an address other than its own.
+pub async fn tcp_forward(target: &str) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = target.to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    port
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.com", Uuid::new_v4().simple())
 }
@@ -156,6 +175,26 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// The tenant's own file area, where its CSV connectors read (created if missing).
+    pub fn files_of(&self, tenant: &TestTenant) -> std::path::PathBuf {
+        self.files_of_tenant(tenant.tenant_id.parse().unwrap())
+    }
+
+    pub fn files_of_tenant(&self, tenant: Uuid) -> std::path::PathBuf {
+        let dir = autonomos::domains::pipeline::csv_source::tenant_dir(
+            &self.settings.sync.file_root,
+            tenant,
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The file area of the tenant a token belongs to.
+    pub async fn files_of_token(&self, token: &str) -> std::path::PathBuf {
+        let me = self.ok("{ tenant { id } }", json!({}), Some(token)).await;
+        self.files_of_tenant(me["tenant"]["id"].as_str().unwrap().parse().unwrap())
     }
 
     pub async fn create_csv_connector(&self, token: &str, name: &str) -> String {

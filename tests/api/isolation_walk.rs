@@ -45,7 +45,7 @@ const MARK: &str = "zyxwvu";
 async fn seed(app: &TestApp) -> Seeded {
     let a = app.sign_up().await;
     let rel = format!("walk-{}", Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of(&a).join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("accounts.csv"),
@@ -181,6 +181,12 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("usage", "{ usage { connectors { used } eventsThisHour { used } } }".into(), json!({})),
         ("inviteUser", "mutation($e: String!) { inviteUser(input: { email: $e, role: VIEWER }) { user { id } } }".into(), json!({ "e": a.tenant.email })),
         ("changeUserRole", "mutation($id: ID!) { changeUserRole(userId: $id, role: VIEWER) { id } }".into(), json!({ "id": a.tenant.user_id })),
+        ("revokeSessions", "mutation($id: ID!) { revokeSessions(userId: $id) { id } }".into(), json!({ "id": a.tenant.user_id })),
+        ("disableUser", "mutation($id: ID!) { disableUser(id: $id) { id } }".into(), json!({ "id": a.tenant.user_id })),
+        ("enableUser", "mutation($id: ID!) { enableUser(id: $id) { id } }".into(), json!({ "id": a.tenant.user_id })),
+        ("removeUser", "mutation($id: ID!) { removeUser(id: $id) { id } }".into(), json!({ "id": a.tenant.user_id })),
+        // Only ever the caller's own password; a wrong current one changes nothing.
+        ("changePassword", "mutation($p: String!) { changePassword(input: { currentPassword: $p, newPassword: \"another long passphrase\" }) { token } }".into(), json!({ "p": "not the password at all" })),
         ("createApiKey", "mutation { createApiKey(input: { name: \"b-key\", role: VIEWER }) { apiKey { id } } }".into(), json!({})),
         ("revokeApiKey", "mutation($id: ID!) { revokeApiKey(id: $id) { id } }".into(), json!({ "id": a.api_key })),
         ("createConnector", "mutation { createConnector(input: { name: \"b-crm\", kind: CSV, config: { path: \"x.csv\" } }) { id } }".into(), json!({})),

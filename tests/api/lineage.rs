@@ -17,7 +17,7 @@ const CSV: &str = "id,Account Name,Website,Annual Revenue,Phone\n\
 async fn synced(app: &TestApp) -> (TestTenant, String) {
     let t = app.sign_up().await;
     let rel = format!("t-{}", Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of(&t).join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("accounts.csv"), CSV).unwrap();
     let connector = app

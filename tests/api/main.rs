@@ -27,6 +27,8 @@ mod rest_sources;
 mod rls;
 mod roles;
 mod schema;
+mod security_access;
+mod security_outbound;
 mod telemetry;
 mod ui;
 mod uploads;

@@ -6,12 +6,12 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{error_code, spawn_app, TestApp, SYNC_RUN};
+use crate::helpers::{error_code, spawn_app, TestApp, TestTenant, SYNC_RUN};
 
 /// A directory of its own under the server's file root; returns (absolute dir, relative dir).
-fn scratch(app: &TestApp) -> (PathBuf, String) {
+fn scratch(app: &TestApp, tenant: &TestTenant) -> (PathBuf, String) {
     let rel = format!("t-{}", Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of(tenant).join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     (dir, rel)
 }
@@ -84,7 +84,7 @@ const ACCOUNTS: &str = "id,Account Name,Website,Annual Revenue,Industry,Phone,Lo
 async fn a_csv_connector_syncs_into_canonical_records_with_lineage() {
     let app = spawn_app().await;
     let t = app.sign_up().await;
-    let (dir, rel) = scratch(&app);
+    let (dir, rel) = scratch(&app, &t);
     std::fs::write(dir.join("accounts.csv"), ACCOUNTS).unwrap();
     let connector =
         csv_connector(&app, &t.token, "crm-export", &format!("{rel}/accounts.csv")).await;
@@ -214,7 +214,7 @@ async fn a_csv_connector_syncs_into_canonical_records_with_lineage() {
 async fn schema_drift_is_recorded_and_mappings_follow_it() {
     let app = spawn_app().await;
     let t = app.sign_up().await;
-    let (dir, rel) = scratch(&app);
+    let (dir, rel) = scratch(&app, &t);
     let file = dir.join("accounts.csv");
     std::fs::write(
         &file,
@@ -311,7 +311,7 @@ async fn schema_drift_is_recorded_and_mappings_follow_it() {
 async fn a_crashed_run_resumes_from_its_checkpoint_without_duplicates() {
     let app = spawn_app().await;
     let t = app.sign_up().await;
-    let (dir, rel) = scratch(&app);
+    let (dir, rel) = scratch(&app, &t);
     let file = dir.join("contacts.csv");
     let rows = |n: usize| {
         let mut s = String::from("id,First Name,Last Name,Email\n");
@@ -461,7 +461,7 @@ async fn unreadable_sources_fail_the_run_with_a_reason() {
         run["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("outside the server's file root"),
+            .contains("outside this tenant's files"),
         "{run:#}"
     );
 
@@ -480,7 +480,7 @@ async fn unreadable_sources_fail_the_run_with_a_reason() {
         run["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("connecting to 127.0.0.1"),
+            .contains("cannot connect to 127.0.0.1:1"),
         "{run:#}"
     );
 }
@@ -504,12 +504,20 @@ async fn a_postgres_source_is_introspected_read_and_drift_checked() {
         .await
         .unwrap();
     let url = url::Url::parse(app.settings.database.migration_url.expose_secret()).unwrap();
+    // The platform's own database is never a source; the same server reached through another
+    // address (as a source on the operator-allowed network would be) is.
+    let forwarded = crate::helpers::tcp_forward(&format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port().unwrap()
+    ))
+    .await;
     let connector = app
         .create_connector(
             &t.token,
             "warehouse",
             "POSTGRES",
-            json!({ "host": url.host_str().unwrap(), "port": url.port().unwrap(), "database": url.path().trim_start_matches('/'),
+            json!({ "host": "127.0.0.1", "port": forwarded, "database": url.path().trim_start_matches('/'),
                     "user": url.username(), "password": url.password().unwrap(), "schema": schema, "sslMode": "disable" }),
         )
         .await;
@@ -545,7 +553,7 @@ async fn runs_records_and_drift_stay_in_their_tenant() {
     let app = spawn_app().await;
     let a = app.sign_up().await;
     let b = app.sign_up().await;
-    let (dir, rel) = scratch(&app);
+    let (dir, rel) = scratch(&app, &a);
     std::fs::write(dir.join("accounts.csv"), ACCOUNTS).unwrap();
     let connector = csv_connector(&app, &a.token, "private", &format!("{rel}/accounts.csv")).await;
     let run = sync(&app, &a.token, &connector).await;

@@ -404,16 +404,21 @@ async fn bad_proposal_input_is_refused_or_cleaned() {
         body["errors"][0]["extensions"]["problems"][0]["field"],
         "fields"
     );
-    // NUL bytes in samples are dropped, not stored (Postgres text cannot hold them).
-    let p = propose(
-        &app,
-        &t.token,
-        "x",
-        "companies",
-        json!([{ "name": "industry", "samples": ["Soft\u{0}ware"] }]),
-    )
-    .await;
-    assert_eq!(p[0]["canonicalField"], "industry");
+    // NUL bytes (which PostgreSQL text cannot hold) are refused before anything runs, naming
+    // where they are.
+    let body = app
+        .gql(
+            PROPOSE,
+            json!({ "i": { "sourceSystem": "x", "sourceEntity": "companies",
+                           "fields": [{ "name": "industry", "samples": ["Soft\u{0}ware"] }] } }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(
+        body["errors"][0]["extensions"]["problems"][0]["field"],
+        "$i.fields[0].samples[0]"
+    );
     // Bytes that are not UTF-8 never reach the resolver.
     let mut raw = br#"{"query":"mutation { proposeMappings(input: {sourceSystem: \"x\", sourceEntity: \"y\", fields: [{name: \"a\", samples: [\""#.to_vec();
     raw.extend_from_slice(&[0xff, 0xfe]);

@@ -168,7 +168,7 @@ async fn a_sync_run_stops_at_the_event_quota_keeping_the_batches_written() {
     let app = spawn_app_with(|s| s.quotas.events_per_hour = 120).await;
     let t = app.sign_up().await;
     let rel = format!("q-{}", Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of(&t).join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     let mut csv = String::from("id,Account Name,Website\n");
     for i in 0..200 {

@@ -21,7 +21,7 @@ pub(crate) struct Ws {
 
 /// What the server sent.
 #[derive(Debug)]
-enum Got {
+pub(crate) enum Got {
     Next(String, Value),
     Complete(String),
     Closed(u16, String),
@@ -71,7 +71,7 @@ impl Ws {
         }
     }
 
-    async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         self.socket
             .send(Message::Text(v.to_string().into()))
             .await
@@ -84,7 +84,7 @@ impl Ws {
     }
 
     /// The next message (pings answered), or None when nothing came within `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<Got> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<Got> {
         loop {
             let msg = match tokio::time::timeout(wait, self.socket.next()).await {
                 Err(_) => return None,
@@ -363,7 +363,7 @@ async fn a_sync_run_is_followed_to_its_end_and_reviews_are_announced() {
 
     // A sync run, followed from QUEUED or RUNNING to SUCCEEDED; the stream then completes.
     let rel = format!("t-{}", uuid::Uuid::now_v7().simple());
-    let dir = app.settings.sync.file_root.join(&rel);
+    let dir = app.files_of(&t).join(&rel);
     std::fs::create_dir_all(&dir).unwrap();
     let rows: String = (0..3000)
         .map(|i| format!("{i},Acme {i},acme{i}.test\n"))

@@ -170,7 +170,7 @@ export function Connectors() {
         {kind === 'CSV' ? (
           <>
             <label>
-              CSV file (under the server's file root)
+              CSV file (path in your workspace's files, e.g. uploads/accounts.csv)
               <input value={path} onChange={(e) => setPath(e.target.value)} required />
             </label>
             <label>

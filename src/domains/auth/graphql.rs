@@ -2,7 +2,7 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, ApiKey, Session, Tenant, User};
-use super::service;
+use super::{service, sessions};
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
@@ -217,6 +217,12 @@ impl AuthQuery {
     }
 }
 
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 #[derive(Default)]
 pub struct AuthMutation;
 
@@ -312,6 +318,60 @@ impl AuthMutation {
             api_key: key.into(),
             secret,
         })
+    }
+
+    /// Ends every session of a user: tokens issued so far stop working on their next request
+    /// (WebSockets close with 4403). Without `userId`, the caller's own; another user's needs
+    /// ADMIN.
+    async fn revoke_sessions(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<GqlUser> {
+        let scope = ctx.scope(model::Role::Viewer)?;
+        let user = user_id.map(|id| parse_id("userId", &id)).transpose()?;
+        Ok(sessions::revoke_sessions(ctx.app()?, &scope, user)
+            .await?
+            .into())
+    }
+
+    /// Changes the caller's password; earlier sessions end and a new one is returned.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let scope = ctx.scope(model::Role::Viewer)?;
+        let session = sessions::change_password(
+            ctx.app()?,
+            &scope,
+            input.current_password,
+            input.new_password,
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Disables a user of the tenant (ADMIN): their tokens are refused at once and they cannot
+    /// sign in until enabled again.
+    async fn disable_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
+        let scope = ctx.scope(model::Role::Admin)?;
+        let user = sessions::set_disabled(ctx.app()?, &scope, parse_id("id", &id)?, true).await?;
+        Ok(user.into())
+    }
+
+    async fn enable_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
+        let scope = ctx.scope(model::Role::Admin)?;
+        let user = sessions::set_disabled(ctx.app()?, &scope, parse_id("id", &id)?, false).await?;
+        Ok(user.into())
+    }
+
+    /// Removes a user from the tenant (ADMIN); their audit trail stays.
+    async fn remove_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
+        let scope = ctx.scope(model::Role::Admin)?;
+        Ok(sessions::remove(ctx.app()?, &scope, parse_id("id", &id)?)
+            .await?
+            .into())
     }
 
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlApiKey> {

@@ -5,5 +5,6 @@ mod password;
 pub mod scope;
 mod secret;
 pub mod service;
+pub mod sessions;
 mod store;
 pub mod token;

@@ -12,8 +12,7 @@ use super::model::{
     Session, Tenant, User, UserStatus,
 };
 use super::scope::{RequestMeta, TenantScope};
-use super::token::TokenError;
-use super::{password, secret, store};
+use super::{password, secret, sessions, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::ontology::service as ontology;
 use crate::error::{is_unique_violation, AppError, AppResult};
@@ -88,7 +87,7 @@ pub async fn authenticate(
     let result = if credential.starts_with(&format!("{API_KEY_KIND}_")) {
         authenticate_api_key(state, credential).await
     } else {
-        authenticate_token(state, credential)
+        sessions::authenticate_token(state, credential).await
     };
     match result {
         Ok(principal) => Authentication::Authenticated(principal),
@@ -98,25 +97,6 @@ pub async fn authenticate(
             Authentication::Rejected("authentication is unavailable".into())
         }
     }
-}
-
-fn authenticate_token(state: &AppState, token: &str) -> AppResult<Principal> {
-    let claims = state.tokens.verify(token).map_err(|e| match e {
-        TokenError::Expired => AppError::Unauthenticated("token expired".into()),
-        TokenError::Invalid => AppError::Unauthenticated("invalid token".into()),
-    })?;
-    let role = claims
-        .role
-        .parse()
-        .map_err(|_| AppError::Unauthenticated("invalid token".into()))?;
-    Ok(Principal {
-        tenant_id: claims.tid,
-        actor: Actor {
-            kind: ActorKind::User,
-            id: Some(claims.sub),
-        },
-        role,
-    })
 }
 
 /// What the API-key cache holds; never the key itself.
@@ -354,7 +334,11 @@ pub async fn accept_invite(
     session(state, user, tenant)
 }
 
-fn session(state: &AppState, user: users::Model, tenant: tenants::Model) -> AppResult<Session> {
+pub(super) fn session(
+    state: &AppState,
+    user: users::Model,
+    tenant: tenants::Model,
+) -> AppResult<Session> {
     let user = to_user(user)?;
     let (token, expires_at) = state.tokens.issue(user.id, user.tenant_id, user.role)?;
     Ok(Session {
@@ -492,6 +476,8 @@ pub async fn change_user_role(
     )
     .await?;
     tx.commit().await?;
+    // The new role applies from the user's next request, whatever their token says.
+    sessions::forget(state, user.id).await;
     to_user(user)
 }
 
@@ -578,7 +564,7 @@ fn parse_role(raw: &str) -> AppResult<Role> {
         .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
 }
 
-fn to_user(row: users::Model) -> AppResult<User> {
+pub(super) fn to_user(row: users::Model) -> AppResult<User> {
     Ok(User {
         id: row.id,
         tenant_id: row.tenant_id,

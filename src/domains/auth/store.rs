@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::{api_keys, tenants, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    Statement,
+    EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -35,6 +35,29 @@ pub struct ApiKeyRow {
     pub role: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct AccessRow {
+    pub tenant_id: Uuid,
+    pub role: String,
+    pub status: String,
+    pub sessions_valid_after: Option<DateTime<Utc>>,
+}
+
+/// A user's tenant, role, status and session cut-off, before any tenant is known.
+pub async fn user_access(db: &DatabaseConnection, id: Uuid) -> Result<Option<AccessRow>, DbErr> {
+    AccessRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT * FROM auth_user_access($1)",
+        [id.into()],
+    ))
+    .one(db)
+    .await
+}
+
+pub async fn delete_user(tx: &ScopedTx<'_>, user: users::Model) -> Result<(), DbErr> {
+    user.into_active_model().delete(tx.conn()).await.map(|_| ())
 }
 
 pub async fn credentials_by_email(
@@ -116,6 +139,7 @@ pub async fn insert_user(tx: &ScopedTx<'_>, user: NewUser<'_>) -> Result<users::
         invite_token_hash: Set(user.invite_token_hash),
         invite_expires_at: Set(user.invite_expires_at),
         last_login_at: Set(None),
+        sessions_valid_after: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

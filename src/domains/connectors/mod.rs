@@ -3,5 +3,6 @@
 pub mod graphql;
 pub mod kinds;
 pub mod model;
+pub mod rotation;
 pub mod service;
 mod store;

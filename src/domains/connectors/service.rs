@@ -44,13 +44,32 @@ fn name_conflict(err: sea_orm::DbErr) -> AppError {
     }
 }
 
+/// A valid config whose endpoint the outbound policy does not refuse outright (names that need
+/// DNS are checked again on every connection).
+fn validated(
+    state: &AppState,
+    kind: ConnectorKind,
+    raw: &serde_json::Value,
+) -> AppResult<kinds::ValidatedConfig> {
+    let config = kinds::validate(kind, raw)?;
+    if let Some(e) = &config.endpoint {
+        state
+            .outbound
+            .check_literal(&e.host, e.port)
+            .map_err(|refused| {
+                AppError::bad_field(format!("config.{}", e.field), refused.to_string())
+            })?;
+    }
+    Ok(config)
+}
+
 pub async fn create(
     state: &AppState,
     scope: &TenantScope,
     input: NewConnector,
 ) -> AppResult<Connector> {
     let name = check_name(&input.name)?;
-    let config = kinds::validate(input.kind, &input.config)?;
+    let config = validated(state, input.kind, &input.config)?;
     let sealed = seal(state, scope.tenant_id(), input.kind, &config.stored)?;
     let tx = ScopedTx::begin(&state.db, scope).await?;
     let limits = quotas::limits(&tx, &state.settings.quotas).await?;
@@ -86,7 +105,7 @@ pub async fn update(
     }
     if let Some(config) = changes.config {
         let old = open(state, tx.tenant_id(), before.kind, &stored_before)?;
-        let new = kinds::validate(before.kind, &config)?.stored;
+        let new = validated(state, before.kind, &config)?.stored;
         let new = keep_unchanged_secrets(before.kind, new, &old)?;
         active.config = Set(seal(state, tx.tenant_id(), before.kind, &new)?);
     }

@@ -72,43 +72,59 @@ impl CsvSource {
     }
 }
 
-/// Where a tenant's uploaded files live, under the file root.
-pub fn uploads_dir(root: &Path, tenant: Uuid) -> PathBuf {
-    root.join("tenants")
-        .join(tenant.to_string())
-        .join("uploads")
+/// A tenant's own file area under the file root: the only place its CSV connectors read.
+pub fn tenant_dir(root: &Path, tenant: Uuid) -> PathBuf {
+    root.join("tenants").join(tenant.to_string())
 }
 
-/// A connector's path: `uploads/<name>` is the tenant's own uploaded file; other relative
-/// paths resolve against the file root (files an operator put there), absolute ones must lie
-/// inside it. Nothing resolves into another tenant's area.
+/// Where a tenant's uploaded files live, inside its area.
+pub fn uploads_dir(root: &Path, tenant: Uuid) -> PathBuf {
+    tenant_dir(root, tenant).join("uploads")
+}
+
+/// A connector's path, inside its tenant's area: relative paths resolve against it
+/// (`uploads/<name>` is an uploaded file), absolute ones must lie in it. No path (`..`, links,
+/// another tenant's id) leads out of it.
 pub fn resolve(root: &Path, tenant: Uuid, path: &str) -> Result<PathBuf, SourceError> {
-    let raw = Path::new(path);
-    let joined = if raw.is_absolute() {
-        raw.to_path_buf()
-    } else if let Ok(name) = raw.strip_prefix("uploads") {
-        uploads_dir(root, tenant).join(name)
-    } else {
-        root.join(raw)
-    };
-    let found = joined
-        .canonicalize()
-        .map_err(|e| SourceError::Unavailable(format!("{path}: {e}")))?;
     let root = root
         .canonicalize()
         .map_err(|e| SourceError::Unavailable(format!("file root {}: {e}", root.display())))?;
-    if !found.starts_with(&root) {
-        return Err(SourceError::Invalid(format!(
-            "{path} is outside the server's file root"
-        )));
+    let area = tenant_dir(&root, tenant);
+    let raw = Path::new(path);
+    let joined = if raw.is_absolute() {
+        raw.to_path_buf()
+    } else {
+        area.join(raw)
+    };
+    let outside = || SourceError::Invalid(format!("{path} is outside this tenant's files"));
+    // Judged as written first (so a path that leads out says so even when nothing is there),
+    // then as it resolves on disk (links).
+    if !lexically_normal(&joined).starts_with(&area) {
+        return Err(outside());
     }
-    let tenants = root.join("tenants");
-    if found.starts_with(&tenants) && !found.starts_with(tenants.join(tenant.to_string())) {
-        return Err(SourceError::Invalid(format!(
-            "{path} belongs to another tenant"
-        )));
+    let found = joined.canonicalize().map_err(|_| {
+        SourceError::Unavailable(format!("{path}: no such file in this tenant's files"))
+    })?;
+    if !found.starts_with(&area) {
+        return Err(outside());
     }
     Ok(found)
+}
+
+/// `a/b/../c` as `a/c`, without asking the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Reads rows of one file: header first, then data rows decoded into strings.
@@ -433,10 +449,16 @@ mod tests {
         p
     }
 
+    /// A file root whose nil tenant's area is the returned directory.
     fn scratch() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("csv-source-{}", uuid::Uuid::now_v7()));
+        let root = std::env::temp_dir().join(format!("csv-source-{}", uuid::Uuid::now_v7()));
+        let d = tenant_dir(&root, Uuid::nil());
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    fn root_of(area: &Path) -> PathBuf {
+        area.parent().and_then(Path::parent).unwrap().to_path_buf()
     }
 
     async fn read_all(source: &CsvSource, entity: &str, after: u64) -> Batch {
@@ -459,7 +481,7 @@ mod tests {
             "accounts.csv",
             b"id,name,revenue\n1,Acme,100\n2,Beta\n3,Caf\xe9,7\n\n4,\"Delta, Inc\",9\n,Nobody,1\n",
         );
-        let source = CsvSource::new(config(&path), dir.clone(), Uuid::nil());
+        let source = CsvSource::new(config(&path), root_of(&dir), Uuid::nil());
         assert_eq!(source.entities().await.unwrap(), ["accounts"]);
         let schema = source.introspect("accounts").await.unwrap();
         assert_eq!(schema.fields[2].data_type, "integer");
@@ -492,13 +514,28 @@ mod tests {
         let mut cfg = config(&path);
         cfg.delimiter = ";".into();
         cfg.encoding = "latin1".into();
-        let source = CsvSource::new(cfg, dir.clone(), Uuid::nil());
+        let source = CsvSource::new(cfg, root_of(&dir), Uuid::nil());
         let all = read_all(&source, "c", 0).await;
         assert_eq!(all.records[0].values[1].1, "Café");
-        let outside = CsvSource::new(config(Path::new("/etc/passwd")), dir, Uuid::nil());
+        let root = root_of(&dir);
+        let outside = CsvSource::new(config(Path::new("/etc/passwd")), root.clone(), Uuid::nil());
         assert!(matches!(
             outside.entities().await,
             Err(SourceError::Invalid(_))
         ));
+        // Another tenant's file, by absolute and by relative path.
+        let other = tenant_dir(&root, Uuid::from_u128(7));
+        std::fs::create_dir_all(&other).unwrap();
+        let theirs = write(&other, "theirs.csv", b"id\n1\n");
+        for path in [
+            theirs.display().to_string(),
+            format!("../{}/theirs.csv", Uuid::from_u128(7)),
+        ] {
+            let source = CsvSource::new(config(Path::new(&path)), root.clone(), Uuid::nil());
+            assert!(
+                matches!(source.entities().await, Err(SourceError::Invalid(_))),
+                "{path}"
+            );
+        }
     }
 }

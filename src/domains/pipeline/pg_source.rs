@@ -14,6 +14,7 @@ use super::source::{
     Source, SourceError, SourceRecord, SAMPLES,
 };
 use crate::domains::connectors::kinds::postgres::PostgresConfig;
+use crate::infra::outbound::OutboundPolicy;
 
 pub struct PgSource {
     config: PostgresConfig,
@@ -41,27 +42,50 @@ fn pipeline_type(pg: &str) -> &'static str {
 }
 
 impl PgSource {
-    pub async fn connect(config: PostgresConfig) -> Result<Self, SourceError> {
-        let mut url = url::Url::parse("postgres://localhost").map_err(unavailable)?;
-        url.set_host(Some(&config.host)).map_err(unavailable)?;
-        let _ = url.set_port(Some(config.port));
-        let _ = url.set_username(&config.user);
-        if !config.password.is_empty() {
-            let _ = url.set_password(Some(&config.password));
-        }
-        url.set_path(&config.database);
-        url.query_pairs_mut()
-            .append_pair("sslmode", &config.ssl_mode);
-        let mut options = ConnectOptions::new(url.to_string());
-        options
-            .max_connections(2)
-            .min_connections(0)
-            .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        let db = Database::connect(options)
+    /// Connects to an address the outbound policy checked for the configured host. Every
+    /// failure to connect reads the same, whatever the far port's state (no port scans).
+    pub async fn connect(
+        config: PostgresConfig,
+        policy: &OutboundPolicy,
+    ) -> Result<Self, SourceError> {
+        let addresses = policy
+            .resolve(&config.host, config.port)
             .await
-            .map_err(|e| SourceError::Unavailable(format!("connecting to {}: {e}", config.host)))?;
-        Ok(Self { config, db })
+            .map_err(|e| SourceError::Unavailable(e.to_string()))?;
+        let failed = || {
+            SourceError::Unavailable(format!(
+                "cannot connect to {}:{} as {} (refused, unreachable, not PostgreSQL, or the \
+                 credentials were not accepted)",
+                config.host, config.port, config.user
+            ))
+        };
+        for address in &addresses {
+            let mut url = url::Url::parse("postgres://localhost").map_err(|_| failed())?;
+            let host = match address.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            url.set_host(Some(&host)).map_err(|_| failed())?;
+            let _ = url.set_port(Some(config.port));
+            let _ = url.set_username(&config.user);
+            if !config.password.is_empty() {
+                let _ = url.set_password(Some(&config.password));
+            }
+            url.set_path(&config.database);
+            url.query_pairs_mut()
+                .append_pair("sslmode", &config.ssl_mode);
+            let mut options = ConnectOptions::new(url.to_string());
+            options
+                .max_connections(2)
+                .min_connections(0)
+                .connect_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            match Database::connect(options).await {
+                Ok(db) => return Ok(Self { config, db }),
+                Err(e) => tracing::debug!(%address, error = %e, "postgres source: connect failed"),
+            }
+        }
+        Err(failed())
     }
 
     async fn strings(

@@ -19,13 +19,27 @@ use super::source::{
 use crate::domains::connectors::kinds::rest::{
     ApiKeyLocation, Pagination, RestAuth, RestConfig, RestEntity,
 };
+use crate::infra::outbound::{OutboundError, OutboundPolicy, PinnedResolver};
 
 /// A runaway API (a cursor that never ends) stops here.
 const MAX_PAGES: usize = 100_000;
+const MAX_REDIRECTS: usize = 5;
+
+/// What a failed request says: the same whatever state the far port is in (no port scans
+/// through error texts), and never the URL (it may carry an API key).
+fn transport_error(url: &Url, e: &reqwest::Error) -> String {
+    tracing::debug!(error = %e, "REST source request failed");
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or_default();
+    format!("no answer from {host}:{port}")
+}
 
 pub struct RestSource {
     config: RestConfig,
     http: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
+    /// The addresses the policy checked, which the client connects to (no DNS rebinding).
+    pins: Arc<PinnedResolver>,
     breaker: Arc<Breaker>,
     bucket: Option<Arc<TokenBucket>>,
 }
@@ -40,17 +54,24 @@ struct Failure {
 impl RestSource {
     pub fn new(
         config: RestConfig,
+        policy: Arc<OutboundPolicy>,
         breaker: Arc<Breaker>,
         bucket: Option<Arc<TokenBucket>>,
     ) -> Result<Self, SourceError> {
+        let pins = Arc::new(PinnedResolver::default());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.timeout_ms))
             .user_agent(concat!("autonomos/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(pins.clone())
+            .no_proxy()
             .build()
             .map_err(|e| SourceError::Invalid(e.to_string()))?;
         Ok(Self {
             config,
             http,
+            policy,
+            pins,
             breaker,
             bucket,
         })
@@ -70,44 +91,89 @@ impl RestSource {
             .map_err(|e| SourceError::Invalid(format!("{endpoint}: {e}")))
     }
 
-    async fn attempt(&self, url: &Url) -> Result<Value, Failure> {
-        let mut url = url.clone();
-        let mut request = self.http.get(url.clone());
+    /// The request for `url`, with the config's credentials when it goes to the API's own
+    /// origin (a redirect or next link elsewhere does not get them).
+    fn request(&self, url: &Url) -> reqwest::RequestBuilder {
+        let same_origin = self
+            .url("/")
+            .is_ok_and(|base| base.origin() == url.origin());
+        if !same_origin {
+            return self.http.get(url.clone());
+        }
         match &self.config.auth {
-            RestAuth::None => {}
-            RestAuth::Bearer { token } => request = request.bearer_auth(token),
+            RestAuth::None => self.http.get(url.clone()),
+            RestAuth::Bearer { token } => self.http.get(url.clone()).bearer_auth(token),
             RestAuth::ApiKey {
                 location: ApiKeyLocation::Header,
                 name,
                 value,
-            } => request = request.header(name.as_str(), value.as_str()),
+            } => self
+                .http
+                .get(url.clone())
+                .header(name.as_str(), value.as_str()),
             RestAuth::ApiKey {
                 location: ApiKeyLocation::Query,
                 name,
                 value,
             } => {
+                let mut url = url.clone();
                 url.query_pairs_mut().append_pair(name, value);
-                request = self.http.get(url.clone());
+                self.http.get(url)
             }
             RestAuth::Basic { username, password } => {
                 let token = base64::engine::general_purpose::STANDARD
                     .encode(format!("{username}:{password}"));
-                request = request.header("authorization", format!("Basic {token}"));
+                self.http
+                    .get(url.clone())
+                    .header("authorization", format!("Basic {token}"))
             }
         }
-        let shown = format!("GET {}", url.path());
-        let response = request.send().await.map_err(|e| Failure {
-            message: format!(
-                "{shown}: {}",
-                if e.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    e.to_string()
-                }
-            ),
-            retryable: true,
+    }
+
+    /// Sends one GET through the outbound policy, following up to `MAX_REDIRECTS` redirects,
+    /// each checked again.
+    async fn send(&self, url: &Url) -> Result<reqwest::Response, Failure> {
+        let mut url = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let refused = |e: OutboundError| Failure {
+                message: format!("GET {}: {e}", url.path()),
+                retryable: false,
+                retry_after: None,
+            };
+            self.policy
+                .vet_url(&url, &self.pins)
+                .await
+                .map_err(refused)?;
+            let response = self.request(&url).send().await.map_err(|e| Failure {
+                message: format!("GET {}: {}", url.path(), transport_error(&url, &e)),
+                retryable: true,
+                retry_after: None,
+            })?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let next = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| Failure {
+                    message: format!("GET {}: a redirect without a usable Location", url.path()),
+                    retryable: false,
+                    retry_after: None,
+                })?;
+            url = next;
+        }
+        Err(Failure {
+            message: format!("GET {}: more than {MAX_REDIRECTS} redirects", url.path()),
+            retryable: false,
             retry_after: None,
-        })?;
+        })
+    }
+
+    async fn attempt(&self, url: &Url) -> Result<Value, Failure> {
+        let shown = format!("GET {}", url.path());
+        let response = self.send(url).await?;
         let status = response.status();
         if !status.is_success() {
             let retry_after = response
@@ -477,6 +543,8 @@ impl Source for RestSource {
         let source = Self {
             config: self.config.clone(),
             http: self.http.clone(),
+            policy: self.policy.clone(),
+            pins: self.pins.clone(),
             breaker: self.breaker.clone(),
             bucket: self.bucket.clone(),
         };

@@ -60,6 +60,85 @@ pub struct Health {
     pub message: String,
 }
 
+/// A character that is not text: NUL (which PostgreSQL cannot store at all) and the other C0
+/// controls but tab, line feed and carriage return.
+fn is_binary(c: char) -> bool {
+    c < ' ' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Kept text with its binary characters written out (`\u{0}`), so it can be stored and shown.
+fn visible(text: &str) -> String {
+    if !text.chars().any(is_binary) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if is_binary(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+impl Batch {
+    /// Whatever the source, a record with binary content (a NUL byte, control characters) is
+    /// quarantined with the field named instead of failing its whole batch in the database.
+    pub fn quarantine_binary(&mut self) {
+        let (good, bad): (Vec<SourceRecord>, Vec<SourceRecord>) = std::mem::take(&mut self.records)
+            .into_iter()
+            .partition(|r| {
+                !r.id.chars().any(is_binary)
+                    && r.values
+                        .iter()
+                        .all(|(k, v)| !k.chars().any(is_binary) && !v.chars().any(is_binary))
+            });
+        self.records = good;
+        for record in bad {
+            let field = record
+                .values
+                .iter()
+                .find(|(k, v)| k.chars().any(is_binary) || v.chars().any(is_binary))
+                .map_or("the id", |(k, _)| k.as_str());
+            let raw: serde_json::Map<String, Value> = record
+                .values
+                .iter()
+                .map(|(k, v)| (visible(k), Value::String(visible(v))))
+                .collect();
+            self.quarantined.push(Quarantined {
+                position: record.position,
+                reason: format!(
+                    "binary content (a NUL byte or control character) in {}",
+                    visible(field)
+                ),
+                raw: Value::Object(raw).to_string(),
+            });
+        }
+        for q in &mut self.quarantined {
+            q.raw = visible(&q.raw);
+            q.reason = visible(&q.reason);
+        }
+        self.quarantined.sort_by_key(|q| q.position);
+    }
+}
+
+impl EntitySchema {
+    /// Field names must be text; samples that are not are left out.
+    pub fn check_text(&mut self) -> Result<(), SourceError> {
+        if let Some(f) = self.fields.iter().find(|f| f.name.chars().any(is_binary)) {
+            return Err(SourceError::Invalid(format!(
+                "the field name {:?} holds binary content (a NUL byte or control character)",
+                visible(&f.name)
+            )));
+        }
+        for f in &mut self.fields {
+            f.samples.retain(|s| !s.chars().any(is_binary));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 pub trait Source: Send + Sync {
     /// The entities the source offers (files, endpoints, tables).
@@ -187,6 +266,56 @@ mod tests {
         assert_eq!(infer_type(&["a@b.co"]), "email");
         assert_eq!(infer_type(&["1", "x"]), "string");
         assert_eq!(infer_type(&[]), "string");
+    }
+
+    #[test]
+    fn binary_records_are_quarantined_with_the_field_named() {
+        let record = |position: u64, value: &str| SourceRecord {
+            position,
+            id: position.to_string(),
+            version: String::new(),
+            values: vec![("name".into(), "ok".into()), ("notes".into(), value.into())],
+        };
+        let mut batch = Batch {
+            records: vec![
+                record(1, "plain"),
+                record(2, "nul\u{0}here"),
+                record(3, "bell\u{7}"),
+            ],
+            quarantined: vec![Quarantined {
+                position: 4,
+                reason: "x".into(),
+                raw: "a\u{0}b".into(),
+            }],
+            last_position: 4,
+        };
+        batch.quarantine_binary();
+        assert_eq!(batch.records.len(), 1);
+        let reasons: Vec<(u64, &str)> = batch
+            .quarantined
+            .iter()
+            .map(|q| (q.position, q.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 3);
+        assert!(reasons[0].1.contains("notes"), "{reasons:?}");
+        assert!(batch.quarantined.iter().all(|q| !q.raw.contains('\0')));
+        assert!(
+            batch.quarantined[0].raw.contains("u{0}here"),
+            "{}",
+            batch.quarantined[0].raw
+        );
+        let mut schema = EntitySchema {
+            entity: "e".into(),
+            fields: vec![FieldSchema {
+                name: "a".into(),
+                data_type: "string".into(),
+                samples: vec!["x\u{0}".into(), "y".into()],
+            }],
+        };
+        schema.check_text().unwrap();
+        assert_eq!(schema.fields[0].samples, ["y"]);
+        schema.fields[0].name = "b\u{0}".into();
+        assert!(schema.check_text().is_err());
     }
 
     #[test]

@@ -86,15 +86,18 @@ pub async fn source_for(
                 &config.circuit_breaker,
                 config.rate_limit.as_ref(),
             );
-            Ok(Arc::new(RestSource::new(config, breaker, bucket).map_err(
-                |e| AppError::bad_field("config", e.to_string()),
-            )?))
+            Ok(Arc::new(
+                RestSource::new(config, state.outbound.clone(), breaker, bucket)
+                    .map_err(|e| AppError::bad_field("config", e.to_string()))?,
+            ))
         }
         ConnectorKind::Postgres => {
             let config: PostgresConfig =
                 serde_json::from_value(config).map_err(AppError::internal)?;
             Ok(Arc::new(
-                PgSource::connect(config).await.map_err(source_error)?,
+                PgSource::connect(config, &state.outbound)
+                    .await
+                    .map_err(source_error)?,
             ))
         }
     }
@@ -318,7 +321,11 @@ impl Run {
         let entities = source.entities().await.map_err(source_error)?;
         self.counts.entities = entities.len() as u64;
         for entity in entities {
-            let result = match source.introspect(&entity).await {
+            let introspected = source
+                .introspect(&entity)
+                .await
+                .and_then(|mut schema| schema.check_text().map(|()| schema));
+            let result = match introspected {
                 Ok(schema) => {
                     self.entity(state, scope, job.id, &connector, source.as_ref(), &schema)
                         .await
@@ -377,7 +384,8 @@ impl Run {
         };
         let mut batches = source.read(&schema.entity, after, state.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
-            let batch = batch.map_err(source_error)?;
+            let mut batch = batch.map_err(source_error)?;
+            batch.quarantine_binary();
             let built = std::time::Instant::now();
             let mut stats: HashMap<Uuid, (u64, u64)> = HashMap::new();
             let (events, quarantined) = self.build(

@@ -17,12 +17,26 @@ pub trait KindConfig: DeserializeOwned + Serialize {
     fn check(&self) -> Result<(), (String, String)>;
     /// Every secret value of the config (tokens, passwords), in a stable order.
     fn secrets(&mut self) -> Vec<&mut String>;
+    /// The host and port the kind connects to, with the config field naming it.
+    fn endpoint(&self) -> Option<Endpoint> {
+        None
+    }
+}
+
+/// Where a connector connects: checked against the outbound policy when it is saved (literal
+/// addresses and names) and again on every connection (resolved addresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub field: &'static str,
+    pub host: String,
+    pub port: u16,
 }
 
 /// A validated config, normalized (defaults filled in) for storage, and its redacted view.
 pub struct ValidatedConfig {
     pub stored: serde_json::Value,
     pub redacted: serde_json::Value,
+    pub endpoint: Option<Endpoint>,
 }
 
 pub fn validate(kind: ConnectorKind, raw: &serde_json::Value) -> Result<ValidatedConfig, AppError> {
@@ -57,11 +71,16 @@ fn validate_as<C: KindConfig>(raw: &serde_json::Value) -> Result<ValidatedConfig
         .check()
         .map_err(|(path, message)| AppError::bad_field(format!("config.{path}"), message))?;
     let stored = serde_json::to_value(&config).map_err(AppError::internal)?;
+    let endpoint = config.endpoint();
     for secret in config.secrets() {
         redact(secret);
     }
     let redacted = serde_json::to_value(&config).map_err(AppError::internal)?;
-    Ok(ValidatedConfig { stored, redacted })
+    Ok(ValidatedConfig {
+        stored,
+        redacted,
+        endpoint,
+    })
 }
 
 /// Applies `f` to every secret of a stored config (already valid when it was stored).
@@ -109,8 +128,9 @@ fn redact(secret: &mut String) {
 
 pub(crate) fn check_url(path: &str, raw: &str) -> Result<(), (String, String)> {
     match url::Url::parse(raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        Ok(_) => Err((path.into(), "must be an http or https URL".into())),
+        Ok(u) => {
+            crate::infra::outbound::check_url_shape(&u).map_err(|e| (path.into(), e.to_string()))
+        }
         Err(e) => Err((path.into(), format!("is not a valid URL: {e}"))),
     }
 }

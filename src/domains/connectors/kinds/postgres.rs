@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::KindConfig;
+use super::{Endpoint, KindConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -57,5 +57,13 @@ impl KindConfig for PostgresConfig {
 
     fn secrets(&mut self) -> Vec<&mut String> {
         vec![&mut self.password]
+    }
+
+    fn endpoint(&self) -> Option<Endpoint> {
+        Some(Endpoint {
+            field: "host",
+            host: self.host.clone(),
+            port: self.port,
+        })
     }
 }

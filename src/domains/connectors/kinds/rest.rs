@@ -1,7 +1,7 @@
 //! Generic REST sources are configured by JSON, not code.
 use serde::{Deserialize, Serialize};
 
-use super::{check_url, KindConfig};
+use super::{check_url, Endpoint, KindConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -199,6 +199,19 @@ impl KindConfig for RestConfig {
             return Err(("timeoutMs".into(), "must be between 100 and 300000".into()));
         }
         Ok(())
+    }
+
+    fn endpoint(&self) -> Option<Endpoint> {
+        let url = url::Url::parse(&self.base_url).ok()?;
+        Some(Endpoint {
+            field: "baseUrl",
+            host: match url.host()? {
+                url::Host::Domain(d) => d.to_owned(),
+                url::Host::Ipv4(ip) => ip.to_string(),
+                url::Host::Ipv6(ip) => ip.to_string(),
+            },
+            port: url.port_or_known_default()?,
+        })
     }
 
     fn secrets(&mut self) -> Vec<&mut String> {
