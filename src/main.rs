@@ -41,7 +41,11 @@ enum Command {
     },
     /// Re-encrypt every connector secret under the current `auth.secrets_key` (old values are
     /// read with it or any of `auth.previous_secrets_keys`); run after configuring a new key.
-    RotateSecretsKey,
+    RotateSecretsKey {
+        /// Only this tenant's connectors (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+    },
 }
 
 #[tokio::main]
@@ -110,12 +114,15 @@ async fn main() -> anyhow::Result<()> {
             quotas::set_override(&settings.database, tenant, change).await?;
             println!("quotas of tenant {tenant} updated");
         }
-        Command::RotateSecretsKey => {
+        Command::RotateSecretsKey { tenant } => {
             let settings = settings()?;
             let key = autonomos::startup::secrets_key(&settings.auth)?;
-            let done =
-                autonomos::domains::connectors::rotation::reseal_all(&settings.database, &key)
-                    .await?;
+            let done = autonomos::domains::connectors::rotation::reseal_all(
+                &settings.database,
+                &key,
+                tenant,
+            )
+            .await?;
             println!(
                 "re-encrypted {} secret(s) of {} connector(s) under the current key",
                 done.secrets, done.connectors

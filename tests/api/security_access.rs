@@ -350,6 +350,24 @@ async fn the_websocket_closes_when_its_access_ends() {
     )
     .await;
     assert_closes_with_4403(&mut demoted).await;
+    // And one whose token runs out (issued so that it has two seconds left).
+    let ttl = chrono::Duration::minutes(app.settings.auth.token_ttl_minutes);
+    let issued = chrono::Utc::now() - ttl + chrono::Duration::seconds(2);
+    let (short, _) = app
+        .state
+        .tokens
+        .issue_at(
+            t.user_id.parse().unwrap(),
+            t.tenant_id.parse().unwrap(),
+            autonomos::domains::auth::model::Role::Admin,
+            issued,
+        )
+        .unwrap();
+    let mut expiring = Ws::connect(&app.address, &short).await;
+    expiring
+        .subscribe("flow", "subscription { flowEvents { id } }", json!({}))
+        .await;
+    assert_closes_with_4403(&mut expiring).await;
 }
 
 async fn assert_closes_with_4403(ws: &mut Ws) {
@@ -502,4 +520,71 @@ fn production_refuses_the_development_secrets_and_an_open_metrics_endpoint() {
     assert!(problem(&s).contains("metrics.token"));
     s.metrics.token = "scrape".to_owned().into();
     assert!(s.validate_production().is_ok());
+}
+
+#[tokio::test]
+async fn rotating_the_secrets_key_reseals_connector_secrets_for_a_server_with_only_the_new_key() {
+    use autonomos::infra::crypto::SecretsKey;
+    use base64::Engine;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use secrecy::ExposeSecret;
+    let app = spawn_app().await;
+    let t = app.sign_up().await;
+    let api = crate::fake_api::FakeApi::start(|r| {
+        if r.headers.get("authorization").map(String::as_str) == Some("Bearer tok-123") {
+            crate::fake_api::Response::json(json!([{ "id": "1", "name": "Acme" }]))
+        } else {
+            crate::fake_api::Response::status(401)
+        }
+    })
+    .await;
+    let connector = app
+        .create_connector(
+            &t.token,
+            "keyed",
+            "REST",
+            json!({ "baseUrl": api.url, "auth": { "type": "bearer", "token": "tok-123" },
+                    "entities": [{ "name": "accounts", "endpoint": "/accounts" }] }),
+        )
+        .await;
+    let old = app.settings.auth.secrets_key.expose_secret().to_owned();
+    let new = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let key = SecretsKey::with_previous(&new, &[&old]).unwrap();
+    let tenant: uuid::Uuid = t.tenant_id.parse().unwrap();
+    let done = autonomos::domains::connectors::rotation::reseal_all(
+        &app.settings.database,
+        &key,
+        Some(tenant),
+    )
+    .await
+    .unwrap();
+    assert_eq!((done.connectors, done.secrets), (1, 1));
+    let owner = sea_orm::Database::connect(app.settings.database.migration_url.expose_secret())
+        .await
+        .unwrap();
+    let row = owner
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT config->'auth'->>'token' FROM connectors WHERE id = $1::uuid",
+            [connector.clone().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed: String = row.try_get_by_index(0).unwrap();
+    assert!(SecretsKey::from_base64(&old)
+        .unwrap()
+        .open(tenant, &sealed)
+        .is_err());
+    assert_eq!(
+        SecretsKey::from_base64(&new)
+            .unwrap()
+            .open(tenant, &sealed)
+            .unwrap(),
+        "tok-123"
+    );
+    // A server that knows only the new key syncs with the secret.
+    let rotated = spawn_app_with(|s| s.auth.secrets_key = new.clone().into()).await;
+    let run = rotated.sync(&t.token, &connector).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
 }

@@ -254,3 +254,59 @@ async fn csv_connectors_read_their_own_tenants_files_only() {
         .await;
     assert_eq!(app.sync(&a.token, &own).await["counts"]["recordsRead"], 1);
 }
+
+#[tokio::test]
+async fn the_demo_tenant_reads_its_own_copy_of_the_sample() {
+    let root = std::env::temp_dir().join(format!("demo-root-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(root.join("demo")).unwrap();
+    std::fs::copy(
+        crate::helpers::project_root().join("data/files/demo/accounts.csv"),
+        root.join("demo/accounts.csv"),
+    )
+    .unwrap();
+    let app = spawn_app_with(|s| s.sync.file_root = root.clone()).await;
+    autonomos::demo::seed(&app.state)
+        .await
+        .map_err(|e| e.message())
+        .unwrap();
+    let login = app
+        .ok(
+            "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token tenant { id } } }",
+            json!({ "e": autonomos::demo::DEMO_EMAIL, "p": autonomos::demo::DEMO_PASSWORD }),
+            None,
+        )
+        .await;
+    let token = login["login"]["token"].as_str().unwrap().to_owned();
+    let tenant: uuid::Uuid = login["login"]["tenant"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        autonomos::domains::pipeline::csv_source::tenant_dir(&root, tenant)
+            .join("demo/accounts.csv")
+            .is_file()
+    );
+    let connectors = app
+        .ok(
+            "{ connectors(first: 10) { edges { node { id name } } } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    let demo = connectors["connectors"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["name"] == "Demo accounts (CSV)")
+        .unwrap()["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = app.sync(&token, &demo).await;
+    assert_ne!(run["status"], "FAILED", "{run:#}");
+    assert!(
+        run["counts"]["recordsRead"].as_u64().unwrap() > 0,
+        "{run:#}"
+    );
+}

@@ -20,16 +20,20 @@ pub struct Rotated {
     pub secrets: u64,
 }
 
+/// Reseals the secrets of every tenant's connectors, or of one tenant's (`only`).
 pub async fn reseal_all(
     database: &crate::config::DatabaseSettings,
     key: &SecretsKey,
+    only: Option<Uuid>,
 ) -> anyhow::Result<Rotated> {
     let conn = sea_orm::Database::connect(database.migration_url.expose_secret()).await?;
     let tx = conn.begin().await?;
     let rows = tx
-        .query_all(Statement::from_string(
+        .query_all(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT id, tenant_id, kind, config FROM connectors ORDER BY id FOR UPDATE",
+            "SELECT id, tenant_id, kind, config FROM connectors
+             WHERE $1::uuid IS NULL OR tenant_id = $1 ORDER BY id FOR UPDATE",
+            [only.into()],
         ))
         .await?;
     let mut done = Rotated::default();
