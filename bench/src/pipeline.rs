@@ -120,6 +120,20 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     });
     tokio::spawn(app.run_until_stopped());
     let token = tenant(&client).await?;
+    // Connectors read their own tenant's files only: the generated file goes into the tenant's
+    // area by a hard link (no copy of 250 MB), or a copy where links cannot be made.
+    let tenant_id: uuid::Uuid = client
+        .call("{ tenant { id } }", json!({}), Some(&token))
+        .await?["tenant"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no tenant id"))?
+        .parse()?;
+    let area = autonomos::domains::pipeline::csv_source::tenant_dir(&root, tenant_id).join("bench");
+    std::fs::create_dir_all(&area)?;
+    let linked = area.join(format!("accounts-{rows}.csv"));
+    if std::fs::hard_link(&file, &linked).is_err() {
+        std::fs::copy(&file, &linked)?;
+    }
     let connector = client
         .call(
             "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
