@@ -3,6 +3,7 @@
 //! it instead of filling an unbounded outgoing buffer. Subscriptions can close the connection
 //! with a code and reason (see `telemetry::live::ConnectionControl`).
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,11 +11,8 @@ use actix_ws::{CloseCode, CloseReason, Message};
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use async_graphql::Data;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
-
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
+use tokio::sync::mpsc;
 
 use super::document::DocumentLimits;
 use super::graphql::charge;
@@ -239,11 +237,10 @@ async fn gate(
             )
             .await?;
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let err = async_graphql::ServerError::new(
+            let mut err = async_graphql::ServerError::new(
                 format!("rate limit reached; retry in {secs} s"),
                 None,
             );
-            let mut err = err;
             let ext = err.extensions.get_or_insert_with(Default::default);
             ext.set("code", ErrorCode::RateLimited.as_str());
             ext.set("retryAfterSeconds", secs);

@@ -322,10 +322,7 @@ async fn the_websocket_closes_when_its_access_ends() {
             .to_owned(),
         key["createApiKey"]["secret"].as_str().unwrap().to_owned(),
     );
-    let mut keyed = Ws::connect(&app.address, &secret).await;
-    keyed
-        .subscribe("flow", "subscription { flowEvents { id } }", json!({}))
-        .await;
+    let mut keyed = following(&app, &secret).await;
     app.ok(
         "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
         json!({ "id": key_id }),
@@ -339,10 +336,7 @@ async fn the_websocket_closes_when_its_access_ends() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut demoted = Ws::connect(&app.address, &editor).await;
-    demoted
-        .subscribe("flow", "subscription { flowEvents { id } }", json!({}))
-        .await;
+    let mut demoted = following(&app, &editor).await;
     app.ok(
         "mutation($id: ID!) { changeUserRole(userId: $id, role: VIEWER) { id } }",
         json!({ "id": editor_id }),
@@ -363,11 +357,16 @@ async fn the_websocket_closes_when_its_access_ends() {
             issued,
         )
         .unwrap();
-    let mut expiring = Ws::connect(&app.address, &short).await;
-    expiring
-        .subscribe("flow", "subscription { flowEvents { id } }", json!({}))
-        .await;
+    let mut expiring = following(&app, &short).await;
     assert_closes_with_4403(&mut expiring).await;
+}
+
+/// A socket opened with `credential`, following the flow events.
+async fn following(app: &crate::helpers::TestApp, credential: &str) -> Ws {
+    let mut ws = Ws::connect(&app.address, credential).await;
+    ws.subscribe("flow", "subscription { flowEvents { id } }", json!({}))
+        .await;
+    ws
 }
 
 async fn assert_closes_with_4403(ws: &mut Ws) {

@@ -368,7 +368,7 @@ pub async fn me(state: &AppState, scope: &TenantScope) -> AppResult<Option<User>
         .transpose()
 }
 
-fn user_actor(scope: &TenantScope) -> Option<Uuid> {
+pub(super) fn user_actor(scope: &TenantScope) -> Option<Uuid> {
     match scope.actor() {
         Actor {
             kind: ActorKind::User,

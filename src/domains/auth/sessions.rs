@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::model::{check_password, Actor, ActorKind, Principal, Role, Session, User, UserStatus};
 use super::scope::TenantScope;
-use super::service::{session, to_user};
+use super::service::{session, to_user, user_actor};
 use super::token::TokenError;
 use super::{password, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
@@ -106,16 +106,6 @@ pub(super) async fn forget(state: &AppState, user: Uuid) {
     }
 }
 
-fn acting_user(scope: &TenantScope) -> Option<Uuid> {
-    match scope.actor() {
-        Actor {
-            kind: ActorKind::User,
-            id,
-        } => *id,
-        _ => None,
-    }
-}
-
 /// Ends every session of `user` (the caller's own when `None`): tokens issued so far are
 /// refused from the next request on. Another user's sessions need ADMIN.
 pub async fn revoke_sessions(
@@ -123,7 +113,7 @@ pub async fn revoke_sessions(
     scope: &TenantScope,
     user: Option<Uuid>,
 ) -> AppResult<User> {
-    let me = acting_user(scope);
+    let me = user_actor(scope);
     let target = user
         .or(me)
         .ok_or_else(|| AppError::bad_field("userId", "an API key has no sessions; name a user"))?;
@@ -153,7 +143,7 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> AppResult<Session> {
-    let me = acting_user(scope)
+    let me = user_actor(scope)
         .ok_or_else(|| AppError::Forbidden("only a signed-in user has a password".into()))?;
     check_password(&new).map_err(|m| AppError::bad_field("newPassword", m))?;
     let tx = ScopedTx::begin(&state.db, scope).await?;
@@ -247,7 +237,7 @@ async fn lock_other_user(
     user: Uuid,
     takes_access: bool,
 ) -> AppResult<entity::users::Model> {
-    if acting_user(scope) == Some(user) {
+    if user_actor(scope) == Some(user) {
         return Err(AppError::Conflict(
             "you cannot disable or remove yourself".into(),
         ));
