@@ -49,8 +49,9 @@ ui:
 ws-client:
     scripts/install-ws-client.sh
 
-# Formatting and lints
+# Formatting, lints, and the house rules (scripts/check-architecture.sh)
 lint: duckdb
+    scripts/check-architecture.sh
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// A persisted-query hash the server does not know: send the query with its hash.
     PersistedQueryNotFound,
+    /// A signed download link past its expiry.
+    LinkExpired,
 }
 
 impl ErrorCode {
@@ -54,7 +56,71 @@ impl ErrorCode {
             Self::Timeout => "TIMEOUT",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::LinkExpired => "LINK_EXPIRED",
         }
+    }
+}
+
+impl ErrorCode {
+    /// Every code, for the table's own tests and documentation.
+    pub const ALL: [ErrorCode; 19] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::Internal,
+        Self::GraphqlParseFailed,
+        Self::GraphqlValidationFailed,
+        Self::QueryTooComplex,
+        Self::BadRequest,
+        Self::PayloadTooLarge,
+        Self::SinceExpired,
+        Self::SlowConsumer,
+        Self::Timeout,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::QuotaExceeded,
+        Self::PersistedQueryNotFound,
+        Self::LinkExpired,
+    ];
+
+    /// The HTTP status of a response that carries only this error (`/uploads`, exports, and
+    /// `/graphql` requests refused before they run). Executed GraphQL answers 200 with the
+    /// code in `errors`.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::BadUserInput
+            | Self::BadRequest
+            | Self::GraphqlParseFailed
+            | Self::GraphqlValidationFailed
+            | Self::QueryTooComplex => 400,
+            Self::PayloadTooLarge => 413,
+            Self::SinceExpired | Self::LinkExpired => 410,
+            Self::RateLimited | Self::SlowConsumer | Self::QuotaExceeded => 429,
+            Self::Timeout => 504,
+            Self::Unavailable => 503,
+            // Apollo's clients read this from a 200 and then send the query.
+            Self::PersistedQueryNotFound => 200,
+            Self::Internal => 500,
+        }
+    }
+
+    /// Whether the same request may succeed later without change.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Timeout
+                | Self::RateLimited
+                | Self::SlowConsumer
+                | Self::Unavailable
+                | Self::QuotaExceeded
+                | Self::Internal
+        )
     }
 }
 
@@ -238,4 +304,26 @@ pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
 
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     sqlstate(err).as_deref() == Some("23505")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_has_one_status_and_distinct_names() {
+        let mut names = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(names.insert(code.as_str()), "{code} twice");
+            let status = code.http_status();
+            assert!((200..600).contains(&status), "{code}: {status}");
+            // Client errors are not retried as they are; outages and limits are.
+            if (400..500).contains(&status) && status != 429 {
+                assert!(!code.retryable(), "{code}");
+            }
+        }
+        assert_eq!(ErrorCode::QuotaExceeded.http_status(), 429);
+        assert_eq!(ErrorCode::NotFound.http_status(), 404);
+        assert_eq!(ErrorCode::BadUserInput.http_status(), 400);
+    }
 }

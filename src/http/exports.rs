@@ -4,7 +4,9 @@ use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionT
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::graphql::error_response;
 use crate::domains::lineage::export::{self, LinkError};
+use crate::error::ErrorCode;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -28,12 +30,9 @@ pub async fn download(
                     parameters: vec![DispositionParam::Filename(format!("lineage-{file}"))],
                 })
                 .into_response(&req),
-            Err(_) => HttpResponse::NotFound()
-                .json(serde_json::json!({ "error": "export not found", "code": "NOT_FOUND" })),
+            Err(_) => error_response(ErrorCode::NotFound, "export not found"),
         },
-        Err(LinkError::Expired) => HttpResponse::Gone()
-            .json(serde_json::json!({ "error": "the link has expired", "code": "LINK_EXPIRED" })),
-        Err(LinkError::Invalid) => HttpResponse::Forbidden()
-            .json(serde_json::json!({ "error": "invalid link", "code": "FORBIDDEN" })),
+        Err(LinkError::Expired) => error_response(ErrorCode::LinkExpired, "the link has expired"),
+        Err(LinkError::Invalid) => error_response(ErrorCode::Forbidden, "invalid link"),
     }
 }

@@ -20,7 +20,15 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Most operations in one batched request.
 const MAX_BATCH: usize = 20;
 
-pub(super) fn error_response(
+/// A response holding one error, with the HTTP status the error table gives its code.
+pub(super) fn error_response(code: ErrorCode, message: &str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(code.http_status())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    error_with_status(status, code, message)
+}
+
+/// The same with a status of the protocol's own (405, 422) where the table's would mislead.
+pub(super) fn error_with_status(
     status: actix_web::http::StatusCode,
     code: ErrorCode,
     message: &str,
@@ -76,7 +84,6 @@ pub async fn post(
     let trace_id = request::trace_id(&req);
     let too_large = || {
         error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
             &format!("request body exceeds {MAX_BODY_BYTES} bytes"),
         )
@@ -89,7 +96,6 @@ pub async fn post(
         Ok(None) => return too_large(),
         Err(e) => {
             return error_response(
-                StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
                 &format!("cannot read request body: {e}"),
             )
@@ -97,13 +103,11 @@ pub async fn post(
     };
     let mut batch = match parse_body(&body) {
         Ok(batch) => batch,
-        Err(message) => {
-            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message)
-        }
+        Err(message) => return error_response(ErrorCode::BadRequest, &message),
     };
     let pq_ttl = std::time::Duration::from_secs(state.settings.graphql.persisted_query_ttl_secs);
     if let Err(refused) = persisted::resolve(&state.redis, &mut batch, pq_ttl).await {
-        return error_response(refused.status, refused.code, &refused.message);
+        return error_response(refused.code, &refused.message);
     }
     // Priced before anything else is done for it (no fragment is expanded to price it).
     let shape = limits::shape(
@@ -137,7 +141,6 @@ pub async fn post(
             }
             _ => {
                 return error_response(
-                    StatusCode::BAD_REQUEST,
                     ErrorCode::BadRequest,
                     "Idempotency-Key must be 1 to 255 visible ASCII characters",
                 )
@@ -157,13 +160,12 @@ pub async fn post(
             }
             limits::Claim::InFlight => {
                 return error_response(
-                    StatusCode::CONFLICT,
                     ErrorCode::Conflict,
                     "a request with this Idempotency-Key is still running; retry later",
                 )
             }
             limits::Claim::Mismatch => {
-                return error_response(
+                return error_with_status(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::Conflict,
                     "this Idempotency-Key was used for a different request",
@@ -308,7 +310,7 @@ pub async fn get(
         return ws(req, payload, schema, state).await;
     }
     if !state.settings.server.graphiql {
-        return Ok(error_response(
+        return Ok(error_with_status(
             actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::BadRequest,
             "use POST for GraphQL requests",

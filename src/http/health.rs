@@ -34,7 +34,6 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         let given = super::request::bearer(&req).unwrap_or_default();
         if Sha256::digest(given.as_bytes()) != Sha256::digest(token.as_bytes()) {
             return super::graphql::error_response(
-                actix_web::http::StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthenticated,
                 "metrics need the scrape token (Authorization: Bearer ...)",
             );

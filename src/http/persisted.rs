@@ -6,7 +6,6 @@
 //! sending the full query.
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use async_graphql::BatchRequest;
 use sha2::{Digest, Sha256};
 
@@ -18,8 +17,6 @@ use crate::infra::redis::Redis;
 pub struct Refused {
     pub code: ErrorCode,
     pub message: String,
-    /// 200 for "not found" (the client's cue to send the query), 400 otherwise.
-    pub status: StatusCode,
 }
 
 impl Refused {
@@ -27,7 +24,6 @@ impl Refused {
         Self {
             code: ErrorCode::BadRequest,
             message: message.into(),
-            status: StatusCode::BAD_REQUEST,
         }
     }
 
@@ -35,7 +31,6 @@ impl Refused {
         Self {
             code: ErrorCode::PersistedQueryNotFound,
             message: "PersistedQueryNotFound".to_owned(),
-            status: StatusCode::OK,
         }
     }
 }

@@ -2,7 +2,6 @@
 //! `<file root>/tenants/<tenant>/uploads/<name>` (a connector then names it `uploads/<name>`).
 //! The body goes to a temporary file first and replaces the old one only when complete, so an
 //! oversize or broken upload leaves the previous file as it was.
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -39,13 +38,7 @@ fn app_error(e: &AppError) -> HttpResponse {
     if let AppError::Internal(cause) = e {
         tracing::error!(error = ?cause, "upload failed");
     }
-    let status = match e.code() {
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    error_response(status, e.code(), &e.message())
+    error_response(e.code(), &e.message())
 }
 
 pub async fn put(
@@ -56,9 +49,7 @@ pub async fn put(
 ) -> HttpResponse {
     let name = name.into_inner();
     if !valid_name(&name) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadRequest,
+        return error_response(ErrorCode::BadRequest,
             "the file name must end in .csv and hold only letters, digits, '.', '-' and '_' (at most 100)",
         );
     }
@@ -81,7 +72,6 @@ pub async fn put(
     let max = state.settings.uploads.max_bytes;
     let too_large = || {
         error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
             &format!("uploads are limited to {max} bytes"),
         )
@@ -121,11 +111,7 @@ pub async fn put(
             return match failed {
                 Ok(Received::TooLarge) => too_large(),
                 Err(e) => app_error(&AppError::internal(e)),
-                _ => error_response(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    "the upload was interrupted",
-                ),
+                _ => error_response(ErrorCode::BadRequest, "the upload was interrupted"),
             };
         }
     };

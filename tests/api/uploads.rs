@@ -203,3 +203,55 @@ async fn uploads_need_an_editor_a_plain_csv_name_and_stay_with_their_tenant() {
         0
     );
 }
+
+#[tokio::test]
+async fn upload_refusals_carry_the_status_of_their_code() {
+    // Each refusal an upload can meet, with the status the one error table gives its code.
+    let app = spawn_app_with(|s| {
+        s.limits.writes_per_minute = 3;
+        s.uploads.max_bytes = 64;
+    })
+    .await;
+    let t = app.sign_up().await;
+    let viewer = app.member(&t, "VIEWER").await;
+    let csv = b"id,name\n1,Acme\n".to_vec();
+    // (token, file name, body, status, code)
+    type Case<'a> = (Option<&'a str>, &'a str, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (None, "a.csv", csv.clone(), 401, "UNAUTHENTICATED"),
+        (
+            Some("not-a-token"),
+            "a.csv",
+            csv.clone(),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        (Some(&viewer), "a.csv", csv.clone(), 403, "FORBIDDEN"),
+        (Some(&t.token), "notes.txt", csv.clone(), 400, "BAD_REQUEST"),
+        (
+            Some(&t.token),
+            "big.csv",
+            vec![b'x'; 65],
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (Some(&t.token), "a.csv", csv.clone(), 201, ""),
+        // The write budget of 3 a minute is spent by the invitation and the two uploads above.
+        (Some(&t.token), "b.csv", csv.clone(), 429, "RATE_LIMITED"),
+    ];
+    for (token, name, body, status, code) in cases {
+        let (got, body) = put(&app, token, name, body).await;
+        assert_eq!(got, status, "{name}: {body}");
+        if !code.is_empty() {
+            assert_eq!(error_code(&body), code, "{name}");
+            assert_eq!(
+                autonomos::error::ErrorCode::ALL
+                    .iter()
+                    .find(|c| c.as_str() == code)
+                    .map(|c| c.http_status()),
+                Some(status),
+                "{code} is answered with the status of the table"
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod graphql;
 pub mod guards;
 pub mod pg_source;
+mod rest_pager;
 pub mod rest_source;
 pub mod service;
 pub mod slots;

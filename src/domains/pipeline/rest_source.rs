@@ -12,17 +12,14 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use super::guards::{Breaker, TokenBucket};
+use super::rest_pager::{at, Pager};
 use super::source::{
     content_version, flatten, scalar, Batch, EntitySchema, FieldSchema, Health, Quarantined,
     Source, SourceError, SourceRecord,
 };
-use crate::domains::connectors::kinds::rest::{
-    ApiKeyLocation, Pagination, RestAuth, RestConfig, RestEntity,
-};
+use crate::domains::connectors::kinds::rest::{ApiKeyLocation, RestAuth, RestConfig, RestEntity};
 use crate::infra::outbound::{OutboundError, OutboundPolicy, PinnedResolver};
 
-/// A runaway API (a cursor that never ends) stops here.
-const MAX_PAGES: usize = 100_000;
 const MAX_REDIRECTS: usize = 5;
 
 /// What a failed request says: the same whatever state the far port is in (no port scans
@@ -85,7 +82,7 @@ impl RestSource {
             .ok_or_else(|| SourceError::Invalid(format!("no entity {name} in the config")))
     }
 
-    fn url(&self, endpoint: &str) -> Result<Url, SourceError> {
+    pub(super) fn url(&self, endpoint: &str) -> Result<Url, SourceError> {
         let base = self.config.base_url.trim_end_matches('/');
         Url::parse(&format!("{base}{endpoint}"))
             .map_err(|e| SourceError::Invalid(format!("{endpoint}: {e}")))
@@ -204,7 +201,7 @@ impl RestSource {
     }
 
     /// One logical request: rate-limited, retried with backoff, guarded by the breaker.
-    async fn get_json(&self, url: &Url) -> Result<Value, SourceError> {
+    pub(super) async fn get_json(&self, url: &Url) -> Result<Value, SourceError> {
         let retry = &self.config.retry;
         let mut attempt: u32 = 0;
         loop {
@@ -238,185 +235,6 @@ impl RestSource {
             }
         }
     }
-
-    fn pager<'a>(&'a self, entity: &'a RestEntity) -> Result<Pager<'a>, SourceError> {
-        let first = self.url(&entity.endpoint)?;
-        let mut url = first.clone();
-        let page_no: u32 = match &entity.pagination {
-            Pagination::Page { start_page, .. } => start_page.unwrap_or(1),
-            _ => 0,
-        };
-        match &entity.pagination {
-            Pagination::Cursor {
-                limit_param: Some(p),
-                limit: Some(n),
-                ..
-            } => {
-                url.query_pairs_mut().append_pair(p, &n.to_string());
-            }
-            Pagination::Offset {
-                offset_param,
-                limit_param,
-                limit,
-            } => {
-                url.query_pairs_mut()
-                    .append_pair(limit_param, &limit.to_string())
-                    .append_pair(offset_param, "0");
-            }
-            Pagination::Page {
-                page_param,
-                size_param,
-                size,
-                ..
-            } => {
-                let mut q = url.query_pairs_mut();
-                q.append_pair(page_param, &page_no.to_string());
-                if let (Some(p), Some(n)) = (size_param, size) {
-                    q.append_pair(p, &n.to_string());
-                }
-            }
-            _ => {}
-        }
-        Ok(Pager {
-            source: self,
-            entity,
-            base_query: url.query_pairs().into_owned().collect(),
-            first,
-            next: Some(url),
-            offset: 0,
-            page_no,
-            last_cursor: None,
-            pages: 0,
-        })
-    }
-}
-
-/// Walks an entity's pages one request at a time.
-struct Pager<'a> {
-    source: &'a RestSource,
-    entity: &'a RestEntity,
-    first: Url,
-    base_query: Vec<(String, String)>,
-    /// The next page's URL; None when the last page has been read.
-    next: Option<Url>,
-    offset: u64,
-    page_no: u32,
-    last_cursor: Option<String>,
-    pages: usize,
-}
-
-impl Pager<'_> {
-    fn with_param(&self, key: &str, value: &str) -> Url {
-        let mut url = self.first.clone();
-        let mut pairs: Vec<(String, String)> = self
-            .base_query
-            .iter()
-            .filter(|(k, _)| k != key)
-            .cloned()
-            .collect();
-        pairs.push((key.to_owned(), value.to_owned()));
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-        url
-    }
-
-    /// The next page's records; None after the last page.
-    async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
-        let Some(url) = self.next.take() else {
-            return Ok(None);
-        };
-        self.pages += 1;
-        if self.pages > MAX_PAGES {
-            return Err(SourceError::Invalid(format!(
-                "{}: more than {MAX_PAGES} pages",
-                self.entity.endpoint
-            )));
-        }
-        let body = self.source.get_json(&url).await?;
-        let records = match &self.entity.records_path {
-            Some(path) => at(&body, path).cloned().unwrap_or(Value::Null),
-            None => body.clone(),
-        };
-        let Value::Array(records) = records else {
-            return Err(SourceError::Invalid(format!(
-                "GET {}: no array of records at {}",
-                url.path(),
-                self.entity.records_path.as_deref().unwrap_or("the body")
-            )));
-        };
-        let count = records.len();
-        self.next = match &self.entity.pagination {
-            Pagination::None => None,
-            Pagination::Cursor {
-                cursor_param,
-                cursor_path,
-                has_more_path,
-                ..
-            } => {
-                let more = has_more_path
-                    .as_ref()
-                    .is_none_or(|p| at(&body, p).and_then(Value::as_bool) == Some(true));
-                let cursor = match cursor_path.strip_prefix("$last.") {
-                    Some(p) => records.last().and_then(|r| at(r, p)).map(scalar),
-                    None => at(&body, cursor_path).map(scalar),
-                }
-                .filter(|c| !c.is_empty());
-                match cursor {
-                    Some(c) if more && count > 0 => {
-                        if self.last_cursor.as_deref() == Some(c.as_str()) {
-                            return Err(SourceError::Invalid(format!(
-                                "GET {}: the cursor did not advance ({c})",
-                                url.path()
-                            )));
-                        }
-                        let next = self.with_param(cursor_param, &c);
-                        self.last_cursor = Some(c);
-                        Some(next)
-                    }
-                    _ => None,
-                }
-            }
-            Pagination::Offset {
-                offset_param,
-                limit,
-                ..
-            } => {
-                if count == 0 || count < *limit as usize {
-                    None
-                } else {
-                    self.offset += count as u64;
-                    Some(self.with_param(offset_param, &self.offset.to_string()))
-                }
-            }
-            Pagination::Page {
-                page_param, size, ..
-            } => {
-                if count == 0 || size.is_some_and(|s| count < s as usize) {
-                    None
-                } else {
-                    self.page_no += 1;
-                    Some(self.with_param(page_param, &self.page_no.to_string()))
-                }
-            }
-            Pagination::NextLink { next_link_path } => {
-                match at(&body, next_link_path)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                {
-                    // Absolute, or relative to the API's origin (Salesforce's nextRecordsUrl).
-                    Some(next) => Some(
-                        Url::parse(next)
-                            .or_else(|_| {
-                                let origin = self.first.origin().ascii_serialization();
-                                Url::parse(&format!("{origin}{next}"))
-                            })
-                            .map_err(|e| SourceError::Invalid(format!("next link {next}: {e}")))?,
-                    ),
-                    None => None,
-                }
-            }
-        };
-        Ok(Some(records))
-    }
 }
 
 /// Delay before attempt `attempt + 1`: full jitter over an exponential ceiling, at least what
@@ -437,17 +255,6 @@ fn backoff(
             .max(jittered),
         None => jittered,
     }
-}
-
-/// A dotted path into JSON (`paging.next.after`, `data.0.id`).
-fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .filter(|p| !p.is_empty())
-        .try_fold(value, |v, key| match v {
-            Value::Object(m) => m.get(key),
-            Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        })
 }
 
 fn fields_of(entity: &RestEntity, record: &Value) -> Option<Vec<(String, String)>> {
@@ -505,7 +312,10 @@ impl Source for RestSource {
 
     async fn introspect(&self, name: &str) -> Result<EntitySchema, SourceError> {
         let entity = self.entity(name)?;
-        let first_page = self.pager(entity)?.next_page().await?.unwrap_or_default();
+        let first_page = Pager::new(self, entity)?
+            .next_page()
+            .await?
+            .unwrap_or_default();
         // Field names in order of first appearance, each with the values read for it.
         let mut columns: Vec<(String, Vec<String>)> = Vec::new();
         for record in &first_page {
@@ -549,7 +359,7 @@ impl Source for RestSource {
             bucket: self.bucket.clone(),
         };
         tokio::spawn(async move {
-            let mut pager = match source.pager(&entity) {
+            let mut pager = match Pager::new(&source, &entity) {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = sender.send(Err(e)).await;
