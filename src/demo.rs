@@ -2,9 +2,9 @@
 use crate::domains::auth::model::Role;
 use crate::domains::auth::scope::RequestMeta;
 use crate::domains::auth::service::{self as auth, SignUp};
+use crate::domains::connectors::kinds::csv::tenant_dir;
 use crate::domains::connectors::model::ConnectorKind;
 use crate::domains::connectors::service::{self as connectors, NewConnector};
-use crate::domains::pipeline::csv_source::tenant_dir;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -8,6 +8,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
+use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
@@ -42,7 +43,8 @@ impl Application {
         // Bound before anything else so the policy knows the API's own address.
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let outbound = outbound_policy(&settings, port)?;
+        let outbound = Arc::new(outbound_policy(&settings, port)?);
+        let settings_file_root = settings.sync.file_root.clone();
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
             .await
             .map_err(|e| anyhow::anyhow!("vector store ({:?}): {e}", settings.vectors.backend))?;
@@ -56,12 +58,12 @@ impl Application {
             knowledge: Arc::new(Knowledge::builtin()?),
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
-            guards: Arc::default(),
             secrets: Arc::new(secrets),
             telemetry: Telemetry::start(redis_for_telemetry, &telemetry_settings),
             redis_client,
             metrics: Arc::new(crate::infra::metrics::Metrics::new()?),
-            outbound: Arc::new(outbound),
+            connectors: Arc::new(ConnectorRuntime::new(outbound.clone(), settings_file_root)),
+            outbound,
         };
         let seeded = proposals::seed_baseline(&state)
             .await

@@ -8,7 +8,6 @@ use crate::domains::auth::token::TokenKeys;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
-use crate::domains::pipeline::guards::Guards;
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::infra::crypto::SecretsKey;
 use crate::infra::embed::Embedder;
@@ -26,8 +25,8 @@ pub struct AppState {
     pub knowledge: Arc<Knowledge>,
     pub llm: Arc<LlmProvider>,
     pub neighbours: Arc<NeighbourCache>,
-    /// Rate limits and circuit breakers of REST connectors, for the life of the process.
-    pub guards: Arc<Guards>,
+    /// Opens connectors' sources (REST guards kept for the life of the process).
+    pub connectors: Arc<crate::domains::connectors::runtime::ConnectorRuntime>,
     /// Encrypts connector secrets at rest.
     pub secrets: Arc<SecretsKey>,
     /// Flow events out to Redis Streams (buffered; never fails the caller).

@@ -128,7 +128,8 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no tenant id"))?
         .parse()?;
-    let area = autonomos::domains::pipeline::csv_source::tenant_dir(&root, tenant_id).join("bench");
+    let area =
+        autonomos::domains::connectors::kinds::csv::tenant_dir(&root, tenant_id).join("bench");
     std::fs::create_dir_all(&area)?;
     let linked = area.join(format!("accounts-{rows}.csv"));
     if std::fs::hard_link(&file, &linked).is_err() {

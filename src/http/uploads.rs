@@ -13,7 +13,7 @@ use super::request;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::model::Role;
 use crate::domains::auth::service as auth;
-use crate::domains::pipeline::csv_source::uploads_dir;
+use crate::domains::connectors::kinds::csv::uploads_dir;
 use crate::error::{AppError, ErrorCode};
 use crate::infra::db::ScopedTx;
 use crate::state::AppState;

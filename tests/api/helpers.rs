@@ -183,7 +183,7 @@ impl TestApp {
     }
 
     pub fn files_of_tenant(&self, tenant: Uuid) -> std::path::PathBuf {
-        let dir = autonomos::domains::pipeline::csv_source::tenant_dir(
+        let dir = autonomos::domains::connectors::kinds::csv::tenant_dir(
             &self.settings.sync.file_root,
             tenant,
         );

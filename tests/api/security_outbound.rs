@@ -283,7 +283,7 @@ async fn the_demo_tenant_reads_its_own_copy_of_the_sample() {
         .parse()
         .unwrap();
     assert!(
-        autonomos::domains::pipeline::csv_source::tenant_dir(&root, tenant)
+        autonomos::domains::connectors::kinds::csv::tenant_dir(&root, tenant)
             .join("demo/accounts.csv")
             .is_file()
     );

@@ -103,7 +103,7 @@ async fn an_uploaded_csv_feeds_a_connector_and_oversize_or_broken_uploads_change
     .await
     .unwrap();
     assert!(line.contains(" 413 "), "{line}");
-    let dir = autonomos::domains::pipeline::csv_source::uploads_dir(
+    let dir = autonomos::domains::connectors::kinds::csv::uploads_dir(
         &app.settings.sync.file_root,
         t.tenant_id.parse().unwrap(),
     );

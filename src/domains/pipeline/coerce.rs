@@ -1,7 +1,8 @@
 //! Source text → canonical value, by the canonical field's type (and, for a few well-known
 //! fields, its meaning: currency codes, emails). A value that does not fit is reported with a
 //! reason, never silently dropped.
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::domains::connectors::values::{parse_date, parse_timestamp};
 use serde_json::{json, Value};
 
 /// Returns the canonical value, `Ok(None)` for an empty source value, or why it does not fit.
@@ -57,28 +58,6 @@ fn parse_bool(v: &str) -> Option<bool> {
         "false" | "no" | "n" | "0" | "f" => Some(false),
         _ => None,
     }
-}
-
-pub fn parse_date(v: &str) -> Option<NaiveDate> {
-    ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d"]
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(v, f).ok())
-}
-
-pub fn parse_timestamp(v: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Some(t.with_timezone(&Utc));
-    }
-    [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%m/%d/%Y %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-    .or_else(|| parse_date(v).and_then(|d| d.and_hms_opt(0, 0, 0)))
-    .map(|n| n.and_utc())
 }
 
 fn parse_currency(v: &str) -> Option<String> {

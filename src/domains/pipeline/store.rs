@@ -8,8 +8,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::drift::Drift;
-use super::source::FieldSchema;
+use crate::domains::connectors::drift::Drift;
+use crate::domains::connectors::source::FieldSchema;
 use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
 

@@ -3,7 +3,6 @@
 //! its checkpoint in one transaction, so a run resumed after a crash starts where the last
 //! stored batch ended, and re-reading a record version never writes its event twice.
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,19 +10,13 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::coerce::coerce;
-use super::csv_source::CsvSource;
-use super::drift::{self, Drift};
-use super::pg_source::PgSource;
-use super::rest_source::RestSource;
 use super::slots;
-use super::source::{Batch, EntitySchema, Source, SourceError};
 use super::store::{self, EventSource, NewEvent, NewQuarantine};
 use crate::domains::auth::scope::TenantScope;
-use crate::domains::connectors::kinds::csv::CsvConfig;
-use crate::domains::connectors::kinds::postgres::PostgresConfig;
-use crate::domains::connectors::kinds::rest::RestConfig;
-use crate::domains::connectors::model::{Connector, ConnectorKind};
+use crate::domains::connectors::drift::{self, Drift};
+use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
+use crate::domains::connectors::source::{Batch, EntitySchema, Source, SourceError};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::service as mappings;
 use crate::domains::ontology::service as ontology;
@@ -62,46 +55,6 @@ pub struct RunError {
 
 const LEASE_MS: u64 = 30_000;
 const BEAT: Duration = Duration::from_secs(5);
-
-/// The source behind a connector, if its kind can be synced here.
-pub async fn source_for(
-    state: &AppState,
-    tenant: Uuid,
-    connector: &Connector,
-    config: Value,
-) -> AppResult<Arc<dyn Source>> {
-    match connector.kind {
-        ConnectorKind::Csv => {
-            let config: CsvConfig = serde_json::from_value(config).map_err(AppError::internal)?;
-            Ok(Arc::new(CsvSource::new(
-                config,
-                state.settings.sync.file_root.clone(),
-                tenant,
-            )))
-        }
-        ConnectorKind::Rest => {
-            let config: RestConfig = serde_json::from_value(config).map_err(AppError::internal)?;
-            let (breaker, bucket) = state.guards.for_connector(
-                connector.id,
-                &config.circuit_breaker,
-                config.rate_limit.as_ref(),
-            );
-            Ok(Arc::new(
-                RestSource::new(config, state.outbound.clone(), breaker, bucket)
-                    .map_err(|e| AppError::bad_field("config", e.to_string()))?,
-            ))
-        }
-        ConnectorKind::Postgres => {
-            let config: PostgresConfig =
-                serde_json::from_value(config).map_err(AppError::internal)?;
-            Ok(Arc::new(
-                PgSource::connect(config, &state.outbound)
-                    .await
-                    .map_err(source_error)?,
-            ))
-        }
-    }
-}
 
 /// Runs (or resumes) a job to its end: waits for one of the tenant's slots, claims the job,
 /// keeps its lease and heartbeat alive, and records the outcome. Never panics the caller.
@@ -317,7 +270,11 @@ impl Run {
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
-        let source = source_for(state, scope.tenant_id(), &connector, config).await?;
+        let source = state
+            .connectors
+            .open(scope.tenant_id(), &connector, config)
+            .await
+            .map_err(source_error)?;
         let entities = source.entities().await.map_err(source_error)?;
         self.counts.entities = entities.len() as u64;
         for entity in entities {

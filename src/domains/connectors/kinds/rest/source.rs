@@ -11,13 +11,13 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
+use super::config::{ApiKeyLocation, RestAuth, RestConfig, RestEntity};
 use super::guards::{Breaker, TokenBucket};
-use super::rest_pager::{at, Pager};
-use super::source::{
+use super::pager::{at, Pager};
+use crate::domains::connectors::source::{
     content_version, flatten, scalar, Batch, EntitySchema, FieldSchema, Health, Quarantined,
     Source, SourceError, SourceRecord,
 };
-use crate::domains::connectors::kinds::rest::{ApiKeyLocation, RestAuth, RestConfig, RestEntity};
 use crate::infra::outbound::{OutboundError, OutboundPolicy, PinnedResolver};
 
 const MAX_REDIRECTS: usize = 5;
@@ -239,11 +239,7 @@ impl RestSource {
 
 /// Delay before attempt `attempt + 1`: full jitter over an exponential ceiling, at least what
 /// the server asked for.
-fn backoff(
-    retry: &crate::domains::connectors::kinds::rest::Retry,
-    attempt: u32,
-    retry_after: Option<Duration>,
-) -> Duration {
+fn backoff(retry: &super::config::Retry, attempt: u32, retry_after: Option<Duration>) -> Duration {
     let ceiling = retry
         .base_delay_ms
         .saturating_mul(1u64 << attempt.min(20))
@@ -464,7 +460,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {
-        let retry = crate::domains::connectors::kinds::rest::Retry {
+        let retry = super::super::config::Retry {
             max_attempts: 5,
             base_delay_ms: 100,
             max_delay_ms: 1_000,

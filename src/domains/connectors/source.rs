@@ -242,9 +242,9 @@ pub fn infer_type(values: &[&str]) -> &'static str {
         )
     }) {
         "boolean"
-    } else if all(|v| super::coerce::parse_date(v).is_some()) {
+    } else if all(|v| super::values::parse_date(v).is_some()) {
         "date"
-    } else if all(|v| super::coerce::parse_timestamp(v).is_some()) {
+    } else if all(|v| super::values::parse_timestamp(v).is_some()) {
         "timestamp"
     } else if all(|v| v.contains('@') && !v.contains(' ')) {
         "email"

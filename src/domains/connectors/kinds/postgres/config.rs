@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Endpoint, KindConfig};
+use crate::domains::connectors::kinds::{Endpoint, KindConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -3,9 +3,9 @@
 use serde_json::Value;
 use url::Url;
 
-use super::rest_source::RestSource;
-use super::source::{scalar, SourceError};
-use crate::domains::connectors::kinds::rest::{Pagination, RestEntity};
+use super::config::{Pagination, RestEntity};
+use super::source::RestSource;
+use crate::domains::connectors::source::{scalar, SourceError};
 
 /// A runaway API (a cursor that never ends) stops here.
 const MAX_PAGES: usize = 100_000;

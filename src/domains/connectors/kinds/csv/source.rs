@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::source::{
+use crate::domains::connectors::kinds::csv::CsvConfig;
+use crate::domains::connectors::source::{
     content_version, Batch, EntitySchema, FieldSchema, Health, Quarantined, Source, SourceError,
     SourceRecord,
 };
-use crate::domains::connectors::kinds::csv::CsvConfig;
 
 /// Rows read to infer types and pick samples.
 const PROFILE_ROWS: usize = 200;

@@ -9,11 +9,11 @@ use sea_orm::{
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::source::{
+use crate::domains::connectors::kinds::postgres::PostgresConfig;
+use crate::domains::connectors::source::{
     content_version, flatten, scalar, Batch, EntitySchema, FieldSchema, Health, Quarantined,
     Source, SourceError, SourceRecord, SAMPLES,
 };
-use crate::domains::connectors::kinds::postgres::PostgresConfig;
 use crate::infra::outbound::OutboundPolicy;
 
 pub struct PgSource {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::domains::connectors::kinds::rest::{CircuitBreaker, RateLimit};
+use super::config::{CircuitBreaker, RateLimit};
 
 pub struct TokenBucket {
     rate: f64,

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::KindConfig;
+use crate::domains::connectors::kinds::KindConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! Generic REST sources are configured by JSON, not code.
 use serde::{Deserialize, Serialize};
 
-use super::{check_url, Endpoint, KindConfig};
+use crate::domains::connectors::kinds::{check_url, Endpoint, KindConfig};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
