@@ -48,6 +48,13 @@ impl Application {
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
             .await
             .map_err(|e| anyhow::anyhow!("vector store ({:?}): {e}", settings.vectors.backend))?;
+        let telemetry = Telemetry::start(redis_for_telemetry, &telemetry_settings);
+        let jobs = Arc::new(crate::domains::jobs::Jobs::new(
+            db.clone(),
+            redis.clone(),
+            telemetry.clone(),
+            &settings.sync,
+        ));
         let state = AppState {
             db,
             redis,
@@ -59,7 +66,8 @@ impl Application {
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
             secrets: Arc::new(secrets),
-            telemetry: Telemetry::start(redis_for_telemetry, &telemetry_settings),
+            jobs,
+            telemetry,
             redis_client,
             metrics: Arc::new(crate::infra::metrics::Metrics::new()?),
             connectors: Arc::new(ConnectorRuntime::new(outbound.clone(), settings_file_root)),

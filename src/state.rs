@@ -25,6 +25,8 @@ pub struct AppState {
     pub knowledge: Arc<Knowledge>,
     pub llm: Arc<LlmProvider>,
     pub neighbours: Arc<NeighbourCache>,
+    /// Claims, beats and resumes background jobs (sync runs).
+    pub jobs: Arc<crate::domains::jobs::Jobs>,
     /// Opens connectors' sources (REST guards kept for the life of the process).
     pub connectors: Arc<crate::domains::connectors::runtime::ConnectorRuntime>,
     /// Encrypts connector secrets at rest.

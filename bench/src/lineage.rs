@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use autonomos::config::Settings;
-use autonomos::domains::auth::service::job_scope;
+use autonomos::domains::auth::model::Role;
+use autonomos::domains::auth::scope::RequestMeta;
+use autonomos::domains::auth::service as auth;
 use autonomos::domains::lineage::grid::{Column, Filter, Op, Sort};
 use autonomos::domains::lineage::store::{grid_page, GridQuery};
 use autonomos::infra::db::ScopedTx;
@@ -250,10 +252,17 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     .await;
     // The same page's SQL (filter, sort, limit, total) straight on the database.
     let st = state.clone();
+    // The reference runs as the same signed-in tenant: its pass comes from its token.
+    let credentials = auth::authenticate(&state, Some(&token), None).await;
+    let scope = auth::authorize(&credentials, Role::Viewer, RequestMeta::default())
+        .map_err(|e| anyhow::anyhow!("bench tenant: {}", e.message()))?;
+    anyhow::ensure!(
+        scope.tenant_id() == tenant_id,
+        "the token names another tenant"
+    );
     let raw = measure_with("grid page (SQL)", n, 1, move |_| {
-        let st = st.clone();
+        let (st, scope) = (st.clone(), scope.clone());
         async move {
-            let scope = job_scope(tenant_id);
             let tx = ScopedTx::begin(&st.db, &scope).await?;
             let filter = Filter::And(vec![
                 Filter::Cond {

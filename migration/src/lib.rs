@@ -50,6 +50,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0009_sessions_up.sql"),
         down: include_str!("sql/0009_sessions_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000010_stale_jobs",
+        up: include_str!("sql/0010_stale_jobs_up.sql"),
+        down: include_str!("sql/0010_stale_jobs_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

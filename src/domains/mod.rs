@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod auth;
 pub mod connectors;
+pub mod jobs;
 pub mod lineage;
 pub mod mappings;
 pub mod ontology;

@@ -393,7 +393,7 @@ async fn a_crashed_run_resumes_from_its_checkpoint_without_duplicates() {
 
 #[tokio::test]
 async fn the_per_tenant_run_limit_is_shared_by_processes_through_redis() {
-    use autonomos::domains::pipeline::slots;
+    use autonomos::domains::jobs::slots;
     let one = spawn_app().await;
     let two = spawn_app().await;
     let tenant = Uuid::now_v7();

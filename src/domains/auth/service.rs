@@ -59,11 +59,11 @@ pub fn baseline_scope() -> TenantScope {
     )
 }
 
-/// The pass for background work of one tenant that outlived its request (a sync run resumed
-/// after its process stopped). Never built from request input.
-pub fn job_scope(tenant_id: Uuid) -> TenantScope {
+/// The pass for a job that outlived its request (a run resumed after its process stopped):
+/// the tenant is the job row's own, read from the database, never from request input.
+pub fn scope_for_job(job: &entity::jobs::Model) -> TenantScope {
     TenantScope::new(
-        tenant_id,
+        job.tenant_id,
         Actor {
             kind: ActorKind::System,
             id: None,

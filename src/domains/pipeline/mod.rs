@@ -3,6 +3,5 @@
 pub mod coerce;
 pub mod graphql;
 pub mod service;
-pub mod slots;
 mod store;
 pub mod sync;

@@ -8,7 +8,6 @@ use super::store::{self, EventFilter, EventRow, QuarantineRow, RecordRow, Schema
 use super::sync::{self, RunError, SyncCounts};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
-use crate::domains::auth::service::job_scope;
 use crate::domains::connectors::model::ConnectorStatus;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
@@ -192,14 +191,14 @@ pub async fn events(
 /// Resumes sync runs whose process stopped (any tenant): each continues from its last stored
 /// batch. Returns how many were picked up; with `wait`, after they have finished.
 pub async fn resume_stale(state: &AppState, wait: bool) -> AppResult<usize> {
-    let stale = store::stale_jobs(&state.db, state.settings.sync.resume_stale_after_secs).await?;
+    let stale = state.jobs.stale().await?;
     let mut handles = Vec::with_capacity(stale.len());
-    for job in &stale {
-        tracing::info!(job = %job.id, tenant = %job.tenant_id, "resuming a sync run");
+    for (scope, job) in &stale {
+        tracing::info!(%job, tenant = %scope.tenant_id(), "resuming a sync run");
         handles.push(tokio::spawn(sync::execute(
             state.clone(),
-            job_scope(job.tenant_id),
-            job.id,
+            scope.clone(),
+            *job,
         )));
     }
     if wait {

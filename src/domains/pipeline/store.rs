@@ -266,36 +266,6 @@ pub async fn job_page(
     newest_first(tx, base, jobs::Column::Id, page).await
 }
 
-/// Takes the job for this process: a queued job, or a running one whose process stopped
-/// beating. None when another process has it.
-pub async fn claim_job(
-    tx: &ScopedTx<'_>,
-    id: Uuid,
-    stale_after_secs: u64,
-) -> Result<Option<jobs::Model>, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, heartbeat_at = now(),
-                    started_at = coalesce(started_at, now())
-             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC'
-               AND (status = 'QUEUED'
-                    OR (status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $3)))
-             RETURNING id",
-            [
-                tx.tenant_id().into(),
-                id.into(),
-                (stale_after_secs as f64).into(),
-            ],
-        ))
-        .await?;
-    match row {
-        Some(_) => find_job(tx, id).await,
-        None => Ok(None),
-    }
-}
-
 pub async fn beat(
     tx: &ScopedTx<'_>,
     id: Uuid,
@@ -317,62 +287,6 @@ pub async fn beat(
         ))
         .await?;
     Ok(())
-}
-
-/// Keeps a waiting or running job from looking abandoned.
-pub async fn touch(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
-    tx.conn()
-        .execute(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET heartbeat_at = now() WHERE tenant_id = $1 AND id = $2",
-            [tx.tenant_id().into(), id.into()],
-        ))
-        .await?;
-    Ok(())
-}
-
-pub async fn finish_job(
-    tx: &ScopedTx<'_>,
-    id: Uuid,
-    status: &str,
-    counts: &serde_json::Value,
-    errors: &serde_json::Value,
-) -> Result<(), DbErr> {
-    tx.conn()
-        .execute(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET status = $3, counts = $4, errors = $5, finished_at = now(), heartbeat_at = now()
-             WHERE tenant_id = $1 AND id = $2",
-            [
-                tx.tenant_id().into(),
-                id.into(),
-                status.into(),
-                counts.clone().into(),
-                errors.clone().into(),
-            ],
-        ))
-        .await?;
-    Ok(())
-}
-
-#[derive(Debug, FromQueryResult)]
-pub struct StaleJob {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-}
-
-/// Jobs of any tenant whose process stopped (no tenant scope: a SECURITY DEFINER function).
-pub async fn stale_jobs(
-    db: &sea_orm::DatabaseConnection,
-    stale_after_secs: u64,
-) -> Result<Vec<StaleJob>, DbErr> {
-    StaleJob::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT id, tenant_id FROM jobs_to_resume(make_interval(secs => $1))",
-        [(stale_after_secs as f64).into()],
-    ))
-    .all(db)
-    .await
 }
 
 // ---- events, records, quarantine ----

@@ -3,20 +3,19 @@
 //! its checkpoint in one transaction, so a run resumed after a crash starts where the last
 //! stored batch ended, and re-reading a record version never writes its event twice.
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::coerce::coerce;
-use super::slots;
 use super::store::{self, EventSource, NewEvent, NewQuarantine};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::{self, Drift};
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::source::{Batch, EntitySchema, Source, SourceError};
+use crate::domains::jobs::{self, JobKind, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::service as mappings;
 use crate::domains::ontology::service as ontology;
@@ -53,113 +52,55 @@ pub struct RunError {
     pub message: String,
 }
 
-const LEASE_MS: u64 = 30_000;
-const BEAT: Duration = Duration::from_secs(5);
+/// Sync runs as a kind of job: the jobs domain claims, beats and releases; this runs.
+pub struct SyncJob {
+    state: AppState,
+}
 
-/// Runs (or resumes) a job to its end: waits for one of the tenant's slots, claims the job,
-/// keeps its lease and heartbeat alive, and records the outcome. Never panics the caller.
+/// Runs (or resumes) a sync job to its end. Never panics the caller.
 pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
-    let tenant = scope.tenant_id();
-    let settings = &state.settings.sync;
-    // Wait for a slot; the job stays QUEUED meanwhile, its heartbeat fresh.
-    loop {
-        match slots::acquire(
-            &state.redis,
-            tenant,
-            job,
-            settings.concurrency_per_tenant,
-            LEASE_MS,
-        )
-        .await
-        {
-            Ok(true) => break,
-            Ok(false) => {
-                if let Err(e) = touch(&state, &scope, job).await {
-                    tracing::warn!(%job, error = %e.message(), "sync run: heartbeat while queued failed");
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+    let jobs = state.jobs.clone();
+    jobs.execute(&scope, job, &SyncJob { state }).await;
+}
+
+#[async_trait::async_trait]
+impl JobKind for SyncJob {
+    fn kind(&self) -> &'static str {
+        "SYNC"
+    }
+
+    async fn run(&self, scope: &TenantScope, claimed: &entity::jobs::Model) -> Outcome {
+        let state = &self.state;
+        let job = claimed.id;
+        let mut run = Run::resume(claimed);
+        publish_status(state, scope, claimed, "RUNNING", &run);
+        let outcome = run.go(state, scope, claimed).await;
+        if let Err(e) = &outcome {
+            if e.is_unavailable() {
+                // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so
+                // the reaper of any process resumes it once the database is back.
+                tracing::warn!(%job, "sync run interrupted: database unavailable; it will be resumed");
+                return Outcome::Interrupted;
             }
+        }
+        let status = match outcome {
             Err(e) => {
-                // Without Redis the limit cannot be shared; the work still gets done.
-                tracing::warn!(%job, error = %e, "sync slots unavailable; running without the concurrency limit");
-                break;
+                run.errors.push(RunError {
+                    entity: None,
+                    message: e.message(),
+                });
+                "FAILED"
             }
+            Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => "PARTIAL",
+            Ok(()) => "SUCCEEDED",
+        };
+        if let Err(e) = finish(state, scope, job, status, &run).await {
+            tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
         }
+        publish_status(state, scope, claimed, status, &run);
+        tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
+        Outcome::Finished(status)
     }
-    let claimed = match claim(&state, &scope, job).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(%job, error = %e.message(), "sync run: claim failed");
-            None
-        }
-    };
-    let Some(claimed) = claimed else {
-        let _ = slots::release(&state.redis, tenant, job).await;
-        return;
-    };
-    let beat = {
-        let (state, scope) = (state.clone(), scope.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(BEAT).await;
-                let _ = slots::acquire(&state.redis, tenant, job, usize::MAX, LEASE_MS).await;
-                if let Err(e) = touch(&state, &scope, job).await {
-                    tracing::warn!(%job, error = %e.message(), "sync run: heartbeat failed");
-                }
-            }
-        })
-    };
-    let mut run = Run::resume(&claimed);
-    publish_status(&state, &scope, &claimed, "RUNNING", &run);
-    state.telemetry.layer(Layer::Agent).publish(
-        tenant,
-        Draft::new(kinds::JOB_STATUS, "job", job)
-            .status(if claimed.attempts > 1 {
-                "RESUMED"
-            } else {
-                "CLAIMED"
-            })
-            .message(format!("sync job claimed (attempt {})", claimed.attempts))
-            .data(json!({ "attempts": claimed.attempts, "kind": "SYNC",
-                          "connectorId": claimed.connector_id.map(|c| c.to_string()) }))
-            .trace(Some(run.trace_id.clone())),
-    );
-    let outcome = run.go(&state, &scope, &claimed).await;
-    beat.abort();
-    if let Err(e) = &outcome {
-        if e.is_unavailable() {
-            // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so the
-            // reaper of any process resumes it once the database is back.
-            tracing::warn!(%job, "sync run interrupted: database unavailable; it will be resumed");
-            let _ = slots::release(&state.redis, tenant, job).await;
-            return;
-        }
-    }
-    let status = match outcome {
-        Err(e) => {
-            run.errors.push(RunError {
-                entity: None,
-                message: e.message(),
-            });
-            "FAILED"
-        }
-        Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => "PARTIAL",
-        Ok(()) => "SUCCEEDED",
-    };
-    if let Err(e) = finish(&state, &scope, job, status, &run).await {
-        tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
-    }
-    publish_status(&state, &scope, &claimed, status, &run);
-    state.telemetry.layer(Layer::Agent).publish(
-        tenant,
-        Draft::new(kinds::JOB_STATUS, "job", job)
-            .status("FINISHED")
-            .message(format!("sync job finished: {status}"))
-            .data(json!({ "attempts": claimed.attempts, "kind": "SYNC", "outcome": status }))
-            .trace(Some(run.trace_id.clone())),
-    );
-    let _ = slots::release(&state.redis, tenant, job).await;
-    tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
 }
 
 /// AAM: a sync run changed status.
@@ -183,24 +124,6 @@ fn publish_status(
     );
 }
 
-async fn touch(state: &AppState, scope: &TenantScope, job: Uuid) -> AppResult<()> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    store::touch(&tx, job).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn claim(
-    state: &AppState,
-    scope: &TenantScope,
-    job: Uuid,
-) -> AppResult<Option<entity::jobs::Model>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let claimed = store::claim_job(&tx, job, state.settings.sync.resume_stale_after_secs).await?;
-    tx.commit().await?;
-    Ok(claimed)
-}
-
 async fn finish(
     state: &AppState,
     scope: &TenantScope,
@@ -209,7 +132,7 @@ async fn finish(
     run: &Run,
 ) -> AppResult<()> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    store::finish_job(&tx, job, status, &json!(run.counts), &json!(run.errors)).await?;
+    jobs::finish_job(&tx, job, status, &json!(run.counts), &json!(run.errors)).await?;
     if let Some(connector) = run.connector {
         connectors::mark_synced(&tx, connector).await?;
     }

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS stale_jobs(interval);

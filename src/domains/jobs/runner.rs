@@ -1,0 +1,182 @@
+//! Running a job of any kind: wait for one of the tenant's slots (the job kept fresh meanwhile),
+//! claim it, beat while its kind works, record nothing of the kind's own, release the slot.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{slots, store};
+use crate::config::SyncSettings;
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::auth::service::scope_for_job;
+use crate::domains::telemetry::event::{kinds, Draft, Layer};
+use crate::domains::telemetry::publisher::Telemetry;
+use crate::error::AppResult;
+use crate::infra::db::ScopedTx;
+use crate::infra::redis::Redis;
+
+const LEASE_MS: u64 = 30_000;
+const BEAT: Duration = Duration::from_secs(5);
+
+/// How a job's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done, with the status its kind recorded (SUCCEEDED, PARTIAL, FAILED, …).
+    Finished(&'static str),
+    /// Stopped by an outage: left RUNNING at its last checkpoint, for the reaper to resume.
+    Interrupted,
+}
+
+/// What one kind of job does once claimed. The kind records its own outcome (with whatever
+/// else must change in the same transaction) before it returns.
+#[async_trait]
+pub trait JobKind: Send + Sync {
+    /// The `jobs.kind` it claims (`SYNC`).
+    fn kind(&self) -> &'static str;
+    async fn run(&self, scope: &TenantScope, job: &entity::jobs::Model) -> Outcome;
+}
+
+#[derive(Clone)]
+pub struct Jobs {
+    db: DatabaseConnection,
+    redis: Redis,
+    telemetry: Telemetry,
+    concurrency_per_tenant: usize,
+    stale_after_secs: u64,
+}
+
+impl Jobs {
+    pub fn new(
+        db: DatabaseConnection,
+        redis: Redis,
+        telemetry: Telemetry,
+        settings: &SyncSettings,
+    ) -> Self {
+        Self {
+            db,
+            redis,
+            telemetry,
+            concurrency_per_tenant: settings.concurrency_per_tenant,
+            stale_after_secs: settings.resume_stale_after_secs,
+        }
+    }
+
+    /// Runs (or resumes) `job` of `kind` to its end. Never panics the caller.
+    pub async fn execute(&self, scope: &TenantScope, job: Uuid, kind: &dyn JobKind) {
+        let tenant = scope.tenant_id();
+        self.wait_for_slot(scope, job).await;
+        let claimed = match self.claim(scope, job, kind.kind()).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(%job, error = %e.message(), "job: claim failed");
+                None
+            }
+        };
+        let Some(claimed) = claimed else {
+            let _ = slots::release(&self.redis, tenant, job).await;
+            return;
+        };
+        let beat = {
+            let (jobs, scope) = (self.clone(), scope.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(BEAT).await;
+                    let _ = slots::acquire(&jobs.redis, tenant, job, usize::MAX, LEASE_MS).await;
+                    if let Err(e) = jobs.touch(&scope, job).await {
+                        tracing::warn!(%job, error = %e.message(), "job: heartbeat failed");
+                    }
+                }
+            })
+        };
+        let trace = claimed.payload["traceId"].as_str().map(str::to_owned);
+        let agent = self.telemetry.layer(Layer::Agent);
+        agent.publish(
+            tenant,
+            Draft::new(kinds::JOB_STATUS, "job", job)
+                .status(if claimed.attempts > 1 {
+                    "RESUMED"
+                } else {
+                    "CLAIMED"
+                })
+                .message(format!(
+                    "{} job claimed (attempt {})",
+                    kind.kind().to_lowercase(),
+                    claimed.attempts
+                ))
+                .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(),
+                              "connectorId": claimed.connector_id.map(|c| c.to_string()) }))
+                .trace(trace.clone()),
+        );
+        let outcome = kind.run(scope, &claimed).await;
+        beat.abort();
+        if let Outcome::Finished(status) = outcome {
+            agent.publish(
+                tenant,
+                Draft::new(kinds::JOB_STATUS, "job", job)
+                    .status("FINISHED")
+                    .message(format!("{} job finished: {status}", kind.kind().to_lowercase()))
+                    .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(), "outcome": status }))
+                    .trace(trace),
+            );
+        }
+        let _ = slots::release(&self.redis, tenant, job).await;
+    }
+
+    /// Jobs of any tenant whose process stopped, each with the scope of its own tenant.
+    pub async fn stale(&self) -> AppResult<Vec<(TenantScope, Uuid)>> {
+        Ok(store::stale_jobs(&self.db, self.stale_after_secs)
+            .await?
+            .iter()
+            .map(|job| (scope_for_job(job), job.id))
+            .collect())
+    }
+
+    /// The job stays QUEUED, its heartbeat fresh, until one of the tenant's slots is free.
+    async fn wait_for_slot(&self, scope: &TenantScope, job: Uuid) {
+        loop {
+            let acquired = slots::acquire(
+                &self.redis,
+                scope.tenant_id(),
+                job,
+                self.concurrency_per_tenant,
+                LEASE_MS,
+            )
+            .await;
+            match acquired {
+                Ok(true) => return,
+                Ok(false) => {
+                    if let Err(e) = self.touch(scope, job).await {
+                        tracing::warn!(%job, error = %e.message(), "job: heartbeat while queued failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    // Without Redis the limit cannot be shared; the work still gets done.
+                    tracing::warn!(%job, error = %e, "job slots unavailable; running without the concurrency limit");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn touch(&self, scope: &TenantScope, job: Uuid) -> AppResult<()> {
+        let tx = ScopedTx::begin(&self.db, scope).await?;
+        store::touch(&tx, job).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        scope: &TenantScope,
+        job: Uuid,
+        kind: &str,
+    ) -> AppResult<Option<entity::jobs::Model>> {
+        let tx = ScopedTx::begin(&self.db, scope).await?;
+        let claimed = store::claim_job(&tx, job, kind, self.stale_after_secs).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+}

@@ -1,0 +1,90 @@
+//! The jobs table as a queue: claiming (one process at a time), heartbeats, outcomes, and the
+//! jobs whose process stopped.
+use entity::jobs;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use crate::infra::db::ScopedTx;
+
+/// Takes the job for this process: a queued job, or a running one whose process stopped
+/// beating. None when another process has it.
+pub async fn claim_job(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    kind: &str,
+    stale_after_secs: u64,
+) -> Result<Option<jobs::Model>, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, heartbeat_at = now(),
+                    started_at = coalesce(started_at, now())
+             WHERE tenant_id = $1 AND id = $2 AND kind = $4
+               AND (status = 'QUEUED'
+                    OR (status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $3)))
+             RETURNING id",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                (stale_after_secs as f64).into(),
+                kind.into(),
+            ],
+        ))
+        .await?;
+    match row {
+        Some(_) => jobs::Entity::find_by_id(id).one(tx.conn()).await,
+        None => Ok(None),
+    }
+}
+
+/// Keeps a waiting or running job from looking abandoned.
+pub async fn touch(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now() WHERE tenant_id = $1 AND id = $2",
+            [tx.tenant_id().into(), id.into()],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn finish_job(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    status: &str,
+    counts: &serde_json::Value,
+    errors: &serde_json::Value,
+) -> Result<(), DbErr> {
+    tx.conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = $3, counts = $4, errors = $5, finished_at = now(), heartbeat_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                status.into(),
+                counts.clone().into(),
+                errors.clone().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Jobs of any tenant whose process stopped, whole rows (no tenant scope: a SECURITY DEFINER
+/// function), so each is resumed under its own row's tenant.
+pub async fn stale_jobs(
+    db: &sea_orm::DatabaseConnection,
+    stale_after_secs: u64,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Model::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT * FROM stale_jobs(make_interval(secs => $1))",
+        [(stale_after_secs as f64).into()],
+    ))
+    .all(db)
+    .await
+}
