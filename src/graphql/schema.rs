@@ -6,9 +6,8 @@ use crate::config::Settings;
 use crate::domains::audit::graphql::AuditQuery;
 use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
 use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
-use crate::domains::lineage::graphql::{
-    LineageGraphQuery, LineageMutation, LineageQuery, MetricsQuery,
-};
+use crate::domains::lineage::graph_graphql::LineageGraphQuery;
+use crate::domains::lineage::graphql::{LineageMutation, LineageQuery, MetricsQuery};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;

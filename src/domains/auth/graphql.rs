@@ -2,7 +2,7 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, ApiKey, Session, Tenant, User};
-use super::{service, sessions};
+use super::{api_keys, service, sessions};
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
@@ -207,7 +207,7 @@ impl AuthQuery {
         let scope = ctx.scope(model::Role::Admin)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let result = service::list_api_keys(app, &scope, page).await?;
+        let result = api_keys::list_api_keys(app, &scope, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -306,7 +306,7 @@ impl AuthMutation {
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreateApiKeyPayload> {
         let scope = ctx.scope(model::Role::Admin)?;
-        let (key, secret) = service::create_api_key(
+        let (key, secret) = api_keys::create_api_key(
             ctx.app()?,
             &scope,
             &input.name,
@@ -377,7 +377,7 @@ impl AuthMutation {
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlApiKey> {
         let scope = ctx.scope(model::Role::Admin)?;
         Ok(
-            service::revoke_api_key(ctx.app()?, &scope, parse_id("id", &id)?)
+            api_keys::revoke_api_key(ctx.app()?, &scope, parse_id("id", &id)?)
                 .await?
                 .into(),
         )

@@ -1,4 +1,5 @@
 //! Tenants, users, roles, API keys and tokens. The only place that builds a `TenantScope`.
+pub mod api_keys;
 pub mod graphql;
 pub mod model;
 mod password;

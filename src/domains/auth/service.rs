@@ -1,18 +1,16 @@
 //! Auth use cases: sign-up, login, invites, roles, API keys, and request authentication.
-use chrono::{DateTime, Duration, Utc};
-use entity::{api_keys, tenants, users};
-use redis::AsyncCommands;
+use chrono::{Duration, Utc};
+use entity::{tenants, users};
 use sea_orm::{IntoActiveModel, Set};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{
-    check_password, normalize_email, Actor, ActorKind, ApiKey, Authentication, Principal, Role,
-    Session, Tenant, User, UserStatus,
+    check_password, normalize_email, Actor, ActorKind, Authentication, Role, Session, Tenant, User,
+    UserStatus,
 };
 use super::scope::{RequestMeta, TenantScope};
-use super::{password, secret, sessions, store};
+use super::{api_keys, password, secret, sessions, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::ontology::service as ontology;
 use crate::error::{is_unique_violation, AppError, AppResult};
@@ -20,7 +18,7 @@ use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
 
-const API_KEY_KIND: &str = "aos";
+pub(super) const API_KEY_KIND: &str = "aos";
 const INVITE_KIND: &str = "inv";
 const BAD_CREDENTIALS: &str = "invalid email or password";
 
@@ -85,7 +83,7 @@ pub async fn authenticate(
         (None, None) => return Authentication::Anonymous,
     };
     let result = if credential.starts_with(&format!("{API_KEY_KIND}_")) {
-        authenticate_api_key(state, credential).await
+        api_keys::authenticate(state, credential).await
     } else {
         sessions::authenticate_token(state, credential).await
     };
@@ -96,85 +94,6 @@ pub async fn authenticate(
             tracing::error!(error = ?other, "authentication failed unexpectedly");
             Authentication::Rejected("authentication is unavailable".into())
         }
-    }
-}
-
-/// What the API-key cache holds; never the key itself.
-#[derive(Serialize, Deserialize)]
-struct CachedKey {
-    id: Uuid,
-    tenant_id: Uuid,
-    role: String,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-fn key_cache_name(hash: &str) -> String {
-    format!("auth:apikey:{hash}")
-}
-
-async fn authenticate_api_key(state: &AppState, key: &str) -> AppResult<Principal> {
-    let hash = secret::digest(key);
-    let cached = read_cached_key(state, &hash).await;
-    let entry = match cached {
-        Some(entry) => entry,
-        None => {
-            let row = store::api_key_by_hash(&state.db, &hash)
-                .await?
-                .ok_or_else(|| AppError::Unauthenticated("invalid API key".into()))?;
-            if row.revoked_at.is_some() {
-                return Err(AppError::Unauthenticated("API key revoked".into()));
-            }
-            let entry = CachedKey {
-                id: row.id,
-                tenant_id: row.tenant_id,
-                role: row.role,
-                expires_at: row.expires_at,
-            };
-            write_cached_key(state, &hash, &entry).await;
-            entry
-        }
-    };
-    if entry.expires_at.is_some_and(|at| at <= Utc::now()) {
-        return Err(AppError::Unauthenticated("API key expired".into()));
-    }
-    let role = entry
-        .role
-        .parse()
-        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-    Ok(Principal {
-        tenant_id: entry.tenant_id,
-        actor: Actor {
-            kind: ActorKind::ApiKey,
-            id: Some(entry.id),
-        },
-        role,
-    })
-}
-
-/// The cache only saves a database round trip: when Redis is down, we fall through to Postgres.
-async fn read_cached_key(state: &AppState, hash: &str) -> Option<CachedKey> {
-    let mut conn = state.redis.clone();
-    match conn.get::<_, Option<String>>(key_cache_name(hash)).await {
-        Ok(Some(raw)) => serde_json::from_str(&raw).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "api key cache read failed");
-            None
-        }
-    }
-}
-
-async fn write_cached_key(state: &AppState, hash: &str, entry: &CachedKey) {
-    let Ok(raw) = serde_json::to_string(entry) else {
-        return;
-    };
-    let mut conn = state.redis.clone();
-    let ttl = state.settings.redis.api_key_cache_ttl_secs;
-    if let Err(e) = conn
-        .set_ex::<_, _, ()>(key_cache_name(hash), raw, ttl)
-        .await
-    {
-        tracing::warn!(error = %e, "api key cache write failed");
     }
 }
 
@@ -481,85 +400,7 @@ pub async fn change_user_role(
     to_user(user)
 }
 
-pub async fn create_api_key(
-    state: &AppState,
-    scope: &TenantScope,
-    name: &str,
-    role: Role,
-    expires_in_days: Option<i32>,
-) -> AppResult<(ApiKey, String)> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::bad_field("name", "must be 1 to 200 characters"));
-    }
-    let expires_at = match expires_in_days {
-        None => None,
-        Some(days @ 1..=3650) => Some(Utc::now() + Duration::days(i64::from(days))),
-        Some(_) => {
-            return Err(AppError::bad_field(
-                "expiresInDays",
-                "must be between 1 and 3650",
-            ))
-        }
-    };
-    let key = secret::generate(API_KEY_KIND);
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let row = store::insert_api_key(
-        &tx,
-        store::NewApiKey {
-            name,
-            prefix: key.display_prefix,
-            key_hash: key.hash,
-            role: role.as_str(),
-            created_by: scope.actor().id,
-            expires_at,
-        },
-    )
-    .await?;
-    audit::record(
-        &tx,
-        AuditEntry::new("api_key.create", "api_key", row.id)
-            .new_value(json!({ "name": row.name, "role": row.role, "prefix": row.prefix })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((to_api_key(row)?, key.plaintext))
-}
-
-pub async fn revoke_api_key(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<ApiKey> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let key = store::find_api_key(&tx, id)
-        .await?
-        .ok_or(AppError::NotFound { what: "API key" })?;
-    if key.revoked_at.is_some() {
-        return Err(AppError::Conflict("API key is already revoked".into()));
-    }
-    let hash = key.key_hash.clone();
-    let key = store::revoke_api_key(&tx, key).await?;
-    audit::record(&tx, AuditEntry::new("api_key.revoke", "api_key", key.id)).await?;
-    tx.commit().await?;
-    // Revocation must take effect at once, not when the cache entry expires.
-    let mut conn = state.redis.clone();
-    conn.del::<_, ()>(key_cache_name(&hash)).await?;
-    to_api_key(key)
-}
-
-pub async fn list_api_keys(
-    state: &AppState,
-    scope: &TenantScope,
-    page: PageRequest,
-) -> AppResult<Page<ApiKey>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let rows = store::list_api_keys(&tx, &page).await?;
-    let total = store::count_api_keys(&tx).await?;
-    let keys = rows
-        .into_iter()
-        .map(to_api_key)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page.finish(keys, total))
-}
-
-fn parse_role(raw: &str) -> AppResult<Role> {
+pub(super) fn parse_role(raw: &str) -> AppResult<Role> {
     raw.parse()
         .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
 }
@@ -585,18 +426,4 @@ fn to_tenant(row: tenants::Model) -> Tenant {
         name: row.name,
         created_at: row.created_at,
     }
-}
-
-fn to_api_key(row: api_keys::Model) -> AppResult<ApiKey> {
-    Ok(ApiKey {
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        role: parse_role(&row.role)?,
-        created_by: row.created_by,
-        expires_at: row.expires_at,
-        revoked_at: row.revoked_at,
-        last_used_at: row.last_used_at,
-        created_at: row.created_at,
-    })
 }

@@ -2,6 +2,7 @@
 //! searchable, sortable) and the tree (connector → entity → field → target).
 pub mod export;
 pub mod graph;
+pub mod graph_graphql;
 pub mod graphql;
 pub mod grid;
 pub mod metrics;

@@ -12,4 +12,5 @@ mod review_store;
 pub mod scoring;
 pub mod service;
 pub mod signals;
+pub mod sources;
 mod store;

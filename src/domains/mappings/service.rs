@@ -70,7 +70,10 @@ fn check_target(target: &Target) -> AppResult<()> {
 }
 
 /// Resolves the canonical target in the tenant's ontology and fills a version row with it.
-async fn target_row(tx: &ScopedTx<'_>, target: &Target) -> AppResult<mappings::ActiveModel> {
+pub(super) async fn target_row(
+    tx: &ScopedTx<'_>,
+    target: &Target,
+) -> AppResult<mappings::ActiveModel> {
     check_target(target)?;
     let entity = text("canonicalEntity", &target.canonical_entity)?;
     let field = text("canonicalField", &target.canonical_field)?;
@@ -86,7 +89,7 @@ async fn target_row(tx: &ScopedTx<'_>, target: &Target) -> AppResult<mappings::A
 }
 
 /// A version row's content for an already resolved canonical field.
-fn row_for(
+pub(super) fn row_for(
     tx: &ScopedTx<'_>,
     target: &Target,
     entity: String,
@@ -111,7 +114,7 @@ fn row_for(
     }
 }
 
-fn source_conflict(err: sea_orm::DbErr) -> AppError {
+pub(super) fn source_conflict(err: sea_orm::DbErr) -> AppError {
     if is_unique_violation(&err) {
         AppError::Conflict(
             "a mapping for this source field already exists; update it instead".into(),
@@ -320,153 +323,10 @@ pub async fn rollback(
     Ok(mapping)
 }
 
-/// Version 1 of many source fields' mappings, active at once, in one statement (all or none).
-pub(super) async fn create_active_many(
-    tx: &ScopedTx<'_>,
-    rows: Vec<entity::mappings::ActiveModel>,
-) -> AppResult<()> {
-    store::insert_many(tx, rows).await.map_err(source_conflict)
-}
-
-/// The row of an active version 1 (an auto-applied proposal), with its new mapping id.
-pub(super) fn active_row(
-    tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
-    field: &str,
-    target: &Candidate,
-    canonical_field_id: Uuid,
-) -> (Uuid, entity::mappings::ActiveModel) {
-    let mut row = row_for(
-        tx,
-        &candidate_target(target),
-        target.entity.clone(),
-        target.field.clone(),
-        canonical_field_id,
-    );
-    let mapping_id = Uuid::now_v7();
-    row.mapping_id = Set(mapping_id);
-    row.version = Set(1);
-    row.is_head = Set(true);
-    row.is_active = Set(true);
-    row.status = Set(MappingStatus::Active.as_str().to_owned());
-    row.connector_id = Set(None);
-    row.source_system = Set(system.to_owned());
-    row.source_entity = Set(entity.to_owned());
-    row.source_field = Set(field.to_owned());
-    row.approved_by = Set(tx.scope().actor().id);
-    row.approved_at = Set(Some(chrono::Utc::now()));
-    (mapping_id, row)
-}
-
-/// The active mappings of one source entity: what a sync run applies to its records.
-pub async fn active_for_source(
-    tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
-) -> AppResult<Vec<mappings::Model>> {
-    Ok(store::active_for_source(tx, system, entity).await?)
-}
-
-/// A field that left its source: its active mapping stops applying and is marked DEPRECATED
-/// (kept, with its versions, for lineage). Returns the mapping, if there was an active one.
-pub async fn deprecate_for_source(
-    tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
-    field: &str,
-) -> AppResult<Option<Uuid>> {
-    let Some(head) = store::lock_head_by_source(tx, system, entity, field).await? else {
-        return Ok(None);
-    };
-    if !head.is_active {
-        return Ok(None);
-    }
-    let mapping_id = head.mapping_id;
-    let version = head.version;
-    store::set_state(tx, head, MappingStatus::Deprecated.as_str(), false, true).await?;
-    audit::record(
-        tx,
-        AuditEntry::new("mapping.deprecate", "mapping", mapping_id)
-            .old_value(json!({ "version": version, "status": "ACTIVE" }))
-            .new_value(json!({ "version": version, "status": "DEPRECATED", "reason": "source field removed" })),
-    )
-    .await?;
-    Ok(Some(mapping_id))
-}
-
-/// A renamed source field keeps its target: the new name gets an active mapping to the same
-/// canonical field, the old one is deprecated. Returns the new name's mapping.
-pub async fn carry_over(
-    tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
-    from: &str,
-    to: &str,
-) -> AppResult<Option<Uuid>> {
-    let Some(old) = store::lock_head_by_source(tx, system, entity, from).await? else {
-        return Ok(None);
-    };
-    if !old.is_active {
-        return Ok(None);
-    }
-    let target = Candidate {
-        entity: old.canonical_entity.clone(),
-        field: old.canonical_field.clone(),
-        confidence: old.confidence,
-        method: old.method.parse().unwrap_or(MappingMethod::Manual),
-    };
-    deprecate_for_source(tx, system, entity, from).await?;
-    let id = activate_for_source(tx, system, entity, to, &target).await?;
-    audit::record(
-        tx,
-        AuditEntry::new("mapping.rename", "mapping", id)
-            .new_value(json!({ "from": from, "to": to, "target": format!("{}.{}", target.entity, target.field) })),
-    )
-    .await?;
-    Ok(Some(id))
-}
-
-/// Makes `target` the active mapping of a source field: a new mapping, or a new version of the
-/// existing one (a reviewer's decision).
-pub(super) async fn activate_for_source(
-    tx: &ScopedTx<'_>,
-    system: &str,
-    entity: &str,
-    field: &str,
-    target: &Candidate,
-) -> AppResult<Uuid> {
-    let Some(head) = store::lock_head_by_source(tx, system, entity, field).await? else {
-        let canonical = ontology::find_field(tx, &target.entity, &target.field)
-            .await?
-            .ok_or_else(|| {
-                AppError::bad_field("canonicalField", "is not in the canonical model")
-            })?;
-        let (mapping_id, row) = active_row(tx, system, entity, field, target, canonical.id);
-        create_active_many(tx, vec![row]).await?;
-        return Ok(mapping_id);
-    };
-    if head.is_active
-        && head.canonical_entity == target.entity
-        && head.canonical_field == target.field
-    {
-        return Ok(head.mapping_id);
-    }
-    let mapping_id = head.mapping_id;
-    deactivate_current(tx, mapping_id).await?;
-    // Re-read: deactivation may just have changed the head.
-    let head = store::lock_head(tx, mapping_id)
-        .await?
-        .ok_or(AppError::NotFound { what: "mapping" })?;
-    let row = target_row(tx, &candidate_target(target)).await?;
-    append_version(tx, head, row, true).await?;
-    Ok(mapping_id)
-}
-
 /// Retires `head` (it stops being head; if still pending, nobody will approve it now) and
 /// appends `row` as the next version of the same source field, pending or active (approved
 /// by the caller). Callers deactivate the current version first when `active`.
-async fn append_version(
+pub(super) async fn append_version(
     tx: &ScopedTx<'_>,
     head: mappings::Model,
     mut row: mappings::ActiveModel,
@@ -498,7 +358,7 @@ async fn append_version(
     Ok(store::insert(tx, row).await?)
 }
 
-fn candidate_target(c: &Candidate) -> Target {
+pub(super) fn candidate_target(c: &Candidate) -> Target {
     Target {
         canonical_entity: c.entity.clone(),
         canonical_field: c.field.clone(),
@@ -511,7 +371,10 @@ fn candidate_target(c: &Candidate) -> Target {
 }
 
 /// Marks the currently active version SUPERSEDED; returns its number.
-async fn deactivate_current(tx: &ScopedTx<'_>, mapping_id: Uuid) -> AppResult<Option<i32>> {
+pub(super) async fn deactivate_current(
+    tx: &ScopedTx<'_>,
+    mapping_id: Uuid,
+) -> AppResult<Option<i32>> {
     let versions = store::versions(tx, vec![mapping_id]).await?;
     let Some(active) = versions.into_iter().find(|v| v.is_active) else {
         return Ok(None);

@@ -2,8 +2,9 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, Sim
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::events_store::{EventFilter, EventRow, QuarantineRow, RecordRow};
 use super::service::{self, SyncRun};
-use super::store::{EventFilter, EventRow, QuarantineRow, RecordRow, SchemaVersion};
+use super::store::SchemaVersion;
 use super::sync::SyncCounts;
 use crate::domains::auth::model::Role;
 use crate::graphql::context::{parse_id, to_id, ContextExt};

@@ -1,6 +1,8 @@
 //! The canonical pipeline: sync runs as jobs over connector sources (opened by the connectors
 //! domain), canonical events and records with field-level lineage. Nothing kind-specific.
+mod build;
 pub mod coerce;
+mod events_store;
 pub mod graphql;
 pub mod service;
 mod store;

@@ -4,7 +4,8 @@ use std::time::Duration;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::store::{self, EventFilter, EventRow, QuarantineRow, RecordRow, SchemaVersion};
+use super::events_store::{self, EventFilter, EventRow, QuarantineRow, RecordRow};
+use super::store::{self, SchemaVersion};
 use super::sync::{self, RunError, SyncCounts};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
@@ -133,7 +134,7 @@ pub async fn quarantined(
     page: PageRequest,
 ) -> AppResult<Page<QuarantineRow>> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    let (rows, total) = store::quarantine_page(&tx, run, &page).await?;
+    let (rows, total) = events_store::quarantine_page(&tx, run, &page).await?;
     Ok(page.finish(rows, total))
 }
 
@@ -170,7 +171,7 @@ pub async fn record(
     id: Uuid,
 ) -> AppResult<RecordRow> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    store::find_record(&tx, entity, id)
+    events_store::find_record(&tx, entity, id)
         .await?
         .ok_or(AppError::NotFound {
             what: "canonical record",
@@ -184,7 +185,7 @@ pub async fn events(
     page: PageRequest,
 ) -> AppResult<Page<EventRow>> {
     let tx = ScopedTx::begin(&state.db, scope).await?;
-    let (rows, total) = store::event_page(&tx, &filter, &page).await?;
+    let (rows, total) = events_store::event_page(&tx, &filter, &page).await?;
     Ok(page.finish(rows, total))
 }
 

@@ -8,17 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::coerce::coerce;
-use super::store::{self, EventSource, NewEvent, NewQuarantine};
+use super::build;
+use super::events_store::{self, EventSource};
+use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::{self, Drift};
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
-use crate::domains::connectors::source::{Batch, EntitySchema, Source, SourceError};
+use crate::domains::connectors::source::{EntitySchema, Source, SourceError};
 use crate::domains::jobs::{self, JobKind, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
-use crate::domains::mappings::service as mappings;
-use crate::domains::ontology::service as ontology;
+use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
@@ -140,19 +140,6 @@ async fn finish(
     Ok(())
 }
 
-/// What one record gives one canonical entity: values, their lineage, values that did not fit.
-type EntityValues = (Map<String, Value>, Map<String, Value>, Vec<Value>);
-
-/// One canonical target of a source field, as the active mapping says.
-#[derive(Debug, Clone)]
-struct Target {
-    entity: String,
-    field: String,
-    data_type: String,
-    mapping_id: Uuid,
-    version: i32,
-}
-
 struct Run {
     counts: SyncCounts,
     errors: Vec<RunError>,
@@ -250,7 +237,7 @@ impl Run {
         let version = self
             .schema_step(state, scope, connector, &system, schema)
             .await?;
-        let (plan, plan_version) = plan(state, scope, &system, &schema.entity).await?;
+        let (plan, plan_version) = build::plan(&state.db, scope, &system, &schema.entity).await?;
         let after = self
             .checkpoints
             .get(&schema.entity)
@@ -268,7 +255,8 @@ impl Run {
             batch.quarantine_binary();
             let built = std::time::Instant::now();
             let mut stats: HashMap<Uuid, (u64, u64)> = HashMap::new();
-            let (events, quarantined) = self.build(
+            let (events, quarantined) = build::build(
+                &mut self.counts,
                 scope.tenant_id(),
                 connector.id,
                 &schema.entity,
@@ -286,12 +274,12 @@ impl Run {
                 trace_id: &self.trace_id,
                 job,
             };
-            let written = store::write_events(&tx, &from, &events).await?;
+            let written = events_store::write_events(&tx, &from, &events).await?;
             // Over the hour's quota the batch is rolled back and the entity stops; earlier batches
             // stay, and a later run writes only what is missing (written events are skipped).
             quotas::charge(&tx, Metered::Events, event_quota, written).await?;
-            store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
-            store::record_mapping_stats(&tx, &stats, build_us).await?;
+            events_store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
+            events_store::record_mapping_stats(&tx, &stats, build_us).await?;
             self.counts.events_written += written;
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
@@ -374,11 +362,12 @@ impl Run {
         let (current, active) = {
             let tx = ScopedTx::begin(&state.db, scope).await?;
             let current = store::current_schema(&tx, connector.id, &schema.entity).await?;
-            let active: Vec<String> = mappings::active_for_source(&tx, system, &schema.entity)
-                .await?
-                .into_iter()
-                .map(|m| m.source_field.to_lowercase())
-                .collect();
+            let active: Vec<String> =
+                mapping_sources::active_for_source(&tx, system, &schema.entity)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.source_field.to_lowercase())
+                    .collect();
             (current, active)
         };
         let (version, drifts) = match &current {
@@ -433,23 +422,20 @@ impl Run {
         )
         .await?;
         store::insert_drift(&tx, connector.id, &schema.entity, version, &drifts).await?;
-        let mut changed = false;
-        for d in &drifts {
-            match d {
-                Drift::Removed(f) => {
-                    changed |= mappings::deprecate_for_source(&tx, system, &schema.entity, &f.name)
-                        .await?
-                        .is_some();
-                }
+        let changes: Vec<SourceChange> = drifts
+            .iter()
+            .filter_map(|d| match d {
+                Drift::Removed(f) => Some(SourceChange::Removed(&f.name)),
                 Drift::Renamed { from, to } if has_mapping(&from.name) => {
-                    changed |=
-                        mappings::carry_over(&tx, system, &schema.entity, &from.name, &to.name)
-                            .await?
-                            .is_some();
+                    Some(SourceChange::Renamed {
+                        from: &from.name,
+                        to: &to.name,
+                    })
                 }
-                _ => {}
-            }
-        }
+                _ => None,
+            })
+            .collect();
+        let changed = mapping_sources::follow(&tx, system, &schema.entity, &changes).await?;
         tx.commit().await?;
         self.counts.drift_events += drifts.len() as u64;
         if !drifts.is_empty() {
@@ -467,149 +453,6 @@ impl Run {
         }
         Ok(version)
     }
-
-    /// Source records → canonical events (one per canonical entity a record feeds).
-    fn build(
-        &mut self,
-        tenant: Uuid,
-        connector: Uuid,
-        source_entity: &str,
-        (plan, plan_version): (&HashMap<String, Vec<Target>>, &str),
-        batch: &Batch,
-        stats: &mut HashMap<Uuid, (u64, u64)>,
-    ) -> (Vec<NewEvent>, Vec<NewQuarantine>) {
-        let mut events: Vec<NewEvent> = Vec::with_capacity(batch.records.len());
-        let mut index: HashMap<Uuid, usize> = HashMap::new();
-        for record in &batch.records {
-            self.counts.records_read += 1;
-            let mut per_entity: HashMap<&str, EntityValues> = HashMap::new();
-            let mut extras = Map::new();
-            for (name, raw) in &record.values {
-                let Some(targets) = plan.get(&name.to_lowercase()) else {
-                    if !raw.trim().is_empty() {
-                        extras.insert(name.clone(), json!(raw));
-                    }
-                    continue;
-                };
-                for t in targets {
-                    let (data, lineage, errors) = per_entity.entry(&t.entity).or_default();
-                    let counted = stats.entry(t.mapping_id).or_default();
-                    match coerce(&t.field, &t.data_type, raw) {
-                        Ok(Some(value)) => {
-                            counted.0 += 1;
-                            data.insert(t.field.clone(), value);
-                            lineage.insert(
-                                t.field.clone(),
-                                json!({ "sourceField": name, "mappingId": t.mapping_id, "mappingVersion": t.version }),
-                            );
-                        }
-                        Ok(None) => {}
-                        Err(reason) => {
-                            counted.1 += 1;
-                            errors.push(json!({
-                                "field": t.field, "sourceField": name, "value": raw, "reason": reason,
-                            }));
-                        }
-                    }
-                }
-            }
-            if per_entity.is_empty() {
-                self.counts.unmapped_records += 1;
-                continue;
-            }
-            for (entity, (data, lineage, errors)) in per_entity {
-                self.counts.value_errors += errors.len() as u64;
-                let canonical_id = Uuid::new_v5(
-                    &tenant,
-                    format!("{entity}\0{connector}\0{source_entity}\0{}", record.id).as_bytes(),
-                );
-                let event = NewEvent {
-                    id: Uuid::now_v7(),
-                    entity: entity.to_owned(),
-                    canonical_id,
-                    data: Value::Object(data),
-                    extras: Value::Object(extras.clone()),
-                    errors: Value::Array(errors),
-                    source_record_id: record.id.clone(),
-                    // The same record through other mappings is another event; through the
-                    // same ones (a re-sync, a resumed run) it is the same event.
-                    record_version: format!("{}.{plan_version}", record.version),
-                    lineage: Value::Object(lineage),
-                };
-                // One record per canonical id per statement: a repeated id's later row wins.
-                match index.get(&canonical_id) {
-                    Some(&i) => {
-                        self.counts.duplicate_ids += 1;
-                        events[i] = event;
-                    }
-                    None => {
-                        index.insert(canonical_id, events.len());
-                        events.push(event);
-                    }
-                }
-            }
-        }
-        self.counts.quarantined += batch.quarantined.len() as u64;
-        let quarantined = batch
-            .quarantined
-            .iter()
-            .map(|q| NewQuarantine {
-                position: q.position,
-                reason: q.reason.clone(),
-                raw: q.raw.clone(),
-            })
-            .collect();
-        (events, quarantined)
-    }
-}
-
-/// Source field (lower case) → its canonical targets, from the active mappings; and a short
-/// version of that plan (which mapping versions apply).
-async fn plan(
-    state: &AppState,
-    scope: &TenantScope,
-    system: &str,
-    entity: &str,
-) -> AppResult<(HashMap<String, Vec<Target>>, String)> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let ontology = ontology::load_active(&tx).await?;
-    let types: HashMap<(&str, &str), &str> = ontology
-        .entities
-        .iter()
-        .flat_map(|e| {
-            e.fields
-                .iter()
-                .map(move |f| ((e.name.as_str(), f.name.as_str()), f.data_type.as_str()))
-        })
-        .collect();
-    let mut plan: HashMap<String, Vec<Target>> = HashMap::new();
-    for m in mappings::active_for_source(&tx, system, entity).await? {
-        let data_type = types
-            .get(&(m.canonical_entity.as_str(), m.canonical_field.as_str()))
-            .copied()
-            .unwrap_or("string")
-            .to_owned();
-        plan.entry(m.source_field.to_lowercase())
-            .or_default()
-            .push(Target {
-                entity: m.canonical_entity,
-                field: m.canonical_field,
-                data_type,
-                mapping_id: m.mapping_id,
-                version: m.version,
-            });
-    }
-    let mut applied: Vec<String> = plan
-        .values()
-        .flatten()
-        .map(|t| format!("{}:{}", t.mapping_id, t.version))
-        .collect();
-    applied.sort();
-    let version = {
-        use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(applied.join(",").as_bytes())[..6])
-    };
-    Ok((plan, version))
 }
 
 fn source_error(e: SourceError) -> AppError {

@@ -85,7 +85,7 @@ impl Recorded {
         entity: &str,
         proposals: &mut [Proposal],
     ) -> AppResult<()> {
-        crate::domains::mappings::service::create_active_many(tx, self.new_mappings).await?;
+        crate::domains::mappings::sources::create_active_many(tx, self.new_mappings).await?;
         let review_ids = review_store::upsert_pending_many(tx, &self.reviews).await?;
         for p in proposals.iter_mut().filter(|p| p.reason.is_some()) {
             p.review_id = review_ids.get(&p.source_field.to_lowercase()).copied();
@@ -140,7 +140,7 @@ pub(super) fn apply(
     else {
         return Applied::Conflict;
     };
-    let (id, row) = crate::domains::mappings::service::active_row(
+    let (id, row) = crate::domains::mappings::sources::active_row(
         tx,
         system,
         entity,

@@ -145,7 +145,7 @@ pub async fn decide(
     };
     let mut mapping_id = None;
     if let Some(t) = &target {
-        let id = crate::domains::mappings::service::activate_for_source(
+        let id = crate::domains::mappings::sources::activate_for_source(
             &tx,
             &item.source_system,
             &item.source_entity,
