@@ -4,7 +4,13 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::domains::telemetry::publisher::CounterValues;
+/// The flow-event publisher's running totals, brought into the exposition at each scrape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CounterValues {
+    pub published: u64,
+    pub dropped: u64,
+    pub failed_attempts: u64,
+}
 
 pub struct Metrics {
     registry: Registry,

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -52,12 +51,7 @@ pub struct Counters {
     pub failed_attempts: AtomicU64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CounterValues {
-    pub published: u64,
-    pub dropped: u64,
-    pub failed_attempts: u64,
-}
+pub use crate::infra::metrics::CounterValues;
 
 #[derive(Clone)]
 pub struct Telemetry {
