@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::model::JobStatus;
 use super::{slots, store};
 use crate::config::SyncSettings;
 use crate::domains::auth::scope::TenantScope;
@@ -23,8 +24,8 @@ const BEAT: Duration = Duration::from_secs(5);
 /// How a job's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Done, with the status its kind recorded (SUCCEEDED, PARTIAL, FAILED, …).
-    Finished(&'static str),
+    /// Done, with the status its kind recorded.
+    Finished(JobStatus),
     /// Stopped by an outage: left RUNNING at its last checkpoint, for the reaper to resume.
     Interrupted,
 }
@@ -117,7 +118,7 @@ impl Jobs {
                 Draft::new(kinds::JOB_STATUS, "job", job)
                     .status("FINISHED")
                     .message(format!("{} job finished: {status}", kind.kind().to_lowercase()))
-                    .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(), "outcome": status }))
+                    .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(), "outcome": status.as_str() }))
                     .trace(trace),
             );
         }

@@ -4,6 +4,7 @@ use entity::jobs;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
+use super::model::JobStatus;
 use crate::infra::db::ScopedTx;
 
 /// Takes the job for this process: a queued job, or a running one whose process stopped
@@ -53,7 +54,7 @@ pub async fn touch(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
 pub async fn finish_job(
     tx: &ScopedTx<'_>,
     id: Uuid,
-    status: &str,
+    status: JobStatus,
     counts: &serde_json::Value,
     errors: &serde_json::Value,
 ) -> Result<(), DbErr> {
@@ -65,7 +66,7 @@ pub async fn finish_job(
             [
                 tx.tenant_id().into(),
                 id.into(),
-                status.into(),
+                status.as_str().into(),
                 counts.clone().into(),
                 errors.clone().into(),
             ],

@@ -11,6 +11,7 @@ use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domains::jobs::JobStatus")]
 pub enum SyncStatus {
     Queued,
     Running,
@@ -18,19 +19,6 @@ pub enum SyncStatus {
     Failed,
     Partial,
     Cancelled,
-}
-
-impl SyncStatus {
-    fn parse(s: &str) -> Self {
-        match s {
-            "RUNNING" => Self::Running,
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" => Self::Failed,
-            "PARTIAL" => Self::Partial,
-            "CANCELLED" => Self::Cancelled,
-            _ => Self::Queued,
-        }
-    }
 }
 
 #[derive(SimpleObject)]
@@ -60,7 +48,7 @@ impl From<SyncRun> for GqlSyncRun {
         Self {
             id: to_id(r.id),
             connector_id: r.connector_id.map(to_id),
-            status: SyncStatus::parse(&r.status),
+            status: r.status.into(),
             counts: r.counts,
             errors: r
                 .errors

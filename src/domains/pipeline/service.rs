@@ -11,6 +11,7 @@ use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::model::ConnectorStatus;
 use crate::domains::connectors::service as connectors;
+use crate::domains::jobs::JobStatus;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
@@ -20,7 +21,7 @@ use crate::state::AppState;
 pub struct SyncRun {
     pub id: Uuid,
     pub connector_id: Option<Uuid>,
-    pub status: String,
+    pub status: JobStatus,
     pub counts: SyncCounts,
     pub errors: Vec<RunError>,
     pub attempts: i32,
@@ -35,7 +36,8 @@ impl From<entity::jobs::Model> for SyncRun {
         Self {
             id: j.id,
             connector_id: j.connector_id,
-            status: j.status,
+            // Written by this code only; an unknown text would be a bug, shown as QUEUED.
+            status: j.status.parse().unwrap_or(JobStatus::Queued),
             counts: serde_json::from_value(j.counts).unwrap_or_default(),
             errors: serde_json::from_value(j.errors).unwrap_or_default(),
             attempts: j.attempts,
@@ -49,10 +51,7 @@ impl From<entity::jobs::Model> for SyncRun {
 
 impl SyncRun {
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "SUCCEEDED" | "FAILED" | "PARTIAL" | "CANCELLED"
-        )
+        self.status.is_finished()
     }
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domains::connectors::drift::Drift;
 use crate::domains::connectors::source::FieldSchema;
+use crate::domains::jobs::JobStatus;
 use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
 
@@ -228,7 +229,7 @@ pub async fn create_job(
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tx.tenant_id()),
         kind: Set("SYNC".to_owned()),
-        status: Set("QUEUED".to_owned()),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
         connector_id: Set(Some(connector)),
         payload: Set(json!({ "traceId": trace_id, "checkpoints": {} })),
         counts: Set(json!({})),

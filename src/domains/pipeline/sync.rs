@@ -16,7 +16,7 @@ use crate::domains::connectors::drift::{self, Drift};
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::source::{EntitySchema, Source, SourceError};
-use crate::domains::jobs::{self, JobKind, Outcome};
+use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
@@ -73,7 +73,7 @@ impl JobKind for SyncJob {
         let state = &self.state;
         let job = claimed.id;
         let mut run = Run::resume(claimed);
-        publish_status(state, scope, claimed, "RUNNING", &run);
+        publish_status(state, scope, claimed, JobStatus::Running, &run);
         let outcome = run.go(state, scope, claimed).await;
         if let Err(e) = &outcome {
             if e.is_unavailable() {
@@ -89,16 +89,16 @@ impl JobKind for SyncJob {
                     entity: None,
                     message: e.message(),
                 });
-                "FAILED"
+                JobStatus::Failed
             }
-            Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => "PARTIAL",
-            Ok(()) => "SUCCEEDED",
+            Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => JobStatus::Partial,
+            Ok(()) => JobStatus::Succeeded,
         };
         if let Err(e) = finish(state, scope, job, status, &run).await {
             tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
         }
         publish_status(state, scope, claimed, status, &run);
-        tracing::info!(%job, status, counts = ?run.counts, "sync run finished");
+        tracing::info!(%job, %status, counts = ?run.counts, "sync run finished");
         Outcome::Finished(status)
     }
 }
@@ -108,14 +108,14 @@ fn publish_status(
     state: &AppState,
     scope: &TenantScope,
     job: &entity::jobs::Model,
-    status: &str,
+    status: JobStatus,
     run: &Run,
 ) {
     state.telemetry.layer(Layer::Aam).publish(
         scope.tenant_id(),
         Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
-            .status(status)
-            .message(format!("sync run {}", status.to_lowercase()))
+            .status(status.as_str())
+            .message(format!("sync run {}", status.as_str().to_lowercase()))
             .data(
                 json!({ "connectorId": job.connector_id.map(|c| c.to_string()),
                           "counts": run.counts, "errors": run.errors.len() }),
@@ -128,7 +128,7 @@ async fn finish(
     state: &AppState,
     scope: &TenantScope,
     job: Uuid,
-    status: &str,
+    status: JobStatus,
     run: &Run,
 ) -> AppResult<()> {
     let tx = ScopedTx::begin(&state.db, scope).await?;

@@ -184,7 +184,7 @@ impl TelemetrySubscription {
         // Open first, then read: a change between the two is still seen.
         let reader = open(&state, scope.tenant_id(), &[Layer::Aam], None).await?;
         let now = pipeline::get(&state, &scope, run_id).await?;
-        let done = is_final(&now.status);
+        let done = now.is_finished();
         let key = run_id.to_string();
         let updates = events(ctx, &state, reader)
             .filter(move |r| {
@@ -212,7 +212,7 @@ impl TelemetrySubscription {
                 return None;
             }
             let item = all.next().await?;
-            let done = item.as_ref().map_or(true, |run| is_final(&run.status));
+            let done = item.as_ref().map_or(true, |run| run.is_finished());
             Some((item, (all, done)))
         });
         Ok(ended.map(|r| r.map(Into::into).map_err(Into::into)))
@@ -259,10 +259,6 @@ impl TelemetrySubscription {
             })
             .map(|r| r.map_err(Into::into)))
     }
-}
-
-fn is_final(status: &str) -> bool {
-    matches!(status, "SUCCEEDED" | "FAILED" | "PARTIAL" | "CANCELLED")
 }
 
 #[derive(Default)]
