@@ -74,7 +74,7 @@ impl AuditQuery {
             target_type: f.target_type,
             target_id: f.target_id,
         };
-        let result = service::list(app, &scope, filter, page).await?;
+        let result = service::list(&app.db, &scope, filter, page).await?;
         Ok(connection(
             result,
             after.is_some(),

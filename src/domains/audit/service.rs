@@ -6,7 +6,6 @@ use crate::domains::auth::scope::TenantScope;
 use crate::error::AppResult;
 use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
 
 /// One audit entry, written in the same transaction as the change it describes.
 pub struct AuditEntry {
@@ -55,12 +54,12 @@ pub async fn record(tx: &ScopedTx<'_>, entry: AuditEntry) -> AppResult<()> {
 }
 
 pub async fn list(
-    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
     scope: &TenantScope,
     filter: AuditFilter,
     page: PageRequest,
 ) -> AppResult<Page<AuditRecord>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
     let rows = store::list(&tx, &filter, &page).await?;
     let total = store::count(&tx, &filter).await?;
     let records = rows

@@ -77,7 +77,7 @@ impl LineageGraphQuery {
         let scope = ctx.scope(Role::Viewer)?;
         let depth = u32::try_from(depth)
             .map_err(|_| AppError::bad_field("depth", "must be between 1 and 6"))?;
-        let g = service::graph(ctx.app()?, &scope, &root_id, direction.into(), depth).await?;
+        let g = service::graph(&ctx.app()?.db, &scope, &root_id, direction.into(), depth).await?;
         Ok(LineageGraph {
             nodes: g
                 .nodes
@@ -110,7 +110,7 @@ impl LineageGraphQuery {
     ) -> async_graphql::Result<LineageImpact> {
         let scope = ctx.scope(Role::Viewer)?;
         let (canonical_fields, records) =
-            service::impact(ctx.app()?, &scope, &source_field_id).await?;
+            service::impact(&ctx.app()?.db, &scope, &source_field_id).await?;
         Ok(LineageImpact {
             source_field_id,
             canonical_fields,

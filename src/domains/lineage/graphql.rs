@@ -273,7 +273,7 @@ impl LineageQuery {
             after: cursor,
             limit: first as u64,
         };
-        let page = service::grid(ctx.app()?, &scope, request).await?;
+        let page = service::grid(&ctx.app()?.db, &scope, request).await?;
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             page.has_next,
@@ -303,7 +303,7 @@ impl LineageQuery {
         let depth = u32::try_from(depth)
             .map_err(|_| AppError::bad_field("depth", "must be between 1 and 4"))?;
         Ok(service::tree(
-            ctx.app()?,
+            &ctx.app()?.db,
             &scope,
             parse_id("connectorId", &connector_id)?,
             depth,
@@ -458,7 +458,8 @@ impl MetricsQuery {
             .map(|c| parse_id("connectorId", &c))
             .transpose()?;
         let g = granularity.unwrap_or(MetricsGranularity::Day);
-        let m = super::metrics::metrics(ctx.app()?, &scope, connector, from, to, g.into()).await?;
+        let m =
+            super::metrics::metrics(&ctx.app()?.db, &scope, connector, from, to, g.into()).await?;
         let active: u64 = m.methods.iter().map(|(_, n)| n).sum();
         Ok(MappingMetrics {
             coverage: Coverage {

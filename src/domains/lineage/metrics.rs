@@ -11,7 +11,6 @@ use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
 use crate::infra::db::ScopedTx;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
@@ -59,7 +58,7 @@ async fn one_u64(tx: &ScopedTx<'_>, sql: &str, values: Vec<sea_orm::Value>) -> A
 }
 
 pub async fn metrics(
-    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
     scope: &TenantScope,
     connector: Option<Uuid>,
     from: DateTime<Utc>,
@@ -81,7 +80,7 @@ pub async fn metrics(
             "too fine for the range (over 10,000 points)",
         ));
     }
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
     let t = tx.tenant_id();
     let connector_name = match connector {
         Some(c) => Some(

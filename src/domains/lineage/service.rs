@@ -7,7 +7,7 @@ use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
 
 pub struct GridPage {
     pub rows: Vec<GridRow>,
@@ -23,8 +23,12 @@ pub struct GridRequest {
     pub limit: u64,
 }
 
-pub async fn grid(state: &AppState, scope: &TenantScope, req: GridRequest) -> AppResult<GridPage> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn grid(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    req: GridRequest,
+) -> AppResult<GridPage> {
+    let tx = ScopedTx::begin(db, scope).await?;
     let query = GridQuery {
         filter: req.filter.as_ref(),
         search: req.search.as_deref().filter(|s| !s.trim().is_empty()),
@@ -85,7 +89,7 @@ fn count_of(rows: &[&TreeRow]) -> TreeCounts {
 
 /// connector → source entity → field → canonical target, `depth` levels deep (1 to 4).
 pub async fn tree(
-    state: &AppState,
+    db: &DatabaseConnection,
     scope: &TenantScope,
     connector_id: Uuid,
     depth: u32,
@@ -93,7 +97,7 @@ pub async fn tree(
     if !(1..=4).contains(&depth) {
         return Err(AppError::bad_field("depth", "must be between 1 and 4"));
     }
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
     let connector = connectors::find(&tx, connector_id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -177,7 +181,7 @@ fn field_node(connector: Uuid, r: &TreeRow, depth: u32) -> TreeNode {
 
 /// The graph around a node id (see `graph::NodeId::encode`).
 pub async fn graph(
-    state: &AppState,
+    db: &DatabaseConnection,
     scope: &TenantScope,
     root: &str,
     direction: super::graph::Direction,
@@ -189,7 +193,7 @@ pub async fn graph(
     }
     let root = NodeId::parse(root)
         .ok_or_else(|| AppError::bad_field("rootId", "is not a lineage node id"))?;
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
     if let NodeId::Connector(c) | NodeId::Entity(c, _) | NodeId::Field(c, ..) = &root {
         connectors::find(&tx, *c)
             .await?
@@ -217,7 +221,7 @@ pub async fn graph(
 
 /// Canonical fields and records that depend on one source field.
 pub async fn impact(
-    state: &AppState,
+    db: &DatabaseConnection,
     scope: &TenantScope,
     field_id: &str,
 ) -> AppResult<(Vec<String>, u64)> {
@@ -228,7 +232,7 @@ pub async fn impact(
             "must be a source field node id (field:<connector>:<entity>:<field>)",
         ));
     };
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
     connectors::find(&tx, c)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;

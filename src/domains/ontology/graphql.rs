@@ -82,6 +82,6 @@ impl OntologyQuery {
     /// The tenant's active canonical model.
     async fn ontology(&self, ctx: &Context<'_>) -> async_graphql::Result<GqlOntology> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(service::active(ctx.app()?, &scope).await?.into())
+        Ok(service::active(&ctx.app()?.db, &scope).await?.into())
     }
 }

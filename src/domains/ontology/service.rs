@@ -6,7 +6,6 @@ use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
-use crate::state::AppState;
 
 /// Seeds a new tenant with the built-in canonical model.
 pub async fn install_builtin(tx: &ScopedTx<'_>) -> AppResult<()> {
@@ -15,8 +14,8 @@ pub async fn install_builtin(tx: &ScopedTx<'_>) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn active(state: &AppState, scope: &TenantScope) -> AppResult<Ontology> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn active(db: &sea_orm::DatabaseConnection, scope: &TenantScope) -> AppResult<Ontology> {
+    let tx = ScopedTx::begin(db, scope).await?;
     load_active(&tx).await
 }
 

@@ -44,7 +44,8 @@ impl QuotaQuery {
     /// The tenant's quotas and current use (any role).
     async fn usage(&self, ctx: &Context<'_>) -> async_graphql::Result<TenantUsage> {
         let scope = ctx.scope(Role::Viewer)?;
-        let u = service::usage(ctx.app()?, &scope).await?;
+        let app = ctx.app()?;
+        let u = service::usage(&app.db, &app.settings.quotas, &scope).await?;
         Ok(TenantUsage {
             connectors: u.connectors.into(),
             proposals_this_month: u.proposals.into(),

@@ -218,11 +218,12 @@ pub struct TenantUsage {
 }
 
 pub async fn usage(
-    state: &crate::state::AppState,
+    db: &sea_orm::DatabaseConnection,
+    defaults: &QuotaSettings,
     scope: &crate::domains::auth::scope::TenantScope,
 ) -> AppResult<TenantUsage> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let limits = limits(&tx, &state.settings.quotas).await?;
+    let tx = ScopedTx::begin(db, scope).await?;
+    let limits = limits(&tx, defaults).await?;
     let usage = TenantUsage {
         connectors: connector_usage(&tx, limits.connectors).await?,
         proposals: metered_usage(&tx, Metered::Proposals, limits.proposals_per_month).await?,

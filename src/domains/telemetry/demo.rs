@@ -6,16 +6,20 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::event::{kinds, Draft, Layer};
-use crate::state::AppState;
 
 /// Starts publishing `rate` events per second for `seconds`; returns how many and until when.
-pub fn start(state: &AppState, tenant: Uuid, rate: u32, seconds: u32) -> (u64, DateTime<Utc>) {
+pub fn start(
+    telemetry: &super::publisher::Telemetry,
+    tenant: Uuid,
+    rate: u32,
+    seconds: u32,
+) -> (u64, DateTime<Utc>) {
     let total = u64::from(rate) * u64::from(seconds);
     let until = Utc::now() + chrono::Duration::seconds(i64::from(seconds));
     let publishers = [
-        state.telemetry.layer(Layer::Aam),
-        state.telemetry.layer(Layer::Dcl),
-        state.telemetry.layer(Layer::Agent),
+        telemetry.layer(Layer::Aam),
+        telemetry.layer(Layer::Dcl),
+        telemetry.layer(Layer::Agent),
     ];
     let demo = Uuid::now_v7();
     tokio::spawn(async move {

@@ -311,7 +311,12 @@ impl TelemetryMutation {
         if !(1..=600).contains(&seconds) {
             return Err(AppError::bad_field("seconds", "must be between 1 and 600").into());
         }
-        let (events, until) = demo::start(state, scope.tenant_id(), rate as u32, seconds as u32);
+        let (events, until) = demo::start(
+            &state.telemetry,
+            scope.tenant_id(),
+            rate as u32,
+            seconds as u32,
+        );
         Ok(FlowDemo { events, until })
     }
 }
