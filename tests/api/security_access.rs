@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fuzz::fragment_bomb;
-use crate::helpers::{error_code, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use crate::telemetry::{Got, Ws};
 
 #[tokio::test]
@@ -45,6 +45,20 @@ async fn a_fragment_bomb_is_refused_fast_without_credentials() {
     assert_eq!(health.status(), 200);
 }
 
+/// The code a `{ me { id } }` with `token` gets (None when it is answered).
+async fn me_refused(app: &TestApp, token: &str) -> Option<String> {
+    let body = app.gql("{ me { id } }", json!({}), Some(token)).await;
+    body.get("errors").map(|_| error_code(&body))
+}
+
+/// The id of the user `token` belongs to.
+async fn my_id(app: &TestApp, token: &str) -> String {
+    app.ok("{ me { id } }", json!({}), Some(token)).await["me"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 const CREATE_KEY: &str =
     "mutation { createApiKey(input: { name: \"k\", role: VIEWER }) { apiKey { id } secret } }";
 
@@ -53,10 +67,7 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     let app = spawn_app().await;
     let admin = app.sign_up().await;
     let editor = app.member(&admin, "EDITOR").await;
-    let me = app.ok("{ me { id } }", json!({}), Some(&editor)).await["me"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let me = my_id(&app, &editor).await;
     let create = |name: &str| {
         json!({ "query": "mutation($n: String!) { createConnector(input: { name: $n, kind: CSV, config: { path: \"a.csv\" } }) { id } }",
                 "variables": { "n": name } })
@@ -88,8 +99,8 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     )
     .await;
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&editor)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &editor).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
     app.ok(
         "mutation($id: ID!) { enableUser(id: $id) { status } }",
@@ -99,15 +110,12 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     .await;
     // Enabling ends earlier sessions too: sign in again.
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&editor)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &editor).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
     // Removed: gone.
     let viewer = app.member(&admin, "VIEWER").await;
-    let viewer_id = app.ok("{ me { id } }", json!({}), Some(&viewer)).await["me"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let viewer_id = my_id(&app, &viewer).await;
     app.ok(
         "mutation($id: ID!) { removeUser(id: $id) { id } }",
         json!({ "id": viewer_id }),
@@ -115,8 +123,8 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     )
     .await;
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&viewer)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &viewer).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
     // A token naming another tenant than the user's, validly signed: refused.
     let other = app.sign_up().await;
@@ -150,8 +158,8 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     )
     .unwrap();
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&forever)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &forever).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
     // The admin's own token still works throughout.
     app.ok("{ me { id } }", json!({}), Some(&admin.token)).await;
@@ -216,8 +224,8 @@ async fn sessions_end_on_revocation_and_password_change() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&fresh)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &fresh).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
     app.ok("{ me { id } }", json!({}), Some(&changed)).await;
     assert_eq!(error_code(&login(PASSWORD).await), "UNAUTHENTICATED");
@@ -249,8 +257,8 @@ async fn sessions_end_on_revocation_and_password_change() {
     )
     .await;
     assert_eq!(
-        error_code(&app.gql("{ me { id } }", json!({}), Some(&viewer)).await),
-        "UNAUTHENTICATED"
+        me_refused(&app, &viewer).await.as_deref(),
+        Some("UNAUTHENTICATED")
     );
 }
 
@@ -332,10 +340,7 @@ async fn the_websocket_closes_when_its_access_ends() {
     assert_closes_with_4403(&mut keyed).await;
     // And one of a user who is demoted.
     let editor = app.member(&t, "EDITOR").await;
-    let editor_id = app.ok("{ me { id } }", json!({}), Some(&editor)).await["me"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let editor_id = my_id(&app, &editor).await;
     let mut demoted = following(&app, &editor).await;
     app.ok(
         "mutation($id: ID!) { changeUserRole(userId: $id, role: VIEWER) { id } }",
