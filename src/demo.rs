@@ -63,7 +63,7 @@ async fn demo_connector(state: &AppState, token: &str) -> AppResult<()> {
     }
     std::fs::copy(root.join(DEMO_FILE), &copy).map_err(AppError::internal)?;
     let created = connectors::create(
-        state,
+        &state.connector_service,
         &scope,
         NewConnector {
             name: "Demo accounts (CSV)".into(),

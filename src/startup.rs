@@ -9,6 +9,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
 use crate::domains::connectors::runtime::ConnectorRuntime;
+use crate::domains::connectors::service::ConnectorService;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
@@ -37,7 +38,7 @@ impl Application {
         let embedding = settings.embedding.clone();
         let settings_llm = settings.proposals.llm.clone();
         let neighbour_cache_entries = settings.proposals.neighbour_cache_entries;
-        let secrets = secrets_key(&settings.auth)?;
+        let secrets = Arc::new(secrets_key(&settings.auth)?);
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
         // Bound before anything else so the policy knows the API's own address.
@@ -55,6 +56,12 @@ impl Application {
             telemetry.clone(),
             &settings.sync,
         ));
+        let connector_service = Arc::new(ConnectorService {
+            db: db.clone(),
+            secrets,
+            outbound: outbound.clone(),
+            quotas: settings.quotas.clone(),
+        });
         let state = AppState {
             db,
             redis,
@@ -65,7 +72,7 @@ impl Application {
             knowledge: Arc::new(Knowledge::builtin()?),
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
-            secrets: Arc::new(secrets),
+            connector_service,
             jobs,
             telemetry,
             redis_client,

@@ -9,7 +9,6 @@ use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::telemetry::publisher::Telemetry;
-use crate::infra::crypto::SecretsKey;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
 use crate::infra::vector::VectorStore;
@@ -27,10 +26,10 @@ pub struct AppState {
     pub neighbours: Arc<NeighbourCache>,
     /// Claims, beats and resumes background jobs (sync runs).
     pub jobs: Arc<crate::domains::jobs::Jobs>,
+    /// The connectors domain: configs, secrets, the checks on endpoints.
+    pub connector_service: Arc<crate::domains::connectors::service::ConnectorService>,
     /// Opens connectors' sources (REST guards kept for the life of the process).
     pub connectors: Arc<crate::domains::connectors::runtime::ConnectorRuntime>,
-    /// Encrypts connector secrets at rest.
-    pub secrets: Arc<SecretsKey>,
     /// Flow events out to Redis Streams (buffered; never fails the caller).
     pub telemetry: Telemetry,
     /// Opens the dedicated connection each subscription blocks on (XREAD BLOCK).

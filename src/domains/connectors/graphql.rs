@@ -94,7 +94,7 @@ impl ConnectorQuery {
             kind: f.kind.map(Into::into),
             status: f.status.map(Into::into),
         };
-        let result = service::list(app, &scope, filter, page).await?;
+        let result = service::list(&app.connector_service, &scope, filter, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -105,9 +105,11 @@ impl ConnectorQuery {
 
     async fn connector(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlConnector> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(service::get(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(
+            service::get(&ctx.app()?.connector_service, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 }
 
@@ -127,7 +129,9 @@ impl ConnectorMutation {
             kind: input.kind.into(),
             config: input.config.0,
         };
-        Ok(service::create(ctx.app()?, &scope, new).await?.into())
+        Ok(service::create(&ctx.app()?.connector_service, &scope, new)
+            .await?
+            .into())
     }
 
     async fn update_connector(
@@ -142,11 +146,14 @@ impl ConnectorMutation {
             config: input.config.map(|c| c.0),
             status: input.status.map(Into::into),
         };
-        Ok(
-            service::update(ctx.app()?, &scope, parse_id("id", &id)?, changes)
-                .await?
-                .into(),
+        Ok(service::update(
+            &ctx.app()?.connector_service,
+            &scope,
+            parse_id("id", &id)?,
+            changes,
         )
+        .await?
+        .into())
     }
 
     /// Deletes a connector (ADMIN); its mappings stay, detached, for the record.
@@ -156,8 +163,10 @@ impl ConnectorMutation {
         id: ID,
     ) -> async_graphql::Result<GqlConnector> {
         let scope = ctx.scope(Role::Admin)?;
-        Ok(service::delete(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(
+            service::delete(&ctx.app()?.connector_service, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 }

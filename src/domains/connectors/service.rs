@@ -1,6 +1,8 @@
 use entity::connectors;
 use sea_orm::{IntoActiveModel, Set};
 use serde_json::json;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::kinds;
@@ -13,7 +15,16 @@ use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::crypto::SecretsKey;
 use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
+
+/// What the connectors domain keeps for the life of the process, built once at start-up.
+pub struct ConnectorService {
+    pub db: sea_orm::DatabaseConnection,
+    /// Connector secrets are sealed under it, per tenant.
+    pub secrets: Arc<SecretsKey>,
+    /// Endpoints a config names are checked against it when saved.
+    pub outbound: Arc<crate::infra::outbound::OutboundPolicy>,
+    pub quotas: crate::config::QuotaSettings,
+}
 
 pub struct NewConnector {
     pub name: String,
@@ -47,14 +58,13 @@ fn name_conflict(err: sea_orm::DbErr) -> AppError {
 /// A valid config whose endpoint the outbound policy does not refuse outright (names that need
 /// DNS are checked again on every connection).
 fn validated(
-    state: &AppState,
+    svc: &ConnectorService,
     kind: ConnectorKind,
     raw: &serde_json::Value,
 ) -> AppResult<kinds::ValidatedConfig> {
     let config = kinds::validate(kind, raw)?;
     if let Some(e) = &config.endpoint {
-        state
-            .outbound
+        svc.outbound
             .check_literal(&e.host, e.port)
             .map_err(|refused| {
                 AppError::bad_field(format!("config.{}", e.field), refused.to_string())
@@ -64,15 +74,15 @@ fn validated(
 }
 
 pub async fn create(
-    state: &AppState,
+    svc: &ConnectorService,
     scope: &TenantScope,
     input: NewConnector,
 ) -> AppResult<Connector> {
     let name = check_name(&input.name)?;
-    let config = validated(state, input.kind, &input.config)?;
-    let sealed = seal(state, scope.tenant_id(), input.kind, &config.stored)?;
-    let tx = ScopedTx::begin(&state.db, scope).await?;
-    let limits = quotas::limits(&tx, &state.settings.quotas).await?;
+    let config = validated(svc, input.kind, &input.config)?;
+    let sealed = seal(svc, scope.tenant_id(), input.kind, &config.stored)?;
+    let tx = ScopedTx::begin(&svc.db, scope).await?;
+    let limits = quotas::limits(&tx, &svc.quotas).await?;
     quotas::ensure_connector_room(&tx, limits.connectors).await?;
     let row = store::insert(&tx, &name, input.kind.as_str(), sealed)
         .await
@@ -88,12 +98,12 @@ pub async fn create(
 }
 
 pub async fn update(
-    state: &AppState,
+    svc: &ConnectorService,
     scope: &TenantScope,
     id: Uuid,
     changes: ConnectorChanges,
 ) -> AppResult<Connector> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&svc.db, scope).await?;
     let row = store::lock(&tx, id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -104,10 +114,10 @@ pub async fn update(
         active.name = Set(check_name(&name)?);
     }
     if let Some(config) = changes.config {
-        let old = open(state, tx.tenant_id(), before.kind, &stored_before)?;
-        let new = validated(state, before.kind, &config)?.stored;
+        let old = open(svc, tx.tenant_id(), before.kind, &stored_before)?;
+        let new = validated(svc, before.kind, &config)?.stored;
         let new = keep_unchanged_secrets(before.kind, new, &old)?;
-        active.config = Set(seal(state, tx.tenant_id(), before.kind, &new)?);
+        active.config = Set(seal(svc, tx.tenant_id(), before.kind, &new)?);
     }
     if let Some(status) = changes.status {
         active.status = Set(status.as_str().to_owned());
@@ -126,8 +136,8 @@ pub async fn update(
     Ok(after)
 }
 
-pub async fn delete(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn delete(svc: &ConnectorService, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
+    let tx = ScopedTx::begin(&svc.db, scope).await?;
     let row = store::lock(&tx, id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -142,8 +152,8 @@ pub async fn delete(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResul
     Ok(before)
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn get(svc: &ConnectorService, scope: &TenantScope, id: Uuid) -> AppResult<Connector> {
+    let tx = ScopedTx::begin(&svc.db, scope).await?;
     find(&tx, id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })
@@ -157,14 +167,14 @@ pub async fn find(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<Option<Connector>> {
 /// The connector with its config, secrets decrypted: for reading the source, never for
 /// showing.
 pub async fn find_with_config(
-    state: &AppState,
+    svc: &ConnectorService,
     tx: &ScopedTx<'_>,
     id: Uuid,
 ) -> AppResult<Option<(Connector, serde_json::Value)>> {
     match store::find(tx, id).await? {
         Some(row) => {
             let connector = to_connector(row.clone())?;
-            let config = open(state, tx.tenant_id(), connector.kind, &row.config)?;
+            let config = open(svc, tx.tenant_id(), connector.kind, &row.config)?;
             Ok(Some((connector, config)))
         }
         None => Ok(None),
@@ -173,24 +183,24 @@ pub async fn find_with_config(
 
 /// Encrypts every secret of a config under the tenant's key.
 fn seal(
-    state: &AppState,
+    svc: &ConnectorService,
     tenant: Uuid,
     kind: ConnectorKind,
     config: &serde_json::Value,
 ) -> AppResult<serde_json::Value> {
     transform_secrets(kind, config, |s| {
-        (!s.is_empty() && !SecretsKey::is_sealed(s)).then(|| state.secrets.seal(tenant, s))
+        (!s.is_empty() && !SecretsKey::is_sealed(s)).then(|| svc.secrets.seal(tenant, s))
     })
 }
 
 fn open(
-    state: &AppState,
+    svc: &ConnectorService,
     tenant: Uuid,
     kind: ConnectorKind,
     config: &serde_json::Value,
 ) -> AppResult<serde_json::Value> {
     transform_secrets(kind, config, |s| {
-        SecretsKey::is_sealed(s).then(|| state.secrets.open(tenant, s))
+        SecretsKey::is_sealed(s).then(|| svc.secrets.open(tenant, s))
     })
 }
 
@@ -238,12 +248,12 @@ pub async fn mark_synced(tx: &ScopedTx<'_>, id: Uuid) -> AppResult<()> {
 }
 
 pub async fn list(
-    state: &AppState,
+    svc: &ConnectorService,
     scope: &TenantScope,
     filter: ConnectorFilter,
     page: PageRequest,
 ) -> AppResult<Page<Connector>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&svc.db, scope).await?;
     let rows = store::list(&tx, &filter, &page).await?;
     let total = store::count(&tx, &filter).await?;
     let items = rows

@@ -176,7 +176,7 @@ impl Run {
             .ok_or(AppError::NotFound { what: "connector" })?;
         let (connector, config) = {
             let tx = ScopedTx::begin(&state.db, scope).await?;
-            connectors::find_with_config(state, &tx, connector_id)
+            connectors::find_with_config(&state.connector_service, &tx, connector_id)
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
