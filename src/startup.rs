@@ -62,6 +62,10 @@ impl Application {
             outbound: outbound.clone(),
             quotas: settings.quotas.clone(),
         });
+        let exports = Arc::new(crate::domains::lineage::export::Exports::new(
+            db.clone(),
+            &settings,
+        ));
         let state = AppState {
             db,
             redis,
@@ -73,6 +77,7 @@ impl Application {
             llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
             neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
             connector_service,
+            exports,
             jobs,
             telemetry,
             redis_client,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub jobs: Arc<crate::domains::jobs::Jobs>,
     /// The connectors domain: configs, secrets, the checks on endpoints.
     pub connector_service: Arc<crate::domains::connectors::service::ConnectorService>,
+    /// Lineage exports: files, signed links.
+    pub exports: Arc<crate::domains::lineage::export::Exports>,
     /// Opens connectors' sources (REST guards kept for the life of the process).
     pub connectors: Arc<crate::domains::connectors::runtime::ConnectorRuntime>,
     /// Flow events out to Redis Streams (buffered; never fails the caller).

@@ -22,7 +22,7 @@ pub async fn download(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let (tenant, file) = path.into_inner();
-    match export::verify(&state, &tenant, &file, link.expires, &link.sig) {
+    match export::verify(&state.exports, &tenant, &file, link.expires, &link.sig) {
         Ok(found) => match NamedFile::open_async(&found).await {
             Ok(f) => f
                 .set_content_disposition(ContentDisposition {

@@ -13,7 +13,6 @@ use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
 use crate::infra::db::ScopedTx;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -150,24 +149,20 @@ fn remove_expired(dir: &std::path::Path, ttl_secs: u64) {
 /// Writes the grid rows matching `filter` and `search` into an export file and returns a
 /// signed link to it.
 pub async fn export_grid(
-    state: &AppState,
+    exports: &Exports,
     scope: &TenantScope,
     filter: Option<Filter>,
     search: Option<String>,
     format: Format,
 ) -> AppResult<Export> {
-    let dir = state
-        .settings
-        .exports
-        .dir
-        .join(scope.tenant_id().to_string());
+    let dir = exports.dir.join(scope.tenant_id().to_string());
     std::fs::create_dir_all(&dir).map_err(AppError::internal)?;
-    remove_expired(&dir, state.settings.exports.url_ttl_secs);
+    remove_expired(&dir, exports.url_ttl_secs);
     let id = Uuid::now_v7();
     let staging = dir.join(format!("{id}.staging.csv"));
     let file_name = format!("{id}.{}", format.extension());
     let out = dir.join(&file_name);
-    let rows = stage(state, scope, filter.as_ref(), search.as_deref(), &staging).await;
+    let rows = stage(exports, scope, filter.as_ref(), search.as_deref(), &staging).await;
     let rows = match rows {
         Ok(n) => n,
         Err(e) => {
@@ -180,10 +175,14 @@ pub async fn export_grid(
     let _ = std::fs::remove_file(&staging);
     converted.map_err(AppError::internal)?;
     let bytes = std::fs::metadata(&out).map_err(AppError::internal)?.len();
-    let expires_at =
-        chrono::Utc::now() + chrono::Duration::seconds(state.settings.exports.url_ttl_secs as i64);
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(exports.url_ttl_secs as i64);
     Ok(Export {
-        url: signed_url(state, scope.tenant_id(), &file_name, expires_at.timestamp()),
+        url: signed_url(
+            exports,
+            scope.tenant_id(),
+            &file_name,
+            expires_at.timestamp(),
+        ),
         rows,
         bytes,
         expires_at,
@@ -192,7 +191,7 @@ pub async fn export_grid(
 
 /// Streams the grid rows into a CSV file as PostgreSQL reads them; one row in memory at a time.
 async fn stage(
-    state: &AppState,
+    exports: &Exports,
     scope: &TenantScope,
     filter: Option<&Filter>,
     search: Option<&str>,
@@ -203,7 +202,7 @@ async fn stage(
     writer
         .write_record(COLUMNS.iter().map(|(n, _)| *n))
         .map_err(AppError::internal)?;
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&exports.db, scope).await?;
     let mut rows = 0u64;
     {
         let mut stream = store::grid_stream(&tx, filter, search).await?;
@@ -238,20 +237,36 @@ async fn stage(
     Ok(rows)
 }
 
-fn key(state: &AppState) -> hmac::Key {
-    use secrecy::ExposeSecret;
-    hmac::Key::new(
-        hmac::HMAC_SHA256,
-        state.settings.auth.jwt_secret.expose_secret().as_bytes(),
-    )
+/// Exports' long-lived state: where files go, how long links work, the key links are signed
+/// with. Built once at start-up.
+pub struct Exports {
+    pub db: sea_orm::DatabaseConnection,
+    pub dir: PathBuf,
+    pub url_ttl_secs: u64,
+    key: hmac::Key,
+}
+
+impl Exports {
+    pub fn new(db: sea_orm::DatabaseConnection, settings: &crate::config::Settings) -> Self {
+        use secrecy::ExposeSecret;
+        Self {
+            db,
+            dir: settings.exports.dir.clone(),
+            url_ttl_secs: settings.exports.url_ttl_secs,
+            key: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                settings.auth.jwt_secret.expose_secret().as_bytes(),
+            ),
+        }
+    }
 }
 
 fn message(tenant: Uuid, file: &str, expires: i64) -> String {
     format!("export\0{tenant}\0{file}\0{expires}")
 }
 
-pub fn signed_url(state: &AppState, tenant: Uuid, file: &str, expires: i64) -> String {
-    let sig = hmac::sign(&key(state), message(tenant, file, expires).as_bytes());
+pub fn signed_url(exports: &Exports, tenant: Uuid, file: &str, expires: i64) -> String {
+    let sig = hmac::sign(&exports.key, message(tenant, file, expires).as_bytes());
     format!(
         "/exports/{tenant}/{file}?expires={expires}&sig={}",
         hex::encode(sig.as_ref())
@@ -266,7 +281,7 @@ pub enum LinkError {
 
 /// The file a signed link points at, if the link is genuine and still valid.
 pub fn verify(
-    state: &AppState,
+    exports: &Exports,
     tenant: &str,
     file: &str,
     expires: i64,
@@ -279,15 +294,14 @@ pub fn verify(
         return Err(LinkError::Invalid);
     }
     let sig = hex::decode(sig).map_err(|_| LinkError::Invalid)?;
-    hmac::verify(&key(state), message(tenant, file, expires).as_bytes(), &sig)
-        .map_err(|_| LinkError::Invalid)?;
+    hmac::verify(
+        &exports.key,
+        message(tenant, file, expires).as_bytes(),
+        &sig,
+    )
+    .map_err(|_| LinkError::Invalid)?;
     if chrono::Utc::now().timestamp() > expires {
         return Err(LinkError::Expired);
     }
-    Ok(state
-        .settings
-        .exports
-        .dir
-        .join(tenant.to_string())
-        .join(file))
+    Ok(exports.dir.join(tenant.to_string()).join(file))
 }

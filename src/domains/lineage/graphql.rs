@@ -360,7 +360,8 @@ impl LineageMutation {
         let LineageView::Grid = view;
         let filter = filter.map(to_filter).transpose()?;
         let done =
-            super::export::export_grid(ctx.app()?, &scope, filter, search, format.into()).await?;
+            super::export::export_grid(&ctx.app()?.exports, &scope, filter, search, format.into())
+                .await?;
         Ok(LineageExport {
             url: done.url,
             format,
