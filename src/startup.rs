@@ -13,7 +13,7 @@ use crate::domains::connectors::service::ConnectorService;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
-use crate::domains::mappings::proposals;
+use crate::domains::mappings::proposals::{self, ProposalEngine};
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::graphql::schema;
 use crate::http;
@@ -66,26 +66,40 @@ impl Application {
             db.clone(),
             &settings,
         ));
+        let settings = Arc::new(settings);
+        let embedder = Arc::new(embedder);
+        let vectors = Arc::new(vectors);
+        let metrics = Arc::new(crate::infra::metrics::Metrics::new()?);
+        let proposals = Arc::new(ProposalEngine {
+            db: db.clone(),
+            redis: redis.clone(),
+            settings: settings.clone(),
+            embedder: embedder.clone(),
+            vectors: vectors.clone(),
+            knowledge: Knowledge::builtin()?,
+            llm: LlmProvider::from_settings(&settings_llm)?,
+            neighbours: NeighbourCache::new(neighbour_cache_entries),
+            telemetry: telemetry.clone(),
+            metrics: metrics.clone(),
+        });
         let state = AppState {
             db,
             redis,
             tokens: Arc::new(TokenKeys::new(&settings.auth)),
-            settings: Arc::new(settings),
-            embedder: Arc::new(embedder),
-            vectors: Arc::new(vectors),
-            knowledge: Arc::new(Knowledge::builtin()?),
-            llm: Arc::new(LlmProvider::from_settings(&settings_llm)?),
-            neighbours: Arc::new(NeighbourCache::new(neighbour_cache_entries)),
+            settings,
+            embedder,
+            vectors,
+            proposals,
             connector_service,
             exports,
             jobs,
             telemetry,
             redis_client,
-            metrics: Arc::new(crate::infra::metrics::Metrics::new()?),
+            metrics,
             connectors: Arc::new(ConnectorRuntime::new(outbound.clone(), settings_file_root)),
             outbound,
         };
-        let seeded = proposals::seed_baseline(&state)
+        let seeded = proposals::seed_baseline(&state.proposals)
             .await
             .map_err(|e| anyhow::anyhow!("seeding baseline knowledge: {}: {e:?}", e.message()))?;
         if seeded > 0 {

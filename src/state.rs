@@ -5,9 +5,6 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::domains::auth::token::TokenKeys;
-use crate::domains::mappings::knowledge::Knowledge;
-use crate::domains::mappings::llm::LlmProvider;
-use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::infra::embed::Embedder;
 use crate::infra::redis::Redis;
@@ -21,9 +18,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub embedder: Arc<Embedder>,
     pub vectors: Arc<VectorStore>,
-    pub knowledge: Arc<Knowledge>,
-    pub llm: Arc<LlmProvider>,
-    pub neighbours: Arc<NeighbourCache>,
+    /// Proposals, the review queue and semantic search.
+    pub proposals: Arc<crate::domains::mappings::proposals::ProposalEngine>,
     /// Claims, beats and resumes background jobs (sync runs).
     pub jobs: Arc<crate::domains::jobs::Jobs>,
     /// The connectors domain: configs, secrets, the checks on endpoints.

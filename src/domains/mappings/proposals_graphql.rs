@@ -267,7 +267,7 @@ impl ProposalQuery {
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
         let status = status.unwrap_or(GqlReviewStatus::Pending).as_str();
-        let result = proposals::review_queue(app, &scope, status, page).await?;
+        let result = proposals::review_queue(&app.proposals, &scope, status, page).await?;
         Ok(connection(result, after.is_some(), |r| r.id, Review::from))
     }
 
@@ -289,7 +289,7 @@ impl ProposalQuery {
                 )
             }
         };
-        let hits = proposals::semantic_search(ctx.app()?, &scope, &query, first).await?;
+        let hits = proposals::semantic_search(&ctx.app()?.proposals, &scope, &query, first).await?;
         Ok(hits.into_iter().map(Into::into).collect())
     }
 }
@@ -322,7 +322,7 @@ impl ProposalMutation {
                 })
                 .collect(),
         };
-        let proposals = proposals::propose(ctx.app()?, &scope, input).await?;
+        let proposals = proposals::propose(&ctx.app()?.proposals, &scope, input).await?;
         Ok(ProposeMappingsPayload {
             proposals: proposals.into_iter().map(Into::into).collect(),
         })
@@ -339,7 +339,7 @@ impl ProposalMutation {
         let candidate = usize::try_from(candidate)
             .map_err(|_| crate::error::AppError::bad_field("candidate", "must not be negative"))?;
         let item = proposals::decide(
-            ctx.app()?,
+            &ctx.app()?.proposals,
             &scope,
             parse_id("id", &id)?,
             Decision::Approve { candidate },
@@ -361,11 +361,14 @@ impl ProposalMutation {
             entity: canonical_entity,
             field: canonical_field,
         };
-        Ok(
-            proposals::decide(ctx.app()?, &scope, parse_id("id", &id)?, decision)
-                .await?
-                .into(),
+        Ok(proposals::decide(
+            &ctx.app()?.proposals,
+            &scope,
+            parse_id("id", &id)?,
+            decision,
         )
+        .await?
+        .into())
     }
 
     async fn reject_proposal(
@@ -376,7 +379,7 @@ impl ProposalMutation {
     ) -> async_graphql::Result<Review> {
         let scope = ctx.scope(Role::Editor)?;
         Ok(proposals::decide(
-            ctx.app()?,
+            &ctx.app()?.proposals,
             &scope,
             parse_id("id", &id)?,
             Decision::Reject { reason },

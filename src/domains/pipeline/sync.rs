@@ -401,7 +401,7 @@ impl Run {
                     })
                     .collect(),
             };
-            let proposed = proposals::propose(state, scope, input).await?;
+            let proposed = proposals::propose(&state.proposals, scope, input).await?;
             self.counts.fields_proposed += proposed.len() as u64;
             for p in &proposed {
                 match p.status {
@@ -449,7 +449,13 @@ impl Run {
             );
         }
         if changed {
-            proposals::invalidate_exact(state, scope.tenant_id(), system, &schema.entity).await;
+            proposals::invalidate_exact(
+                &state.proposals,
+                scope.tenant_id(),
+                system,
+                &schema.entity,
+            )
+            .await;
         }
         Ok(version)
     }

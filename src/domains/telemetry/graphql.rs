@@ -237,9 +237,11 @@ impl TelemetrySubscription {
                 let (state, scope) = (state.clone(), scope.clone());
                 async move {
                     let e = r?;
-                    let pending =
-                        crate::domains::mappings::proposals::pending_reviews(&state, &scope)
-                            .await?;
+                    let pending = crate::domains::mappings::proposals::pending_reviews(
+                        &state.proposals,
+                        &scope,
+                    )
+                    .await?;
                     let review_ids = e.data["reviewIds"]
                         .as_array()
                         .map(|a| {

@@ -1,20 +1,20 @@
 //! What a proposal call tells the flow monitor and the metrics, after it commits.
 use serde_json::json;
 
+use super::ProposalEngine;
 use super::{Proposal, ProposalMethod, ProposalStatus};
 use crate::domains::auth::scope::TenantScope;
-use crate::state::AppState;
 
 /// DCL events of a proposal call: what it decided, and the review queue when it grew.
 pub(super) fn publish_proposed(
-    state: &AppState,
+    engine: &ProposalEngine,
     scope: &TenantScope,
     system: &str,
     entity: &str,
     proposals: &[Proposal],
 ) {
     use crate::domains::telemetry::event::{kinds, Draft, Layer};
-    let dcl = state.telemetry.layer(Layer::Dcl);
+    let dcl = engine.telemetry.layer(Layer::Dcl);
     let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
     for p in proposals {
         let status = match p.status {
@@ -28,7 +28,7 @@ pub(super) fn publish_proposed(
             ProposalMethod::Llm => "LLM",
             ProposalMethod::None => "NONE",
         };
-        state
+        engine
             .metrics
             .proposals
             .with_label_values(&[status, method])

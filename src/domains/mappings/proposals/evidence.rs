@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::input::QueryTexts;
 use super::policy::{self, Bands};
+use super::ProposalEngine;
 use super::{FieldInput, ALTERNATIVES};
 use crate::domains::mappings::model::MappingMethod;
 use crate::domains::mappings::scoring::{self, Candidate, FieldEvidence, Neighbour};
@@ -19,14 +20,13 @@ use crate::error::AppResult;
 use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
 use crate::infra::vector::{VectorHit, VectorKind};
-use crate::state::AppState;
 
 const NEIGHBOURS: u64 = 12;
 
 /// Every field's candidates, best first: exact evidence (the tenant's approved names, the
 /// built-in aliases), then for the fields it does not settle the nearest knowledge by vector.
 pub(super) async fn rank(
-    state: &AppState,
+    engine: &ProposalEngine,
     read: &ScopedTx<'_>,
     entity: &str,
     fields: &[FieldInput],
@@ -34,9 +34,12 @@ pub(super) async fn rank(
     vectors: &[Vector],
     bands: &Bands,
 ) -> AppResult<Vec<Vec<Candidate>>> {
-    let hint = state.knowledge.entity_for(entity).map(str::to_owned);
+    let hint = engine.knowledge.entity_for(entity).map(str::to_owned);
     // What the tenant has approved under exactly these names, from any source.
-    let learned_names = state.vectors.learned_targets(read, &texts.distinct).await?;
+    let learned_names = engine
+        .vectors
+        .learned_targets(read, &texts.distinct)
+        .await?;
     let learned_for = |i: usize| {
         learned_names
             .get(texts.of_field(i))
@@ -53,7 +56,7 @@ pub(super) async fn rank(
                 learned_exact: learned,
                 neighbours,
             };
-            scoring::rank(&state.knowledge, &ev, limit)
+            scoring::rank(&engine.knowledge, &ev, limit)
         };
     // Exact evidence first: a field it settles needs no vector search.
     let mut needs_search = vec![false; texts.distinct.len()];
@@ -63,7 +66,7 @@ pub(super) async fn rank(
             needs_search[texts.text_of[i]] = true;
         }
     }
-    let hits = neighbours_of(state, read, &texts.distinct, vectors, &needs_search).await?;
+    let hits = neighbours_of(engine, read, &texts.distinct, vectors, &needs_search).await?;
     let mut ranked = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
         let mut learned_exact = learned_for(i);
@@ -101,13 +104,13 @@ fn exact_cache_key(tenant: Uuid, system: &str, entity: &str) -> String {
 }
 
 pub(super) async fn exact_set(
-    state: &AppState,
+    engine: &ProposalEngine,
     tx: &ScopedTx<'_>,
     system: &str,
     entity: &str,
 ) -> AppResult<ExactSet> {
     let key = exact_cache_key(tx.tenant_id(), system, entity);
-    let mut redis = state.redis.clone();
+    let mut redis = engine.redis.clone();
     match redis.get::<_, Option<String>>(&key).await {
         Ok(Some(raw)) => {
             if let Ok(set) = serde_json::from_str(&raw) {
@@ -125,7 +128,7 @@ pub(super) async fn exact_set(
         );
     }
     if let Ok(raw) = serde_json::to_string(&set) {
-        let ttl = state.settings.proposals.exact_cache_ttl_secs;
+        let ttl = engine.settings.proposals.exact_cache_ttl_secs;
         if let Err(e) = redis.set_ex::<_, _, ()>(&key, raw, ttl).await {
             tracing::warn!(error = %e, "exact-match cache write failed");
         }
@@ -134,8 +137,13 @@ pub(super) async fn exact_set(
 }
 
 /// Mappings changed for this source: the cached exact-match set is stale.
-pub(crate) async fn invalidate_exact(state: &AppState, tenant: Uuid, system: &str, entity: &str) {
-    let mut redis = state.redis.clone();
+pub(crate) async fn invalidate_exact(
+    engine: &ProposalEngine,
+    tenant: Uuid,
+    system: &str,
+    entity: &str,
+) {
+    let mut redis = engine.redis.clone();
     if let Err(e) = redis
         .del::<_, ()>(exact_cache_key(tenant, system, entity))
         .await
@@ -147,16 +155,16 @@ pub(crate) async fn invalidate_exact(state: &AppState, tenant: Uuid, system: &st
 /// Nearest knowledge for each distinct text that needs it (empty lists for the others): from
 /// the neighbour cache while the tenant's knowledge is unchanged, else one batched search.
 pub(super) async fn neighbours_of(
-    state: &AppState,
+    engine: &ProposalEngine,
     read: &ScopedTx<'_>,
     texts: &[String],
     vectors: &[Vector],
     needed: &[bool],
 ) -> AppResult<Vec<Arc<Vec<VectorHit>>>> {
-    let generation = state.vectors.knowledge_generation(read).await?;
+    let generation = engine.vectors.knowledge_generation(read).await?;
     let tenant = read.tenant_id();
     let wanted: Vec<usize> = (0..texts.len()).filter(|&i| needed[i]).collect();
-    let cached = state.neighbours.get_many(
+    let cached = engine.neighbours.get_many(
         tenant,
         generation,
         &wanted
@@ -176,7 +184,7 @@ pub(super) async fn neighbours_of(
         return Ok(hits);
     }
     let queries: Vec<Vector> = missing.iter().map(|&i| vectors[i].clone()).collect();
-    let found = state
+    let found = engine
         .vectors
         .search_many(
             read,
@@ -190,7 +198,7 @@ pub(super) async fn neighbours_of(
         fresh.push((texts[i].clone(), list.clone()));
         hits[i] = Arc::new(list);
     }
-    state.neighbours.put_many(tenant, generation, fresh);
+    engine.neighbours.put_many(tenant, generation, fresh);
     Ok(hits)
 }
 
@@ -198,18 +206,18 @@ pub(super) async fn neighbours_of(
 /// configured), a few at a time; its validated answer becomes the top candidate, method LLM,
 /// capped below auto-apply so a person confirms it.
 pub(super) async fn ask_llm(
-    state: &AppState,
+    engine: &ProposalEngine,
     system: &str,
     entity: &str,
     fields: &[FieldInput],
     ranked: &mut [Vec<Candidate>],
 ) {
     use futures_util::StreamExt;
-    let llm = &state.llm;
-    let llm::LlmProvider::OpenAiCompatible(provider) = llm.as_ref() else {
+    let llm = &engine.llm;
+    let llm::LlmProvider::OpenAiCompatible(provider) = llm else {
         return;
     };
-    let threshold = state.settings.proposals.review_threshold;
+    let threshold = engine.settings.proposals.review_threshold;
     let mut asked = std::collections::HashSet::new();
     let wanted: Vec<usize> = (0..fields.len())
         .filter(|&i| ranked[i].first().is_none_or(|c| c.confidence < threshold))
@@ -227,7 +235,7 @@ pub(super) async fn ask_llm(
                 description: f.description.as_deref(),
                 samples: &f.samples,
             };
-            (i, llm.suggest(&state.knowledge, &question).await)
+            (i, llm.suggest(&engine.knowledge, &question).await)
         })
         .buffer_unordered(4)
         .collect()

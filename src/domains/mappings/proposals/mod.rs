@@ -25,13 +25,28 @@ use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
-use crate::state::AppState;
 
 pub(crate) use self::evidence::invalidate_exact;
 pub use self::review::{decide, pending_reviews, review_queue, Decision, ReviewItem};
 pub use self::search::{seed_baseline, semantic_search, SearchHit};
 
 const ALTERNATIVES: usize = 3;
+
+/// What proposing, reviewing and searching keep for the life of the process, built once at
+/// start-up: the built-in knowledge, the LLM provider, the per-process neighbour cache, and
+/// the services they use.
+pub struct ProposalEngine {
+    pub db: sea_orm::DatabaseConnection,
+    pub redis: crate::infra::redis::Redis,
+    pub settings: std::sync::Arc<crate::config::Settings>,
+    pub embedder: std::sync::Arc<crate::infra::embed::Embedder>,
+    pub vectors: std::sync::Arc<crate::infra::vector::VectorStore>,
+    pub knowledge: super::knowledge::Knowledge,
+    pub llm: super::llm::LlmProvider,
+    pub neighbours: super::neighbour_cache::NeighbourCache,
+    pub telemetry: crate::domains::telemetry::publisher::Telemetry,
+    pub metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
+}
 
 #[derive(Debug, Clone)]
 pub struct FieldInput {
@@ -129,11 +144,11 @@ fn method_of(c: Option<&Candidate>) -> ProposalMethod {
 }
 
 pub async fn propose(
-    state: &AppState,
+    engine: &ProposalEngine,
     scope: &TenantScope,
     input: ProposeInput,
 ) -> AppResult<Vec<Proposal>> {
-    let settings = &state.settings.proposals;
+    let settings = &engine.settings.proposals;
     let bands = Bands {
         auto_apply: settings.auto_apply_threshold,
         review: settings.review_threshold,
@@ -143,7 +158,7 @@ pub async fn propose(
     let fields = input::clean_fields(input.fields, settings.max_fields_per_call)?;
     let texts = QueryTexts::of(&fields);
     let started = std::time::Instant::now();
-    let vectors = state
+    let vectors = engine
         .embedder
         .embed(&texts.distinct)
         .await
@@ -152,21 +167,21 @@ pub async fn propose(
 
     // Reads first, in a short transaction of their own: nothing is held open while an LLM
     // provider (if any) answers.
-    let read = ScopedTx::begin(&state.db, scope).await?;
-    let quota = quotas::limits(&read, &state.settings.quotas)
+    let read = ScopedTx::begin(&engine.db, scope).await?;
+    let quota = quotas::limits(&read, &engine.settings.quotas)
         .await?
         .proposals_per_month;
     quotas::ensure_room(&read, Metered::Proposals, quota, fields.len() as u64).await?;
     let mut ranked =
-        evidence::rank(state, &read, &entity, &fields, &texts, &vectors, &bands).await?;
+        evidence::rank(engine, &read, &entity, &fields, &texts, &vectors, &bands).await?;
     let searched = started.elapsed();
     drop(read);
-    evidence::ask_llm(state, &system, &entity, &fields, &mut ranked).await;
+    evidence::ask_llm(engine, &system, &entity, &fields, &mut ranked).await;
 
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&engine.db, scope).await?;
     // Charged with the proposals' writes: a proposal rolled back (or timed out) costs nothing.
     quotas::charge(&tx, Metered::Proposals, quota, fields.len() as u64).await?;
-    let exact = evidence::exact_set(state, &tx, &system, &entity).await?;
+    let exact = evidence::exact_set(engine, &tx, &system, &entity).await?;
     let catalogue = evidence::catalogue(&tx).await?;
     let heads: HashMap<String, entity::mappings::Model> =
         store::lock_heads_for_source(&tx, &system, &entity)
@@ -291,7 +306,7 @@ pub async fn propose(
     let decided = started.elapsed();
     let learned_any = recorded.learned_any();
     recorded
-        .write(state, &tx, &system, &entity, &mut proposals)
+        .write(engine, &tx, &system, &entity, &mut proposals)
         .await?;
     tracing::debug!(
         fields = fields.len(),
@@ -304,8 +319,8 @@ pub async fn propose(
     );
     tx.commit().await?;
     if learned_any {
-        invalidate_exact(state, scope.tenant_id(), &system, &entity).await;
+        invalidate_exact(engine, scope.tenant_id(), &system, &entity).await;
     }
-    events::publish_proposed(state, scope, &system, &entity, &proposals);
+    events::publish_proposed(engine, scope, &system, &entity, &proposals);
     Ok(proposals)
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::evidence::Catalogue;
+use super::ProposalEngine;
 use super::{FieldInput, Proposal, ProposalStatus, ReviewReason, StoredCandidate, StoredProposal};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::mappings::scoring::Candidate;
@@ -13,7 +14,6 @@ use crate::domains::mappings::{names, review_store};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
-use crate::state::AppState;
 
 /// What a proposal call writes, gathered while it decides and written at once.
 #[derive(Default)]
@@ -79,7 +79,7 @@ impl Recorded {
     /// and the audit row.
     pub async fn write(
         self,
-        state: &AppState,
+        engine: &ProposalEngine,
         tx: &ScopedTx<'_>,
         system: &str,
         entity: &str,
@@ -90,11 +90,11 @@ impl Recorded {
         for p in proposals.iter_mut().filter(|p| p.reason.is_some()) {
             p.review_id = review_ids.get(&p.source_field.to_lowercase()).copied();
         }
-        state
+        engine
             .vectors
-            .upsert(tx, state.embedder.model_id(), &self.seen_source)
+            .upsert(tx, engine.embedder.model_id(), &self.seen_source)
             .await?;
-        learn(state, tx, &self.learned).await?;
+        learn(engine, tx, &self.learned).await?;
         let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
         audit::record(
             tx,
@@ -154,7 +154,7 @@ pub(super) fn apply(
 /// Approved knowledge goes into the tenant's namespace, so the same name is an EXACT or RAG hit
 /// next time, in any source.
 pub(super) async fn learn(
-    state: &AppState,
+    engine: &ProposalEngine,
     tx: &ScopedTx<'_>,
     decisions: &[(String, Candidate, Uuid)],
 ) -> AppResult<()> {
@@ -165,7 +165,7 @@ pub(super) async fn learn(
         .iter()
         .map(|(name, _, _)| names::phrase(name))
         .collect();
-    let vectors = state
+    let vectors = engine
         .embedder
         .embed(&texts)
         .await
@@ -185,9 +185,9 @@ pub(super) async fn learn(
             vector,
         })
         .collect();
-    state
+    engine
         .vectors
-        .upsert(tx, state.embedder.model_id(), &records)
+        .upsert(tx, engine.embedder.model_id(), &records)
         .await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::evidence::invalidate_exact;
 use super::record::learn;
+use super::ProposalEngine;
 use super::{ReviewReason, StoredProposal};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
@@ -15,7 +16,6 @@ use crate::domains::ontology::service as ontology;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct ReviewItem {
@@ -51,12 +51,12 @@ fn to_item(r: entity::mapping_reviews::Model) -> AppResult<ReviewItem> {
 }
 
 pub async fn review_queue(
-    state: &AppState,
+    engine: &ProposalEngine,
     scope: &TenantScope,
     status: &str,
     page: PageRequest,
 ) -> AppResult<Page<ReviewItem>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&engine.db, scope).await?;
     let rows = review_store::list(&tx, status, &page).await?;
     let total = review_store::count(&tx, status).await?;
     let items = rows
@@ -67,8 +67,8 @@ pub async fn review_queue(
 }
 
 /// How many reviews are waiting.
-pub async fn pending_reviews(state: &AppState, scope: &TenantScope) -> AppResult<u64> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn pending_reviews(engine: &ProposalEngine, scope: &TenantScope) -> AppResult<u64> {
+    let tx = ScopedTx::begin(&engine.db, scope).await?;
     Ok(review_store::count(&tx, "PENDING").await?)
 }
 
@@ -88,12 +88,12 @@ pub enum Decision {
 }
 
 pub async fn decide(
-    state: &AppState,
+    engine: &ProposalEngine,
     scope: &TenantScope,
     review_id: Uuid,
     decision: Decision,
 ) -> AppResult<ReviewItem> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&engine.db, scope).await?;
     let review = review_store::lock(&tx, review_id)
         .await?
         .ok_or(AppError::NotFound { what: "review" })?;
@@ -154,7 +154,7 @@ pub async fn decide(
         )
         .await?;
         mapping_id = Some(id);
-        learn(state, &tx, &[(item.source_field.clone(), t.clone(), id)]).await?;
+        learn(engine, &tx, &[(item.source_field.clone(), t.clone(), id)]).await?;
     }
     let decision_json = json!({
         "target": target.as_ref().map(|t| format!("{}.{}", t.entity, t.field)),
@@ -183,7 +183,7 @@ pub async fn decide(
     tx.commit().await?;
     if target.is_some() {
         invalidate_exact(
-            state,
+            engine,
             scope.tenant_id(),
             &item.source_system,
             &item.source_entity,
@@ -192,7 +192,7 @@ pub async fn decide(
     }
     {
         use crate::domains::telemetry::event::{kinds, Draft, Layer};
-        state.telemetry.layer(Layer::Dcl).publish(
+        engine.telemetry.layer(Layer::Dcl).publish(
             scope.tenant_id(),
             Draft::new(
                 kinds::REVIEW_QUEUE_CHANGED,

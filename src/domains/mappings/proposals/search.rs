@@ -3,11 +3,11 @@
 use uuid::Uuid;
 
 use super::input::clean_text;
+use super::ProposalEngine;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct SearchHit {
@@ -22,24 +22,24 @@ pub struct SearchHit {
 
 /// Natural-language search over the tenant's source fields, mappings and canonical fields.
 pub async fn semantic_search(
-    state: &AppState,
+    engine: &ProposalEngine,
     scope: &TenantScope,
     query: &str,
     first: usize,
 ) -> AppResult<Vec<SearchHit>> {
     let query = clean_text("query", query, 500)?;
-    let vector = state
+    let vector = engine
         .embedder
         .embed(&[search_terms(&query)])
         .await
         .map_err(AppError::internal)?;
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&engine.db, scope).await?;
     let kinds = [
         VectorKind::SourceField,
         VectorKind::Mapping,
         VectorKind::CanonicalField,
     ];
-    let hits = state
+    let hits = engine
         .vectors
         .search(&tx, &vector[0], &kinds, (first * 4) as u64)
         .await?;
@@ -68,16 +68,19 @@ pub async fn semantic_search(
 
 /// Embeds the canonical knowledge into the baseline namespace when it is missing or has
 /// grown (idempotent; concurrent starts are harmless).
-pub async fn seed_baseline(state: &AppState) -> AppResult<u64> {
+pub async fn seed_baseline(engine: &ProposalEngine) -> AppResult<u64> {
     let scope = crate::domains::auth::service::baseline_scope();
-    let texts = state.knowledge.baseline_texts();
-    let tx = ScopedTx::begin(&state.db, &scope).await?;
-    let present = state.vectors.count(&tx, VectorKind::CanonicalField).await?;
+    let texts = engine.knowledge.baseline_texts();
+    let tx = ScopedTx::begin(&engine.db, &scope).await?;
+    let present = engine
+        .vectors
+        .count(&tx, VectorKind::CanonicalField)
+        .await?;
     if present >= texts.len() as u64 {
         return Ok(0);
     }
     let contents: Vec<String> = texts.iter().map(|(_, _, t)| t.clone()).collect();
-    let vectors = state
+    let vectors = engine
         .embedder
         .embed(&contents)
         .await
@@ -94,9 +97,9 @@ pub async fn seed_baseline(state: &AppState) -> AppResult<u64> {
             vector,
         })
         .collect();
-    let written = state
+    let written = engine
         .vectors
-        .upsert(&tx, state.embedder.model_id(), &records)
+        .upsert(&tx, engine.embedder.model_id(), &records)
         .await?;
     tx.commit().await?;
     Ok(written)
