@@ -96,8 +96,7 @@ impl Application {
             telemetry,
             redis_client,
             metrics,
-            connectors: Arc::new(ConnectorRuntime::new(outbound.clone(), settings_file_root)),
-            outbound,
+            connectors: Arc::new(ConnectorRuntime::new(outbound, settings_file_root)),
         };
         let seeded = proposals::seed_baseline(&state.proposals)
             .await

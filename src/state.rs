@@ -32,8 +32,6 @@ pub struct AppState {
     pub telemetry: Telemetry,
     /// Opens the dedicated connection each subscription blocks on (XREAD BLOCK).
     pub redis_client: redis::Client,
-    /// Where tenants' connectors may connect.
-    pub outbound: Arc<crate::infra::outbound::OutboundPolicy>,
     /// Prometheus metrics (`/metrics`).
     pub metrics: Arc<crate::infra::metrics::Metrics>,
 }

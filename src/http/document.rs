@@ -239,10 +239,11 @@ pub fn nul_input(
     doc: Option<&ExecutableDocument>,
     variables: &async_graphql::Variables,
 ) -> Option<String> {
-    if let Ok(serde_json::Value::Object(vars)) = serde_json::to_value(variables) {
-        if let Some(path) = vars.iter().find_map(|(k, v)| nul_in(v, &format!("${k}"))) {
-            return Some(path);
-        }
+    if let Some(path) = variables
+        .iter()
+        .find_map(|(k, v)| nul_in_variable(v, &format!("${k}")))
+    {
+        return Some(path);
     }
     let doc = doc?;
     let mut found = None;
@@ -279,6 +280,28 @@ fn nul_in_set(set: &SelectionSet, found: &mut Option<String>) {
     }
 }
 
+/// A variable's value as it arrived (walked in place: variables can be large).
+fn nul_in_variable(value: &async_graphql::Value, at: &str) -> Option<String> {
+    use async_graphql::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Enum(e) if e.contains('\0') => Some(at.to_owned()),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in_variable(v, &format!("{at}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(format!("{at}.<key>"))
+            } else {
+                nul_in_variable(v, &format!("{at}.{k}"))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// A literal as written, through its JSON form (literals are small).
 fn nul_in(value: &serde_json::Value, at: &str) -> Option<String> {
     use serde_json::Value;
     match value {

@@ -237,13 +237,11 @@ pub async fn post(
 
 /// HTTP 429 with `Retry-After` and the RATE_LIMITED error.
 pub(super) fn rate_limited(wait: std::time::Duration, trace_id: &str) -> HttpResponse {
-    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let (secs, err) = limits::rate_limited_error(wait);
     HttpResponse::TooManyRequests()
         .insert_header((header::RETRY_AFTER, secs.to_string()))
         .insert_header(("x-trace-id", trace_id.to_owned()))
-        .json(json!({ "errors": [{
-            "message": format!("rate limit reached; retry in {secs} s"),
-            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfterSeconds": secs } }] }))
+        .json(json!({ "errors": [err] }))
 }
 
 /// How long to wait when the caller's budget is spent: writes and reads per tenant, and per

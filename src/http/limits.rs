@@ -127,6 +127,17 @@ impl Shape {
     }
 }
 
+/// RATE_LIMITED with the whole seconds to wait (at least one), as HTTP and the WebSocket send it.
+pub fn rate_limited_error(wait: Duration) -> (u64, async_graphql::ServerError) {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut err =
+        async_graphql::ServerError::new(format!("rate limit reached; retry in {secs} s"), None);
+    let ext = err.extensions.get_or_insert_with(Default::default);
+    ext.set("code", ErrorCode::RateLimited.as_str());
+    ext.set("retryAfterSeconds", secs);
+    (secs, err)
+}
+
 /// The response for a request refused before it ran.
 pub fn refused(err: AppError) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![

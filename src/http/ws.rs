@@ -21,7 +21,6 @@ use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;
 use crate::domains::auth::service as auth;
 use crate::domains::telemetry::live::ConnectionControl;
-use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::graphql::schema::AppSchema;
 use crate::state::AppState;
@@ -236,15 +235,7 @@ async fn gate(
                 1,
             )
             .await?;
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut err = async_graphql::ServerError::new(
-                format!("rate limit reached; retry in {secs} s"),
-                None,
-            );
-            let ext = err.extensions.get_or_insert_with(Default::default);
-            ext.set("code", ErrorCode::RateLimited.as_str());
-            ext.set("retryAfterSeconds", secs);
-            async_graphql::Response::from_errors(vec![err])
+            async_graphql::Response::from_errors(vec![limits::rate_limited_error(wait).1])
         }
     };
     let errors = serde_json::to_value(&refusal.errors).unwrap_or_default();

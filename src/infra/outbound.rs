@@ -112,12 +112,8 @@ impl OutboundPolicy {
         let port = url
             .port_or_known_default()
             .ok_or_else(|| OutboundError::Invalid(format!("{url} has no port")))?;
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(OutboundError::Invalid("the URL has no host".into())),
-        };
+        let host =
+            url_host(url).ok_or_else(|| OutboundError::Invalid("the URL has no host".into()))?;
         let addresses = self.resolve(&host, port).await?;
         if let Some(url::Host::Domain(d)) = url.host() {
             pins.pin(d, addresses);
@@ -196,6 +192,15 @@ impl OutboundPolicy {
             Allowed::HostPort { .. } => false,
         })
     }
+}
+
+/// A URL's host as text a resolver takes: a name, or an address without IPv6 brackets.
+pub fn url_host(url: &Url) -> Option<String> {
+    Some(match url.host()? {
+        url::Host::Domain(d) => d.to_owned(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => ip.to_string(),
+    })
 }
 
 /// http(s), a host, and no credentials in the URL itself (they belong in the config's auth).
@@ -376,11 +381,7 @@ fn parse_allowed(entry: &str) -> Result<Allowed, String> {
 
 fn platform_endpoint(raw: &str) -> Option<PlatformEndpoint> {
     let url = Url::parse(raw).ok()?;
-    let host = match url.host()? {
-        url::Host::Domain(d) => d.to_ascii_lowercase(),
-        url::Host::Ipv4(ip) => ip.to_string(),
-        url::Host::Ipv6(ip) => ip.to_string(),
-    };
+    let host = url_host(&url)?.to_ascii_lowercase();
     let port = url.port_or_known_default().or(match url.scheme() {
         "postgres" | "postgresql" => Some(5432),
         "redis" | "rediss" => Some(6379),

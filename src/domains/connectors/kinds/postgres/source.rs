@@ -61,11 +61,7 @@ impl PgSource {
         };
         for address in &addresses {
             let mut url = url::Url::parse("postgres://localhost").map_err(|_| failed())?;
-            let host = match address.ip() {
-                std::net::IpAddr::V4(ip) => ip.to_string(),
-                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            };
-            url.set_host(Some(&host)).map_err(|_| failed())?;
+            url.set_ip_host(address.ip()).map_err(|()| failed())?;
             let _ = url.set_port(Some(config.port));
             let _ = url.set_username(&config.user);
             if !config.password.is_empty() {

@@ -205,11 +205,7 @@ impl KindConfig for RestConfig {
         let url = url::Url::parse(&self.base_url).ok()?;
         Some(Endpoint {
             field: "baseUrl",
-            host: match url.host()? {
-                url::Host::Domain(d) => d.to_owned(),
-                url::Host::Ipv4(ip) => ip.to_string(),
-                url::Host::Ipv6(ip) => ip.to_string(),
-            },
+            host: crate::infra::outbound::url_host(&url)?,
             port: url.port_or_known_default()?,
         })
     }
