@@ -9,5 +9,7 @@ pub mod http;
 pub mod infra;
 pub mod observability;
 pub mod pagination;
+pub mod services;
 pub mod startup;
 pub mod state;
+pub mod tenancy;

@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let settings = settings()?;
             let app = Application::build(settings).await?;
-            let outcome = demo::seed(app.state())
+            let outcome = demo::seed(app.services(), &app.state().settings.sync.file_root)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e:?}", e.message()))?;
             let note = match outcome {

@@ -7,25 +7,30 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
-use crate::domains::auth::token::TokenKeys;
+use crate::domains::auth::service::AuthService;
 use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::connectors::service::ConnectorService;
 use crate::domains::mappings::knowledge::Knowledge;
 use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::mappings::proposals::{self, ProposalEngine};
+use crate::domains::mappings::service::MappingRegistry;
+use crate::domains::pipeline::service::Pipeline;
+use crate::domains::telemetry::live::LiveFeed;
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::graphql::schema;
 use crate::http;
 use crate::infra::embed::Embedder;
 use crate::infra::vector::VectorStore;
 use crate::infra::{db, redis};
+use crate::services::Services;
 use crate::state::AppState;
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    services: Services,
 }
 
 impl Application {
@@ -82,23 +87,51 @@ impl Application {
             telemetry: telemetry.clone(),
             metrics: metrics.clone(),
         });
+        let connector_runtime = Arc::new(ConnectorRuntime::new(outbound, settings_file_root));
+        let services = Services {
+            auth: Arc::new(AuthService::new(
+                db.clone(),
+                redis.clone(),
+                settings.clone(),
+            )),
+            mappings: Arc::new(MappingRegistry {
+                db: db.clone(),
+                telemetry: telemetry.clone(),
+            }),
+            pipeline: Arc::new(Pipeline {
+                db: db.clone(),
+                settings: settings.clone(),
+                jobs: jobs.clone(),
+                connectors: connector_service.clone(),
+                runtime: connector_runtime.clone(),
+                proposals: proposals.clone(),
+                telemetry: telemetry.clone(),
+                metrics: metrics.clone(),
+            }),
+            live: Arc::new(LiveFeed {
+                redis_client: redis_client.clone(),
+                redis: redis.clone(),
+                read_count: settings.telemetry.read_count,
+                max_lag: std::time::Duration::from_secs(settings.telemetry.max_subscriber_lag_secs),
+                metrics: metrics.clone(),
+            }),
+            proposals,
+            jobs,
+            connectors: connector_service,
+            connector_runtime,
+            exports,
+            telemetry: Arc::new(telemetry),
+        };
         let state = AppState {
             db,
             redis,
-            tokens: Arc::new(TokenKeys::new(&settings.auth)),
             settings,
             embedder,
             vectors,
-            proposals,
-            connector_service,
-            exports,
-            jobs,
-            telemetry,
             redis_client,
             metrics,
-            connectors: Arc::new(ConnectorRuntime::new(outbound, settings_file_root)),
         };
-        let seeded = proposals::seed_baseline(&state.proposals)
+        let seeded = proposals::seed_baseline(&services.proposals)
             .await
             .map_err(|e| anyhow::anyhow!("seeding baseline knowledge: {}: {e:?}", e.message()))?;
         if seeded > 0 {
@@ -110,12 +143,14 @@ impl Application {
                 state.settings.sync.file_root.display()
             )
         })?;
-        crate::domains::pipeline::service::spawn_reaper(state.clone());
-        let schema = schema::builder(&state.settings)
+        crate::domains::pipeline::service::spawn_reaper(services.pipeline.as_ref().clone());
+        let schema = services
+            .register(schema::builder(&state.settings))
             .data(state.clone())
             .finish();
         let frontend = state.settings.server.frontend_dir.clone();
         let app_state = state.clone();
+        let app_services = services.clone();
         let cors_origins = state.settings.server.cors_origins.clone();
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -124,6 +159,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(web::Data::new(app_state.clone()))
                 .app_data(web::Data::new(schema.clone()))
+                .configure(|cfg| app_services.configure(cfg))
                 .configure(http::routes);
             if frontend.join("index.html").is_file() {
                 app.service(actix_files::Files::new("/", frontend.clone()).index_file("index.html"))
@@ -137,6 +173,7 @@ impl Application {
             port,
             server,
             state,
+            services,
         })
     }
 
@@ -146,6 +183,10 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

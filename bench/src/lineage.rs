@@ -12,8 +12,8 @@ use autonomos::domains::auth::scope::RequestMeta;
 use autonomos::domains::auth::service as auth;
 use autonomos::domains::lineage::grid::{Column, Filter, Op, Sort};
 use autonomos::domains::lineage::store::{grid_page, GridQuery};
-use autonomos::infra::db::ScopedTx;
 use autonomos::startup::Application;
+use autonomos::tenancy::ScopedTx;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -199,6 +199,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let owner = Database::connect(settings.database.migration_url.expose_secret()).await?;
     let app = Application::build(settings).await?;
     let state = app.state().clone();
+    let auth_service = app.services().auth.clone();
     let client = Arc::new(Client {
         http: reqwest::Client::new(),
         url: format!("http://127.0.0.1:{}/graphql", app.port()),
@@ -253,7 +254,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     // The same page's SQL (filter, sort, limit, total) straight on the database.
     let st = state.clone();
     // The reference runs as the same signed-in tenant: its pass comes from its token.
-    let credentials = auth::authenticate(&state, Some(&token), None).await;
+    let credentials = auth::authenticate(&auth_service, Some(&token), None).await;
     let scope = auth::authorize(&credentials, Role::Viewer, RequestMeta::default())
         .map_err(|e| anyhow::anyhow!("bench tenant: {}", e.message()))?;
     anyhow::ensure!(

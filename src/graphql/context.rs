@@ -1,5 +1,8 @@
-//! What a resolver can reach: process state (registered once) and the request's
+//! What a resolver can reach: infrastructure (`AppState`), the domain services (each
+//! registered once) and the request's
 //! authentication and origin (attached per request).
+use std::sync::Arc;
+
 use async_graphql::{Context, ID};
 use uuid::Uuid;
 
@@ -18,6 +21,10 @@ pub struct RequestContext {
 
 pub trait ContextExt {
     fn app(&self) -> AppResult<&AppState>;
+    /// A domain service registered once at start-up (`Services::register`).
+    fn service<T: Send + Sync + 'static>(&self) -> AppResult<&T>;
+    /// The same, shared, for streams that outlive the resolver call.
+    fn service_arc<T: Send + Sync + 'static>(&self) -> AppResult<Arc<T>>;
     fn request_meta(&self) -> RequestMeta;
     /// The tenant pass for a caller holding at least `min_role`.
     fn scope(&self, min_role: Role) -> AppResult<TenantScope>;
@@ -27,6 +34,14 @@ impl ContextExt for Context<'_> {
     fn app(&self) -> AppResult<&AppState> {
         self.data::<AppState>()
             .map_err(|_| AppError::internal(anyhow::anyhow!("AppState missing from schema data")))
+    }
+
+    fn service<T: Send + Sync + 'static>(&self) -> AppResult<&T> {
+        self.service_ref::<T>().map(|s| s.as_ref())
+    }
+
+    fn service_arc<T: Send + Sync + 'static>(&self) -> AppResult<Arc<T>> {
+        self.service_ref::<T>().cloned()
     }
 
     fn request_meta(&self) -> RequestMeta {
@@ -40,6 +55,21 @@ impl ContextExt for Context<'_> {
         let request = self.data::<RequestContext>().ok();
         let auth_state = request.map(|r| &r.auth).unwrap_or(&anonymous);
         auth::authorize(auth_state, min_role, self.request_meta())
+    }
+}
+
+trait ServiceLookup {
+    fn service_ref<T: Send + Sync + 'static>(&self) -> AppResult<&Arc<T>>;
+}
+
+impl ServiceLookup for Context<'_> {
+    fn service_ref<T: Send + Sync + 'static>(&self) -> AppResult<&Arc<T>> {
+        self.data::<Arc<T>>().map_err(|_| {
+            AppError::internal(anyhow::anyhow!(
+                "{} missing from schema data",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 }
 

@@ -5,9 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::graphql::error_response;
-use crate::domains::lineage::export::{self, LinkError};
+use crate::domains::lineage::export::{self, Exports, LinkError};
 use crate::error::ErrorCode;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Link {
@@ -19,10 +18,10 @@ pub async fn download(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     link: web::Query<Link>,
-    state: web::Data<AppState>,
+    exports: web::Data<Exports>,
 ) -> HttpResponse {
     let (tenant, file) = path.into_inner();
-    match export::verify(&state.exports, &tenant, &file, link.expires, &link.sig) {
+    match export::verify(&exports, &tenant, &file, link.expires, &link.sig) {
         Ok(found) => match NamedFile::open_async(&found).await {
             Ok(f) => f
                 .set_content_disposition(ContentDisposition {

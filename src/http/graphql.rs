@@ -9,7 +9,7 @@ use serde_json::json;
 use super::document::DocumentLimits;
 use super::{limits, persisted, request};
 use crate::domains::auth::model::Authentication;
-use crate::domains::auth::service as auth;
+use crate::domains::auth::service::{self as auth, AuthService};
 use crate::error::ErrorCode;
 use crate::graphql::context::RequestContext;
 use crate::graphql::schema::AppSchema;
@@ -79,6 +79,7 @@ pub async fn post(
     payload: web::Payload,
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
+    auth_service: web::Data<AuthService>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     let trace_id = request::trace_id(&req);
@@ -120,7 +121,7 @@ pub async fn post(
             .json(limits::refused(err));
     }
     let authentication = auth::authenticate(
-        &state,
+        &auth_service,
         request::bearer(&req).as_deref(),
         request::api_key_header(&req).as_deref(),
     )
@@ -303,9 +304,10 @@ pub async fn get(
     payload: web::Payload,
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
+    auth_service: web::Data<AuthService>,
 ) -> actix_web::Result<HttpResponse> {
     if is_websocket_upgrade(&req) {
-        return ws(req, payload, schema, state).await;
+        return ws(req, payload, schema, state, auth_service).await;
     }
     if !state.settings.server.graphiql {
         return Ok(error_with_status(

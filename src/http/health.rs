@@ -2,6 +2,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
+use crate::domains::telemetry::publisher::Telemetry;
 use crate::error::ErrorCode;
 use crate::infra::{db, redis};
 use crate::state::AppState;
@@ -26,7 +27,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus metrics in the text format; behind `Authorization: Bearer <metrics.token>` when a
 /// token is set (production requires one).
-pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    telemetry: web::Data<Telemetry>,
+) -> HttpResponse {
     let token = state.settings.metrics.token.expose_secret();
     if !token.is_empty() {
         use sha2::{Digest, Sha256};
@@ -45,5 +50,5 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.telemetry.counters()))
+        .body(state.metrics.render(telemetry.counters()))
 }

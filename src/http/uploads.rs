@@ -12,11 +12,11 @@ use super::graphql::{error_response, over_limit, rate_limited};
 use super::request;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::model::Role;
-use crate::domains::auth::service as auth;
+use crate::domains::auth::service::{self as auth, AuthService};
 use crate::domains::connectors::kinds::csv::uploads_dir;
 use crate::error::{AppError, ErrorCode};
-use crate::infra::db::ScopedTx;
 use crate::state::AppState;
+use crate::tenancy::ScopedTx;
 
 /// A plain file name: letters, digits, `.`, `-`, `_`, ending in `.csv`, at most 100 bytes.
 fn valid_name(name: &str) -> bool {
@@ -46,6 +46,7 @@ pub async fn put(
     name: web::Path<String>,
     mut payload: web::Payload,
     state: web::Data<AppState>,
+    auth_service: web::Data<AuthService>,
 ) -> HttpResponse {
     let name = name.into_inner();
     if !valid_name(&name) {
@@ -54,7 +55,7 @@ pub async fn put(
         );
     }
     let authentication = auth::authenticate(
-        &state,
+        &auth_service,
         request::bearer(&req).as_deref(),
         request::api_key_header(&req).as_deref(),
     )

@@ -19,7 +19,7 @@ use super::graphql::charge;
 use super::{limits, request};
 use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;
-use crate::domains::auth::service as auth;
+use crate::domains::auth::service::{self as auth, AuthService};
 use crate::domains::telemetry::live::ConnectionControl;
 use crate::graphql::context::RequestContext;
 use crate::graphql::schema::AppSchema;
@@ -40,6 +40,7 @@ pub async fn ws(
     payload: web::Payload,
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
+    auth_service: web::Data<AuthService>,
 ) -> actix_web::Result<HttpResponse> {
     let protocol = req
         .headers()
@@ -59,6 +60,7 @@ pub async fn ws(
     actix_web::rt::spawn(serve(
         schema.get_ref().clone(),
         state.get_ref().clone(),
+        auth_service.into_inner(),
         meta,
         protocol,
         session,
@@ -84,6 +86,7 @@ fn opened(cell: &OpenedCell) -> Option<Opened> {
 async fn serve(
     schema: AppSchema,
     state: AppState,
+    auth_service: Arc<AuthService>,
     meta: RequestMeta,
     protocol: WebSocketProtocols,
     mut session: actix_ws::Session,
@@ -132,18 +135,18 @@ async fn serve(
     data.insert(control);
     let incoming = tokio_stream_from(incoming_rx);
     let recheck_every = std::time::Duration::from_secs(state.settings.auth.recheck_secs.max(1));
-    let init_state = state.clone();
+    let init_auth = auth_service.clone();
     let init_cell = cell.clone();
     let mut protocol_stream = WebSocket::new(schema, incoming, protocol)
         .connection_data(data)
-        .on_connection_init(move |init| on_init(init_state, init_cell, meta, init))
+        .on_connection_init(move |init| on_init(init_auth, init_cell, meta, init))
         .boxed();
     let mut recheck = tokio::time::interval(recheck_every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
         tokio::select! {
             _ = recheck.tick() => {
-                if let Some(reason) = lost_access(&state, &cell).await {
+                if let Some(reason) = lost_access(&auth_service, &cell).await {
                     break Some((4403, reason));
                 }
             }
@@ -185,9 +188,9 @@ fn tokio_stream_from(
 
 /// Why an open socket may no longer be used: its token expired, its API key was revoked, its
 /// user was disabled, removed, demoted or signed out everywhere.
-async fn lost_access(state: &AppState, cell: &OpenedCell) -> Option<String> {
+async fn lost_access(auth_service: &AuthService, cell: &OpenedCell) -> Option<String> {
     let opened = opened(cell)?;
-    match auth::authenticate(state, Some(&opened.credential), None).await {
+    match auth::authenticate(auth_service, Some(&opened.credential), None).await {
         Authentication::Authenticated(now) if same_principal(&now, &opened.principal) => None,
         Authentication::Authenticated(_) => {
             Some("access changed; reconnect to continue with the new access".into())
@@ -250,7 +253,7 @@ async fn gate(
 }
 
 async fn on_init(
-    state: AppState,
+    auth_service: Arc<AuthService>,
     cell: OpenedCell,
     meta: RequestMeta,
     init: serde_json::Value,
@@ -269,7 +272,7 @@ async fn on_init(
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
         });
-    let authentication = auth::authenticate(&state, credential.as_deref(), None).await;
+    let authentication = auth::authenticate(&auth_service, credential.as_deref(), None).await;
     match (&authentication, credential) {
         (Authentication::Authenticated(principal), Some(credential)) => {
             *cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(Opened {

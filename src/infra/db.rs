@@ -1,16 +1,13 @@
-//! PostgreSQL access: the app pool, migrations, and tenant-scoped transactions.
+//! PostgreSQL access: the app pool and migrations (tenant-scoped transactions: `crate::tenancy`).
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
 };
 use secrecy::ExposeSecret;
-use uuid::Uuid;
 
 use crate::config::DatabaseSettings;
-use crate::domains::auth::scope::TenantScope;
 
 /// Any value works as long as every process agrees on it.
 const MIGRATION_LOCK_KEY: i64 = 0x4155_544f_4e4f_4d4f; // "AUTONOMO"
@@ -49,67 +46,6 @@ pub async fn migrate(settings: &DatabaseSettings) -> Result<(), DbErr> {
     .await?;
     conn.close().await?;
     result
-}
-
-/// A transaction bound to one tenant: `app.tenant_id` is set for its lifetime, so row-level
-/// security applies to every statement, and stores also filter by `tenant_id()` explicitly.
-/// Dropped without `commit`, it rolls back.
-pub struct ScopedTx<'s> {
-    txn: DatabaseTransaction,
-    scope: &'s TenantScope,
-}
-
-impl<'s> ScopedTx<'s> {
-    pub async fn begin(db: &DatabaseConnection, scope: &'s TenantScope) -> Result<Self, DbErr> {
-        let txn = db.begin().await?;
-        set_tenant(&txn, scope.tenant_id()).await?;
-        Ok(Self { txn, scope })
-    }
-
-    pub fn tenant_id(&self) -> Uuid {
-        self.scope.tenant_id()
-    }
-
-    pub fn scope(&self) -> &TenantScope {
-        self.scope
-    }
-
-    pub fn conn(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
-    }
-}
-
-async fn set_tenant(txn: &DatabaseTransaction, tenant_id: Uuid) -> Result<(), DbErr> {
-    txn.execute(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT set_config('app.tenant_id', $1, true)",
-        [tenant_id.to_string().into()],
-    ))
-    .await?;
-    Ok(())
-}
-
-/// Runs a `SELECT count(*) …` in the transaction.
-pub async fn count(
-    tx: &ScopedTx<'_>,
-    sql: String,
-    values: Vec<sea_orm::Value>,
-) -> Result<u64, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
-    Ok(row
-        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(0) as u64)
 }
 
 /// Pending reviews across all tenants (a count only, through a narrow SECURITY DEFINER

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The running app's state, for calling library functions next to the API.
     pub state: autonomos::state::AppState,
+    /// The running app's domain services, likewise.
+    pub services: autonomos::services::Services,
 }
 
 /// A signed-up tenant with its first admin.
@@ -61,12 +63,14 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
+    let services = app.services().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         settings,
         state,
+        services,
     }
 }
 

@@ -554,7 +554,7 @@ async fn exports_are_written_by_duckdb_and_readable_by_duckdb_and_csv_parsers() 
     );
     let file_name = url.split('/').nth(3).unwrap().split('?').next().unwrap();
     let expired = autonomos::domains::lineage::export::signed_url(
-        &app.state.exports,
+        &app.services.exports,
         Uuid::parse_str(&t.tenant_id).unwrap(),
         file_name,
         chrono::Utc::now().timestamp() - 10,

@@ -348,7 +348,7 @@ async fn a_crashed_run_resumes_from_its_checkpoint_without_duplicates() {
         .await
         .unwrap();
 
-    let resumed = autonomos::domains::pipeline::service::resume_stale(&app.state, true)
+    let resumed = autonomos::domains::pipeline::service::resume_stale(&app.services.pipeline, true)
         .await
         .unwrap();
     assert!(resumed >= 1);
@@ -375,7 +375,7 @@ async fn a_crashed_run_resumes_from_its_checkpoint_without_duplicates() {
         .await;
     assert_eq!(total["canonicalEvents"]["totalCount"], 120);
     // Nothing claims a finished run again.
-    let again = autonomos::domains::pipeline::service::resume_stale(&app.state, true)
+    let again = autonomos::domains::pipeline::service::resume_stale(&app.services.pipeline, true)
         .await
         .unwrap();
     let after = app

@@ -129,8 +129,9 @@ async fn roles_status_and_membership_come_from_the_database_at_every_request() {
     // A token naming another tenant than the user's, validly signed: refused.
     let other = app.sign_up().await;
     let (forged, _) = app
-        .state
-        .tokens
+        .services
+        .auth
+        .tokens()
         .issue(
             admin.user_id.parse().unwrap(),
             other.tenant_id.parse().unwrap(),
@@ -353,8 +354,9 @@ async fn the_websocket_closes_when_its_access_ends() {
     let ttl = chrono::Duration::minutes(app.settings.auth.token_ttl_minutes);
     let issued = chrono::Utc::now() - ttl + chrono::Duration::seconds(2);
     let (short, _) = app
-        .state
-        .tokens
+        .services
+        .auth
+        .tokens()
         .issue_at(
             t.user_id.parse().unwrap(),
             t.tenant_id.parse().unwrap(),

@@ -265,7 +265,7 @@ async fn the_demo_tenant_reads_its_own_copy_of_the_sample() {
     )
     .unwrap();
     let app = spawn_app_with(|s| s.sync.file_root = root.clone()).await;
-    autonomos::demo::seed(&app.state)
+    autonomos::demo::seed(&app.services, &app.settings.sync.file_root)
         .await
         .map_err(|e| e.message())
         .unwrap();

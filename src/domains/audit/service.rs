@@ -4,8 +4,8 @@ use super::model::{AuditFilter, AuditRecord};
 use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::AppResult;
-use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
+use crate::tenancy::ScopedTx;
 
 /// One audit entry, written in the same transaction as the change it describes.
 pub struct AuditEntry {

@@ -7,8 +7,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::model::AuditFilter;
-use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
+use crate::tenancy::ScopedTx;
 
 pub struct NewAuditRow {
     pub action: String,

@@ -9,13 +9,12 @@ use uuid::Uuid;
 
 use super::model::{Actor, ActorKind, ApiKey, Principal, Role};
 use super::scope::TenantScope;
-use super::service::{parse_role, API_KEY_KIND};
+use super::service::{parse_role, AuthService, API_KEY_KIND};
 use super::{secret, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
 
 /// What the API-key cache holds; never the key itself.
 #[derive(Serialize, Deserialize)]
@@ -30,13 +29,13 @@ fn key_cache_name(hash: &str) -> String {
     format!("auth:apikey:{hash}")
 }
 
-pub(super) async fn authenticate(state: &AppState, key: &str) -> AppResult<Principal> {
+pub(super) async fn authenticate(service: &AuthService, key: &str) -> AppResult<Principal> {
     let hash = secret::digest(key);
-    let cached = read_cached_key(state, &hash).await;
+    let cached = read_cached_key(service, &hash).await;
     let entry = match cached {
         Some(entry) => entry,
         None => {
-            let row = store::api_key_by_hash(&state.db, &hash)
+            let row = store::api_key_by_hash(&service.db, &hash)
                 .await?
                 .ok_or_else(|| AppError::Unauthenticated("invalid API key".into()))?;
             if row.revoked_at.is_some() {
@@ -48,7 +47,7 @@ pub(super) async fn authenticate(state: &AppState, key: &str) -> AppResult<Princ
                 role: row.role,
                 expires_at: row.expires_at,
             };
-            write_cached_key(state, &hash, &entry).await;
+            write_cached_key(service, &hash, &entry).await;
             entry
         }
     };
@@ -70,8 +69,8 @@ pub(super) async fn authenticate(state: &AppState, key: &str) -> AppResult<Princ
 }
 
 /// The cache only saves a database round trip: when Redis is down, we fall through to Postgres.
-async fn read_cached_key(state: &AppState, hash: &str) -> Option<CachedKey> {
-    let mut conn = state.redis.clone();
+async fn read_cached_key(service: &AuthService, hash: &str) -> Option<CachedKey> {
+    let mut conn = service.redis.clone();
     match conn.get::<_, Option<String>>(key_cache_name(hash)).await {
         Ok(Some(raw)) => serde_json::from_str(&raw).ok(),
         Ok(None) => None,
@@ -82,12 +81,12 @@ async fn read_cached_key(state: &AppState, hash: &str) -> Option<CachedKey> {
     }
 }
 
-async fn write_cached_key(state: &AppState, hash: &str, entry: &CachedKey) {
+async fn write_cached_key(service: &AuthService, hash: &str, entry: &CachedKey) {
     let Ok(raw) = serde_json::to_string(entry) else {
         return;
     };
-    let mut conn = state.redis.clone();
-    let ttl = state.settings.redis.api_key_cache_ttl_secs;
+    let mut conn = service.redis.clone();
+    let ttl = service.settings.redis.api_key_cache_ttl_secs;
     if let Err(e) = conn
         .set_ex::<_, _, ()>(key_cache_name(hash), raw, ttl)
         .await
@@ -97,7 +96,7 @@ async fn write_cached_key(state: &AppState, hash: &str, entry: &CachedKey) {
 }
 
 pub async fn create_api_key(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     name: &str,
     role: Role,
@@ -118,7 +117,7 @@ pub async fn create_api_key(
         }
     };
     let key = secret::generate(API_KEY_KIND);
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let row = store::insert_api_key(
         &tx,
         store::NewApiKey {
@@ -141,8 +140,12 @@ pub async fn create_api_key(
     Ok((to_api_key(row)?, key.plaintext))
 }
 
-pub async fn revoke_api_key(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<ApiKey> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn revoke_api_key(
+    service: &AuthService,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<ApiKey> {
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let key = store::find_api_key(&tx, id)
         .await?
         .ok_or(AppError::NotFound { what: "API key" })?;
@@ -154,17 +157,17 @@ pub async fn revoke_api_key(state: &AppState, scope: &TenantScope, id: Uuid) -> 
     audit::record(&tx, AuditEntry::new("api_key.revoke", "api_key", key.id)).await?;
     tx.commit().await?;
     // Revocation must take effect at once, not when the cache entry expires.
-    let mut conn = state.redis.clone();
+    let mut conn = service.redis.clone();
     conn.del::<_, ()>(key_cache_name(&hash)).await?;
     to_api_key(key)
 }
 
 pub async fn list_api_keys(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     page: PageRequest,
 ) -> AppResult<Page<ApiKey>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let rows = store::list_api_keys(&tx, &page).await?;
     let total = store::count_api_keys(&tx).await?;
     let keys = rows

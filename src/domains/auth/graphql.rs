@@ -2,6 +2,7 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, ApiKey, Session, Tenant, User};
+use super::service::AuthService;
 use super::{api_keys, service, sessions};
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
@@ -168,12 +169,16 @@ impl AuthQuery {
     /// The signed-in user; null when the caller is an API key.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GqlUser>> {
         let scope = ctx.scope(model::Role::Viewer)?;
-        Ok(service::me(ctx.app()?, &scope).await?.map(Into::into))
+        Ok(service::me(ctx.service::<AuthService>()?, &scope)
+            .await?
+            .map(Into::into))
     }
 
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<GqlTenant> {
         let scope = ctx.scope(model::Role::Viewer)?;
-        Ok(service::tenant(ctx.app()?, &scope).await?.into())
+        Ok(service::tenant(ctx.service::<AuthService>()?, &scope)
+            .await?
+            .into())
     }
 
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
@@ -186,15 +191,17 @@ impl AuthQuery {
         let scope = ctx.scope(model::Role::Viewer)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let result = service::list_users(app, &scope, page).await?;
+        let result = service::list_users(ctx.service::<AuthService>()?, &scope, page).await?;
         Ok(connection(result, after.is_some(), |u| u.id, GqlUser::from))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Viewer)?;
-        Ok(service::user(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(
+            service::user(ctx.service::<AuthService>()?, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
@@ -207,7 +214,7 @@ impl AuthQuery {
         let scope = ctx.scope(model::Role::Admin)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let result = api_keys::list_api_keys(app, &scope, page).await?;
+        let result = api_keys::list_api_keys(ctx.service::<AuthService>()?, &scope, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -235,7 +242,7 @@ impl AuthMutation {
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
         let session = service::sign_up(
-            ctx.app()?,
+            ctx.service::<AuthService>()?,
             ctx.request_meta(),
             service::SignUp {
                 tenant_name: input.tenant_name,
@@ -252,8 +259,13 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let session =
-            service::login(ctx.app()?, ctx.request_meta(), &input.email, input.password).await?;
+        let session = service::login(
+            ctx.service::<AuthService>()?,
+            ctx.request_meta(),
+            &input.email,
+            input.password,
+        )
+        .await?;
         Ok(session.into())
     }
 
@@ -263,9 +275,13 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: AcceptInviteInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let session =
-            service::accept_invite(ctx.app()?, ctx.request_meta(), &input.token, input.password)
-                .await?;
+        let session = service::accept_invite(
+            ctx.service::<AuthService>()?,
+            ctx.request_meta(),
+            &input.token,
+            input.password,
+        )
+        .await?;
         Ok(session.into())
     }
 
@@ -275,8 +291,13 @@ impl AuthMutation {
         input: InviteUserInput,
     ) -> async_graphql::Result<InviteUserPayload> {
         let scope = ctx.scope(model::Role::Admin)?;
-        let (user, invite_token) =
-            service::invite_user(ctx.app()?, &scope, &input.email, input.role.into()).await?;
+        let (user, invite_token) = service::invite_user(
+            ctx.service::<AuthService>()?,
+            &scope,
+            &input.email,
+            input.role.into(),
+        )
+        .await?;
         Ok(InviteUserPayload {
             user: user.into(),
             invite_token,
@@ -291,7 +312,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Admin)?;
         let user = service::change_user_role(
-            ctx.app()?,
+            ctx.service::<AuthService>()?,
             &scope,
             parse_id("userId", &user_id)?,
             role.into(),
@@ -307,7 +328,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<CreateApiKeyPayload> {
         let scope = ctx.scope(model::Role::Admin)?;
         let (key, secret) = api_keys::create_api_key(
-            ctx.app()?,
+            ctx.service::<AuthService>()?,
             &scope,
             &input.name,
             input.role.into(),
@@ -330,9 +351,11 @@ impl AuthMutation {
     ) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Viewer)?;
         let user = user_id.map(|id| parse_id("userId", &id)).transpose()?;
-        Ok(sessions::revoke_sessions(ctx.app()?, &scope, user)
-            .await?
-            .into())
+        Ok(
+            sessions::revoke_sessions(ctx.service::<AuthService>()?, &scope, user)
+                .await?
+                .into(),
+        )
     }
 
     /// Changes the caller's password; earlier sessions end and a new one is returned.
@@ -343,7 +366,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let scope = ctx.scope(model::Role::Viewer)?;
         let session = sessions::change_password(
-            ctx.app()?,
+            ctx.service::<AuthService>()?,
             &scope,
             input.current_password,
             input.new_password,
@@ -356,28 +379,42 @@ impl AuthMutation {
     /// sign in until enabled again.
     async fn disable_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Admin)?;
-        let user = sessions::set_disabled(ctx.app()?, &scope, parse_id("id", &id)?, true).await?;
+        let user = sessions::set_disabled(
+            ctx.service::<AuthService>()?,
+            &scope,
+            parse_id("id", &id)?,
+            true,
+        )
+        .await?;
         Ok(user.into())
     }
 
     async fn enable_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Admin)?;
-        let user = sessions::set_disabled(ctx.app()?, &scope, parse_id("id", &id)?, false).await?;
+        let user = sessions::set_disabled(
+            ctx.service::<AuthService>()?,
+            &scope,
+            parse_id("id", &id)?,
+            false,
+        )
+        .await?;
         Ok(user.into())
     }
 
     /// Removes a user from the tenant (ADMIN); their audit trail stays.
     async fn remove_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlUser> {
         let scope = ctx.scope(model::Role::Admin)?;
-        Ok(sessions::remove(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(
+            sessions::remove(ctx.service::<AuthService>()?, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlApiKey> {
         let scope = ctx.scope(model::Role::Admin)?;
         Ok(
-            api_keys::revoke_api_key(ctx.app()?, &scope, parse_id("id", &id)?)
+            api_keys::revoke_api_key(ctx.service::<AuthService>()?, &scope, parse_id("id", &id)?)
                 .await?
                 .into(),
         )

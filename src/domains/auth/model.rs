@@ -1,45 +1,10 @@
 //! Auth domain types: roles, actors, principals. No framework types here.
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// Roles in increasing order of power; `>=` compares privilege.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Viewer => "VIEWER",
-            Self::Editor => "EDITOR",
-            Self::Admin => "ADMIN",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "VIEWER" => Ok(Self::Viewer),
-            "EDITOR" => Ok(Self::Editor),
-            "ADMIN" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::tenancy::{Actor, ActorKind, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStatus {
@@ -68,29 +33,6 @@ impl FromStr for UserStatus {
             other => Err(format!("unknown user status {other:?}")),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
-    User,
-    ApiKey,
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "USER",
-            Self::ApiKey => "API_KEY",
-            Self::System => "SYSTEM",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    pub kind: ActorKind,
-    pub id: Option<Uuid>,
 }
 
 /// Who is calling, as established by the HTTP layer from a token or API key.

@@ -1,7 +1,9 @@
 //! Auth use cases: sign-up, login, invites, roles, API keys, and request authentication.
+use std::sync::Arc;
+
 use chrono::{Duration, Utc};
 use entity::{tenants, users};
-use sea_orm::{IntoActiveModel, Set};
+use sea_orm::{DatabaseConnection, IntoActiveModel, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -10,13 +12,40 @@ use super::model::{
     UserStatus,
 };
 use super::scope::{RequestMeta, TenantScope};
+use super::token::TokenKeys;
 use super::{api_keys, password, secret, sessions, store};
+use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::ontology::service as ontology;
 use crate::error::{is_unique_violation, AppError, AppResult};
-use crate::infra::db::ScopedTx;
+use crate::infra::redis::Redis;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
+
+/// Auth's long-lived state, built once at start-up: the pool, Redis (the access and API-key
+/// caches) and the token signing keys.
+pub struct AuthService {
+    pub(super) db: DatabaseConnection,
+    pub(super) redis: Redis,
+    pub(super) tokens: TokenKeys,
+    pub(super) settings: Arc<Settings>,
+}
+
+impl AuthService {
+    pub fn new(db: DatabaseConnection, redis: Redis, settings: Arc<Settings>) -> Self {
+        Self {
+            db,
+            redis,
+            tokens: TokenKeys::new(&settings.auth),
+            settings,
+        }
+    }
+
+    /// The signing keys (the CLI and tests issue tokens with them).
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.tokens
+    }
+}
 
 pub(super) const API_KEY_KIND: &str = "aos";
 const INVITE_KIND: &str = "inv";
@@ -38,7 +67,7 @@ pub fn authorize(
             p.role
         ))),
         Authentication::Authenticated(p) => {
-            Ok(TenantScope::new(p.tenant_id, p.actor, p.role, request))
+            Ok(TenantScope::mint(p.tenant_id, p.actor, p.role, request))
         }
     }
 }
@@ -46,7 +75,7 @@ pub fn authorize(
 /// The pass for writing the global baseline namespace (shared canonical knowledge). Used by
 /// the server itself at start-up, never on behalf of a request.
 pub fn baseline_scope() -> TenantScope {
-    TenantScope::new(
+    TenantScope::mint(
         crate::infra::vector::BASELINE_TENANT,
         Actor {
             kind: ActorKind::System,
@@ -60,7 +89,7 @@ pub fn baseline_scope() -> TenantScope {
 /// The pass for a job that outlived its request (a run resumed after its process stopped):
 /// the tenant is the job row's own, read from the database, never from request input.
 pub fn scope_for_job(job: &entity::jobs::Model) -> TenantScope {
-    TenantScope::new(
+    TenantScope::mint(
         job.tenant_id,
         Actor {
             kind: ActorKind::System,
@@ -73,7 +102,7 @@ pub fn scope_for_job(job: &entity::jobs::Model) -> TenantScope {
 
 /// Reads `Authorization: Bearer <jwt | api key>` or `X-Api-Key: <api key>`.
 pub async fn authenticate(
-    state: &AppState,
+    service: &AuthService,
     bearer: Option<&str>,
     api_key: Option<&str>,
 ) -> Authentication {
@@ -83,9 +112,9 @@ pub async fn authenticate(
         (None, None) => return Authentication::Anonymous,
     };
     let result = if credential.starts_with(&format!("{API_KEY_KIND}_")) {
-        api_keys::authenticate(state, credential).await
+        api_keys::authenticate(service, credential).await
     } else {
-        sessions::authenticate_token(state, credential).await
+        sessions::authenticate_token(service, credential).await
     };
     match result {
         Ok(principal) => Authentication::Authenticated(principal),
@@ -103,7 +132,11 @@ pub struct SignUp {
     pub password: String,
 }
 
-pub async fn sign_up(state: &AppState, request: RequestMeta, input: SignUp) -> AppResult<Session> {
+pub async fn sign_up(
+    service: &AuthService,
+    request: RequestMeta,
+    input: SignUp,
+) -> AppResult<Session> {
     let tenant_name = input.tenant_name.trim().to_owned();
     if tenant_name.is_empty() || tenant_name.chars().count() > 200 {
         return Err(AppError::bad_field(
@@ -116,7 +149,7 @@ pub async fn sign_up(state: &AppState, request: RequestMeta, input: SignUp) -> A
     let password_hash = password::hash(input.password).await?;
 
     let user_id = Uuid::now_v7();
-    let scope = TenantScope::new(
+    let scope = TenantScope::mint(
         Uuid::now_v7(),
         Actor {
             kind: ActorKind::User,
@@ -125,7 +158,7 @@ pub async fn sign_up(state: &AppState, request: RequestMeta, input: SignUp) -> A
         Role::Admin,
         request,
     );
-    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let tx = ScopedTx::begin(&service.db, &scope).await?;
     let tenant = store::insert_tenant(&tx, &tenant_name).await?;
     let user = store::insert_user(
         &tx,
@@ -149,17 +182,17 @@ pub async fn sign_up(state: &AppState, request: RequestMeta, input: SignUp) -> A
     )
     .await?;
     tx.commit().await?;
-    session(state, user, tenant)
+    session(service, user, tenant)
 }
 
 pub async fn login(
-    state: &AppState,
+    service: &AuthService,
     request: RequestMeta,
     email: &str,
     password_plain: String,
 ) -> AppResult<Session> {
     let row = match normalize_email(email) {
-        Ok(email) => store::credentials_by_email(&state.db, &email).await?,
+        Ok(email) => store::credentials_by_email(&service.db, &email).await?,
         Err(_) => None,
     };
     let stored_hash = row.as_ref().and_then(|r| r.password_hash.clone());
@@ -171,7 +204,7 @@ pub async fn login(
         .role
         .parse()
         .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-    let scope = TenantScope::new(
+    let scope = TenantScope::mint(
         row.tenant_id,
         Actor {
             kind: ActorKind::User,
@@ -180,7 +213,7 @@ pub async fn login(
         role,
         request,
     );
-    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let tx = ScopedTx::begin(&service.db, &scope).await?;
     if !password_ok || row.status != UserStatus::Active.as_str() {
         let reason = if password_ok {
             "user not active"
@@ -205,25 +238,25 @@ pub async fn login(
         .ok_or(AppError::NotFound { what: "tenant" })?;
     audit::record(&tx, AuditEntry::new("auth.login", "user", row.id)).await?;
     tx.commit().await?;
-    session(state, user, tenant)
+    session(service, user, tenant)
 }
 
 pub async fn accept_invite(
-    state: &AppState,
+    service: &AuthService,
     request: RequestMeta,
     token: &str,
     password_plain: String,
 ) -> AppResult<Session> {
     check_password(&password_plain).map_err(|m| AppError::bad_field("password", m))?;
     let invalid = || AppError::Unauthenticated("invite is invalid or expired".into());
-    let row = store::invite_by_token_hash(&state.db, &secret::digest(token.trim()))
+    let row = store::invite_by_token_hash(&service.db, &secret::digest(token.trim()))
         .await?
         .ok_or_else(invalid)?;
     if row.invite_expires_at.is_none_or(|at| at <= Utc::now()) {
         return Err(invalid());
     }
     let password_hash = password::hash(password_plain).await?;
-    let scope = TenantScope::new(
+    let scope = TenantScope::mint(
         row.tenant_id,
         Actor {
             kind: ActorKind::User,
@@ -232,7 +265,7 @@ pub async fn accept_invite(
         Role::Viewer,
         request,
     );
-    let tx = ScopedTx::begin(&state.db, &scope).await?;
+    let tx = ScopedTx::begin(&service.db, &scope).await?;
     let user = store::lock_user(&tx, row.id).await?.ok_or_else(invalid)?;
     if user.status != UserStatus::Invited.as_str() {
         return Err(invalid());
@@ -250,16 +283,16 @@ pub async fn accept_invite(
         .ok_or(AppError::NotFound { what: "tenant" })?;
     audit::record(&tx, AuditEntry::new("user.accept_invite", "user", user.id)).await?;
     tx.commit().await?;
-    session(state, user, tenant)
+    session(service, user, tenant)
 }
 
 pub(super) fn session(
-    state: &AppState,
+    service: &AuthService,
     user: users::Model,
     tenant: tenants::Model,
 ) -> AppResult<Session> {
     let user = to_user(user)?;
-    let (token, expires_at) = state.tokens.issue(user.id, user.tenant_id, user.role)?;
+    let (token, expires_at) = service.tokens.issue(user.id, user.tenant_id, user.role)?;
     Ok(Session {
         token,
         expires_at,
@@ -276,11 +309,11 @@ fn email_conflict(err: sea_orm::DbErr) -> AppError {
     }
 }
 
-pub async fn me(state: &AppState, scope: &TenantScope) -> AppResult<Option<User>> {
+pub async fn me(service: &AuthService, scope: &TenantScope) -> AppResult<Option<User>> {
     let Some(user_id) = user_actor(scope) else {
         return Ok(None);
     };
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     store::find_user(&tx, user_id)
         .await?
         .map(to_user)
@@ -297,8 +330,8 @@ pub(super) fn user_actor(scope: &TenantScope) -> Option<Uuid> {
     }
 }
 
-pub async fn tenant(state: &AppState, scope: &TenantScope) -> AppResult<Tenant> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn tenant(service: &AuthService, scope: &TenantScope) -> AppResult<Tenant> {
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     store::find_tenant(&tx)
         .await?
         .map(to_tenant)
@@ -306,11 +339,11 @@ pub async fn tenant(state: &AppState, scope: &TenantScope) -> AppResult<Tenant> 
 }
 
 pub async fn list_users(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     page: PageRequest,
 ) -> AppResult<Page<User>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let rows = store::list_users(&tx, &page).await?;
     let total = store::count_users(&tx).await?;
     let users = rows
@@ -320,8 +353,8 @@ pub async fn list_users(
     Ok(page.finish(users, total))
 }
 
-pub async fn user(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<User> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn user(service: &AuthService, scope: &TenantScope, id: Uuid) -> AppResult<User> {
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     store::find_user(&tx, id)
         .await?
         .map(to_user)
@@ -330,15 +363,15 @@ pub async fn user(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<
 }
 
 pub async fn invite_user(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     email: &str,
     role: Role,
 ) -> AppResult<(User, String)> {
     let email = normalize_email(email).map_err(|m| AppError::bad_field("email", m))?;
     let invite = secret::generate(INVITE_KIND);
-    let expires_at = Utc::now() + Duration::hours(state.settings.auth.invite_ttl_hours);
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let expires_at = Utc::now() + Duration::hours(service.settings.auth.invite_ttl_hours);
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let user = store::insert_user(
         &tx,
         store::NewUser {
@@ -364,12 +397,12 @@ pub async fn invite_user(
 }
 
 pub async fn change_user_role(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     user_id: Uuid,
     role: Role,
 ) -> AppResult<User> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let admins = store::lock_active_admins(&tx).await?;
     let user = store::lock_user(&tx, user_id)
         .await?
@@ -396,7 +429,7 @@ pub async fn change_user_role(
     .await?;
     tx.commit().await?;
     // The new role applies from the user's next request, whatever their token says.
-    sessions::forget(state, user.id).await;
+    sessions::forget(service, user.id).await;
     to_user(user)
 }
 

@@ -12,13 +12,12 @@ use uuid::Uuid;
 
 use super::model::{check_password, Actor, ActorKind, Principal, Role, Session, User, UserStatus};
 use super::scope::TenantScope;
-use super::service::{session, to_user, user_actor};
+use super::service::{session, to_user, user_actor, AuthService};
 use super::token::TokenError;
 use super::{password, store};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
 
 /// What a request needs to know of its token's user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,12 +33,12 @@ fn cache_key(user: Uuid) -> String {
     format!("auth:user:{user}")
 }
 
-pub(super) async fn authenticate_token(state: &AppState, token: &str) -> AppResult<Principal> {
-    let claims = state.tokens.verify(token).map_err(|e| match e {
+pub(super) async fn authenticate_token(service: &AuthService, token: &str) -> AppResult<Principal> {
+    let claims = service.tokens.verify(token).map_err(|e| match e {
         TokenError::Expired => AppError::Unauthenticated("token expired".into()),
         TokenError::Invalid => AppError::Unauthenticated("invalid token".into()),
     })?;
-    let access = access(state, claims.sub)
+    let access = access(service, claims.sub)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("this user no longer exists".into()))?;
     if access.tenant_id != claims.tid {
@@ -72,14 +71,14 @@ pub(super) async fn authenticate_token(state: &AppState, token: &str) -> AppResu
 
 /// The cache saves a database round trip per request; without Redis every request asks
 /// PostgreSQL.
-async fn access(state: &AppState, user: Uuid) -> AppResult<Option<Access>> {
-    let mut conn = state.redis.clone();
+async fn access(service: &AuthService, user: Uuid) -> AppResult<Option<Access>> {
+    let mut conn = service.redis.clone();
     if let Ok(Some(raw)) = conn.get::<_, Option<String>>(cache_key(user)).await {
         if let Ok(access) = serde_json::from_str::<Access>(&raw) {
             return Ok(Some(access));
         }
     }
-    let Some(row) = store::user_access(&state.db, user).await? else {
+    let Some(row) = store::user_access(&service.db, user).await? else {
         return Ok(None);
     };
     let access = Access {
@@ -89,7 +88,7 @@ async fn access(state: &AppState, user: Uuid) -> AppResult<Option<Access>> {
         valid_after_ms: row.sessions_valid_after.map(|t| t.timestamp_millis()),
     };
     if let Ok(raw) = serde_json::to_string(&access) {
-        let ttl = state.settings.redis.api_key_cache_ttl_secs;
+        let ttl = service.settings.redis.api_key_cache_ttl_secs;
         if let Err(e) = conn.set_ex::<_, _, ()>(cache_key(user), raw, ttl).await {
             tracing::debug!(error = %e, "user access cache write failed");
         }
@@ -99,8 +98,8 @@ async fn access(state: &AppState, user: Uuid) -> AppResult<Option<Access>> {
 
 /// Drops the cached access of a user whose row just changed (after the commit). Without
 /// Redis nothing is cached, so nothing can be stale.
-pub(super) async fn forget(state: &AppState, user: Uuid) {
-    let mut conn = state.redis.clone();
+pub(super) async fn forget(service: &AuthService, user: Uuid) {
+    let mut conn = service.redis.clone();
     if let Err(e) = conn.del::<_, ()>(cache_key(user)).await {
         tracing::warn!(error = %e, %user, "user access cache: could not drop an entry");
     }
@@ -109,7 +108,7 @@ pub(super) async fn forget(state: &AppState, user: Uuid) {
 /// Ends every session of `user` (the caller's own when `None`): tokens issued so far are
 /// refused from the next request on. Another user's sessions need ADMIN.
 pub async fn revoke_sessions(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     user: Option<Uuid>,
 ) -> AppResult<User> {
@@ -122,7 +121,7 @@ pub async fn revoke_sessions(
             "ending another user's sessions needs the ADMIN role".into(),
         ));
     }
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let row = store::lock_user(&tx, target)
         .await?
         .ok_or(AppError::NotFound { what: "user" })?;
@@ -131,14 +130,14 @@ pub async fn revoke_sessions(
     let row = store::save_user(&tx, active).await?;
     audit::record(&tx, AuditEntry::new("user.revoke_sessions", "user", target)).await?;
     tx.commit().await?;
-    forget(state, target).await;
+    forget(service, target).await;
     to_user(row)
 }
 
 /// Changes the caller's password after checking the current one; every earlier session ends
 /// and the caller gets a new one.
 pub async fn change_password(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     current: String,
     new: String,
@@ -146,7 +145,7 @@ pub async fn change_password(
     let me = user_actor(scope)
         .ok_or_else(|| AppError::Forbidden("only a signed-in user has a password".into()))?;
     check_password(&new).map_err(|m| AppError::bad_field("newPassword", m))?;
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let row = store::lock_user(&tx, me)
         .await?
         .ok_or(AppError::NotFound { what: "user" })?;
@@ -169,20 +168,20 @@ pub async fn change_password(
         .ok_or(AppError::NotFound { what: "tenant" })?;
     audit::record(&tx, AuditEntry::new("user.change_password", "user", me)).await?;
     tx.commit().await?;
-    forget(state, me).await;
-    session(state, row, tenant)
+    forget(service, me).await;
+    session(service, row, tenant)
 }
 
 /// Disables (or enables again) a user of the tenant: a disabled user's tokens are refused at
 /// once and they cannot sign in. A tenant keeps at least one active admin; nobody disables
 /// themselves.
 pub async fn set_disabled(
-    state: &AppState,
+    service: &AuthService,
     scope: &TenantScope,
     user: Uuid,
     disabled: bool,
 ) -> AppResult<User> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let row = lock_other_user(&tx, scope, user, disabled).await?;
     let (from, to) = if disabled {
         (UserStatus::Active, UserStatus::Disabled)
@@ -209,13 +208,13 @@ pub async fn set_disabled(
     };
     audit::record(&tx, AuditEntry::new(action, "user", user)).await?;
     tx.commit().await?;
-    forget(state, user).await;
+    forget(service, user).await;
     to_user(row)
 }
 
 /// Removes a user from the tenant for good (their audit trail stays).
-pub async fn remove(state: &AppState, scope: &TenantScope, user: Uuid) -> AppResult<User> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn remove(service: &AuthService, scope: &TenantScope, user: Uuid) -> AppResult<User> {
+    let tx = ScopedTx::begin(&service.db, scope).await?;
     let row = lock_other_user(&tx, scope, user, true).await?;
     let removed = to_user(row.clone())?;
     store::delete_user(&tx, row).await?;
@@ -226,7 +225,7 @@ pub async fn remove(state: &AppState, scope: &TenantScope, user: Uuid) -> AppRes
     )
     .await?;
     tx.commit().await?;
-    forget(state, user).await;
+    forget(service, user).await;
     Ok(removed)
 }
 

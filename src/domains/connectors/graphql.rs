@@ -2,7 +2,7 @@ use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::model::{self, Connector, ConnectorFilter};
-use super::service::{self, ConnectorChanges, NewConnector};
+use super::service::{self, ConnectorChanges, ConnectorService, NewConnector};
 use crate::domains::auth::model::Role;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
@@ -94,7 +94,8 @@ impl ConnectorQuery {
             kind: f.kind.map(Into::into),
             status: f.status.map(Into::into),
         };
-        let result = service::list(&app.connector_service, &scope, filter, page).await?;
+        let result =
+            service::list(ctx.service::<ConnectorService>()?, &scope, filter, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -105,11 +106,13 @@ impl ConnectorQuery {
 
     async fn connector(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlConnector> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(
-            service::get(&ctx.app()?.connector_service, &scope, parse_id("id", &id)?)
-                .await?
-                .into(),
+        Ok(service::get(
+            ctx.service::<ConnectorService>()?,
+            &scope,
+            parse_id("id", &id)?,
         )
+        .await?
+        .into())
     }
 }
 
@@ -129,9 +132,11 @@ impl ConnectorMutation {
             kind: input.kind.into(),
             config: input.config.0,
         };
-        Ok(service::create(&ctx.app()?.connector_service, &scope, new)
-            .await?
-            .into())
+        Ok(
+            service::create(ctx.service::<ConnectorService>()?, &scope, new)
+                .await?
+                .into(),
+        )
     }
 
     async fn update_connector(
@@ -147,7 +152,7 @@ impl ConnectorMutation {
             status: input.status.map(Into::into),
         };
         Ok(service::update(
-            &ctx.app()?.connector_service,
+            ctx.service::<ConnectorService>()?,
             &scope,
             parse_id("id", &id)?,
             changes,
@@ -163,10 +168,12 @@ impl ConnectorMutation {
         id: ID,
     ) -> async_graphql::Result<GqlConnector> {
         let scope = ctx.scope(Role::Admin)?;
-        Ok(
-            service::delete(&ctx.app()?.connector_service, &scope, parse_id("id", &id)?)
-                .await?
-                .into(),
+        Ok(service::delete(
+            ctx.service::<ConnectorService>()?,
+            &scope,
+            parse_id("id", &id)?,
         )
+        .await?
+        .into())
     }
 }

@@ -13,8 +13,8 @@ use crate::domains::auth::scope::TenantScope;
 use crate::domains::quotas::service as quotas;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::crypto::SecretsKey;
-use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
+use crate::tenancy::ScopedTx;
 
 /// What the connectors domain keeps for the life of the process, built once at start-up.
 pub struct ConnectorService {

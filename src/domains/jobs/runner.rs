@@ -15,8 +15,8 @@ use crate::domains::auth::service::scope_for_job;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::error::AppResult;
-use crate::infra::db::ScopedTx;
 use crate::infra::redis::Redis;
+use crate::tenancy::ScopedTx;
 
 const LEASE_MS: u64 = 30_000;
 const BEAT: Duration = Duration::from_secs(5);

@@ -5,7 +5,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, S
 use uuid::Uuid;
 
 use super::model::JobStatus;
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 /// Takes the job for this process: a queued job, or a running one whose process stopped
 /// beating. None when another process has it.

@@ -12,7 +12,7 @@ use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeKind {
@@ -200,7 +200,7 @@ async fn step(tx: &ScopedTx<'_>, node: &NodeId, downstream: bool) -> Result<Vec<
             }
         }
         (NodeId::CanonicalEntity(ce), true) => {
-            let n = crate::infra::db::count(tx,
+            let n = crate::tenancy::count(tx,
                 "SELECT count(*) FROM canonical_records WHERE tenant_id = $1 AND entity = $2".to_owned(),
                 vec![t.into(), ce.clone().into()]).await?;
             push(node.clone(), NodeId::Consumer(ce.clone()), n.max(1) as f64, None);
@@ -298,7 +298,7 @@ pub async fn impact(
         _ => None,
     })
     .collect();
-    let records = crate::infra::db::count(
+    let records = crate::tenancy::count(
         tx,
         "SELECT count(*) FROM canonical_records r WHERE r.tenant_id = $1 AND r.connector_id = $2 AND r.source_entity = $3
            AND EXISTS (SELECT 1 FROM jsonb_each(r.lineage) e WHERE e.value ->> 'sourceField' = $4)".to_owned(),

@@ -2,6 +2,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use super::export::Exports;
 use super::grid::{self, Column, Cursor, Filter, Op, Sort};
 use super::service::{self, GridRequest, NodeKind, TreeNode};
 use super::store::GridRow;
@@ -359,9 +360,14 @@ impl LineageMutation {
         let scope = ctx.scope(Role::Viewer)?;
         let LineageView::Grid = view;
         let filter = filter.map(to_filter).transpose()?;
-        let done =
-            super::export::export_grid(&ctx.app()?.exports, &scope, filter, search, format.into())
-                .await?;
+        let done = super::export::export_grid(
+            ctx.service::<Exports>()?,
+            &scope,
+            filter,
+            search,
+            format.into(),
+        )
+        .await?;
         Ok(LineageExport {
             url: done.url,
             format,

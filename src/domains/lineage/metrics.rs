@@ -10,7 +10,7 @@ use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
 use crate::infra::analytics;
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
@@ -54,7 +54,7 @@ pub struct TrendPoint {
 }
 
 async fn one_u64(tx: &ScopedTx<'_>, sql: &str, values: Vec<sea_orm::Value>) -> AppResult<u64> {
-    Ok(crate::infra::db::count(tx, sql.to_owned(), values).await?)
+    Ok(crate::tenancy::count(tx, sql.to_owned(), values).await?)
 }
 
 pub async fn metrics(

@@ -6,7 +6,7 @@ use super::store::{self, GridQuery, GridRow, TreeRow};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 use sea_orm::DatabaseConnection;
 
 pub struct GridPage {

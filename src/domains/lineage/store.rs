@@ -3,7 +3,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::grid::{self, Cursor, Filter, Sort, Sql};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct GridRow {
@@ -87,7 +87,7 @@ pub async fn grid_page(
     ))
     .all(tx.conn())
     .await?;
-    let total = crate::infra::db::count(
+    let total = crate::tenancy::count(
         tx,
         format!("SELECT count(*) FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql}"),
         count_values,

@@ -2,7 +2,7 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, Sim
 use chrono::{DateTime, Utc};
 
 use super::model::{self, Mapping, MappingFilter, MappingVersion};
-use super::service::{self, NewMapping, Target};
+use super::service::{self, MappingRegistry, NewMapping, Target};
 use crate::domains::auth::model::Role;
 use crate::error::AppError;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
@@ -229,7 +229,7 @@ impl MappingQuery {
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
         let filter = filter.unwrap_or_default().into_filter()?;
-        let result = service::list(app, &scope, filter, page).await?;
+        let result = service::list(ctx.service::<MappingRegistry>()?, &scope, filter, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -240,9 +240,13 @@ impl MappingQuery {
 
     async fn mapping(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlMapping> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(service::get(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(service::get(
+            ctx.service::<MappingRegistry>()?,
+            &scope,
+            parse_id("id", &id)?,
+        )
+        .await?
+        .into())
     }
 }
 
@@ -297,7 +301,11 @@ impl MappingMutation {
                 input.note,
             ),
         };
-        Ok(service::create(ctx.app()?, &scope, new).await?.into())
+        Ok(
+            service::create(ctx.service::<MappingRegistry>()?, &scope, new)
+                .await?
+                .into(),
+        )
     }
 
     /// Adds a new PENDING version; the active version stays in force until it is approved.
@@ -317,9 +325,14 @@ impl MappingMutation {
             input.confidence,
             input.note,
         );
-        Ok(service::update(ctx.app()?, &scope, parse_id("id", &id)?, t)
-            .await?
-            .into())
+        Ok(service::update(
+            ctx.service::<MappingRegistry>()?,
+            &scope,
+            parse_id("id", &id)?,
+            t,
+        )
+        .await?
+        .into())
     }
 
     /// Approves the newest (pending) version and makes it active.
@@ -330,11 +343,14 @@ impl MappingMutation {
         version: Option<i32>,
     ) -> async_graphql::Result<GqlMapping> {
         let scope = ctx.scope(Role::Editor)?;
-        Ok(
-            service::approve(ctx.app()?, &scope, parse_id("id", &id)?, version)
-                .await?
-                .into(),
+        Ok(service::approve(
+            ctx.service::<MappingRegistry>()?,
+            &scope,
+            parse_id("id", &id)?,
+            version,
         )
+        .await?
+        .into())
     }
 
     /// Makes an earlier approved version current again, recorded as a new version.
@@ -345,10 +361,13 @@ impl MappingMutation {
         to_version: i32,
     ) -> async_graphql::Result<GqlMapping> {
         let scope = ctx.scope(Role::Editor)?;
-        Ok(
-            service::rollback(ctx.app()?, &scope, parse_id("id", &id)?, to_version)
-                .await?
-                .into(),
+        Ok(service::rollback(
+            ctx.service::<MappingRegistry>()?,
+            &scope,
+            parse_id("id", &id)?,
+            to_version,
         )
+        .await?
+        .into())
     }
 }

@@ -2,8 +2,8 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::proposals::{
-    self, Decision, FieldInput, Proposal, ProposalMethod, ProposalStatus, ProposeInput, ReviewItem,
-    ReviewReason, SearchHit,
+    self, Decision, FieldInput, Proposal, ProposalEngine, ProposalMethod, ProposalStatus,
+    ProposeInput, ReviewItem, ReviewReason, SearchHit,
 };
 use super::scoring::Candidate;
 use crate::domains::auth::model::Role;
@@ -267,7 +267,8 @@ impl ProposalQuery {
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
         let status = status.unwrap_or(GqlReviewStatus::Pending).as_str();
-        let result = proposals::review_queue(&app.proposals, &scope, status, page).await?;
+        let result =
+            proposals::review_queue(ctx.service::<ProposalEngine>()?, &scope, status, page).await?;
         Ok(connection(result, after.is_some(), |r| r.id, Review::from))
     }
 
@@ -289,7 +290,9 @@ impl ProposalQuery {
                 )
             }
         };
-        let hits = proposals::semantic_search(&ctx.app()?.proposals, &scope, &query, first).await?;
+        let hits =
+            proposals::semantic_search(ctx.service::<ProposalEngine>()?, &scope, &query, first)
+                .await?;
         Ok(hits.into_iter().map(Into::into).collect())
     }
 }
@@ -322,7 +325,7 @@ impl ProposalMutation {
                 })
                 .collect(),
         };
-        let proposals = proposals::propose(&ctx.app()?.proposals, &scope, input).await?;
+        let proposals = proposals::propose(ctx.service::<ProposalEngine>()?, &scope, input).await?;
         Ok(ProposeMappingsPayload {
             proposals: proposals.into_iter().map(Into::into).collect(),
         })
@@ -339,7 +342,7 @@ impl ProposalMutation {
         let candidate = usize::try_from(candidate)
             .map_err(|_| crate::error::AppError::bad_field("candidate", "must not be negative"))?;
         let item = proposals::decide(
-            &ctx.app()?.proposals,
+            ctx.service::<ProposalEngine>()?,
             &scope,
             parse_id("id", &id)?,
             Decision::Approve { candidate },
@@ -362,7 +365,7 @@ impl ProposalMutation {
             field: canonical_field,
         };
         Ok(proposals::decide(
-            &ctx.app()?.proposals,
+            ctx.service::<ProposalEngine>()?,
             &scope,
             parse_id("id", &id)?,
             decision,
@@ -379,7 +382,7 @@ impl ProposalMutation {
     ) -> async_graphql::Result<Review> {
         let scope = ctx.scope(Role::Editor)?;
         Ok(proposals::decide(
-            &ctx.app()?.proposals,
+            ctx.service::<ProposalEngine>()?,
             &scope,
             parse_id("id", &id)?,
             Decision::Reject { reason },

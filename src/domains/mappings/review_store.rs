@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
+use crate::tenancy::ScopedTx;
 
 pub struct NewReview {
     pub source_system: String,

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use entity::mappings;
-use sea_orm::Set;
+use sea_orm::{DatabaseConnection, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,10 +14,16 @@ use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::domains::ontology::service as ontology;
+use crate::domains::telemetry::publisher::Telemetry;
 use crate::error::{is_unique_violation, AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
+
+/// The mapping registry's long-lived state: the pool, and telemetry for the change events.
+pub struct MappingRegistry {
+    pub db: DatabaseConnection,
+    pub telemetry: Telemetry,
+}
 
 pub struct NewMapping {
     pub connector_id: Option<Uuid>,
@@ -125,10 +131,10 @@ pub(super) fn source_conflict(err: sea_orm::DbErr) -> AppError {
 }
 
 /// DCL: a mapping changed (created, new version, approved, rolled back).
-fn publish_changed(state: &AppState, scope: &TenantScope, what: &str, mapping: &Mapping) {
+fn publish_changed(registry: &MappingRegistry, scope: &TenantScope, what: &str, mapping: &Mapping) {
     use crate::domains::telemetry::event::{kinds, Draft, Layer};
     let h = &mapping.head;
-    state.telemetry.layer(Layer::Dcl).publish(
+    registry.telemetry.layer(Layer::Dcl).publish(
         scope.tenant_id(),
         Draft::new(kinds::MAPPING_CHANGED, "mapping", h.mapping_id)
             .status(h.status.as_str())
@@ -149,11 +155,11 @@ fn publish_changed(state: &AppState, scope: &TenantScope, what: &str, mapping: &
 }
 
 pub async fn create(
-    state: &AppState,
+    registry: &MappingRegistry,
     scope: &TenantScope,
     input: NewMapping,
 ) -> AppResult<Mapping> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     let connector = match input.connector_id {
         Some(id) => Some(
             connectors::find(&tx, id)
@@ -191,18 +197,18 @@ pub async fn create(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
-    publish_changed(state, scope, "created", &mapping);
+    publish_changed(registry, scope, "created", &mapping);
     Ok(mapping)
 }
 
 /// Proposes a new version; it takes effect when approved.
 pub async fn update(
-    state: &AppState,
+    registry: &MappingRegistry,
     scope: &TenantScope,
     mapping_id: Uuid,
     target: Target,
 ) -> AppResult<Mapping> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     let head = store::lock_head(&tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
@@ -218,18 +224,18 @@ pub async fn update(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
-    publish_changed(state, scope, "new version", &mapping);
+    publish_changed(registry, scope, "new version", &mapping);
     Ok(mapping)
 }
 
 /// Approves the pending newest version (or the one named), making it the active one.
 pub async fn approve(
-    state: &AppState,
+    registry: &MappingRegistry,
     scope: &TenantScope,
     mapping_id: Uuid,
     version: Option<i32>,
 ) -> AppResult<Mapping> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     let head = store::lock_head(&tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
@@ -256,18 +262,18 @@ pub async fn approve(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
-    publish_changed(state, scope, "approved", &mapping);
+    publish_changed(registry, scope, "approved", &mapping);
     Ok(mapping)
 }
 
 /// Makes an earlier approved version current again, as a new version (history stays intact).
 pub async fn rollback(
-    state: &AppState,
+    registry: &MappingRegistry,
     scope: &TenantScope,
     mapping_id: Uuid,
     to_version: i32,
 ) -> AppResult<Mapping> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     store::lock_head(&tx, mapping_id)
         .await?
         .ok_or(AppError::NotFound { what: "mapping" })?;
@@ -319,7 +325,7 @@ pub async fn rollback(
     .await?;
     let mapping = load(&tx, mapping_id).await?;
     tx.commit().await?;
-    publish_changed(state, scope, "rolled back", &mapping);
+    publish_changed(registry, scope, "rolled back", &mapping);
     Ok(mapping)
 }
 
@@ -392,8 +398,12 @@ pub(super) async fn deactivate_current(
     Ok(Some(number))
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, mapping_id: Uuid) -> AppResult<Mapping> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn get(
+    registry: &MappingRegistry,
+    scope: &TenantScope,
+    mapping_id: Uuid,
+) -> AppResult<Mapping> {
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     load(&tx, mapping_id).await
 }
 
@@ -405,12 +415,12 @@ async fn load(tx: &ScopedTx<'_>, mapping_id: Uuid) -> AppResult<Mapping> {
 }
 
 pub async fn list(
-    state: &AppState,
+    registry: &MappingRegistry,
     scope: &TenantScope,
     filter: MappingFilter,
     page: PageRequest,
 ) -> AppResult<Page<Mapping>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&registry.db, scope).await?;
     let heads = store::list_heads(&tx, &filter, &page).await?;
     let total = store::count_heads(&tx, &filter).await?;
     let heads = page.finish(heads, total);

@@ -14,7 +14,7 @@ use super::store;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::ontology::service as ontology;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 use entity::mappings;
 
 /// A change of a source's schema that the registry follows.

@@ -6,8 +6,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::model::MappingFilter;
-use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
+use crate::tenancy::ScopedTx;
 
 pub async fn insert(
     tx: &ScopedTx<'_>,

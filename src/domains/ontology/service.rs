@@ -5,7 +5,7 @@ use super::model::{CanonicalEntity, CanonicalField, Ontology};
 use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 /// Seeds a new tenant with the built-in canonical model.
 pub async fn install_builtin(tx: &ScopedTx<'_>) -> AppResult<()> {

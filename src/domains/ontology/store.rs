@@ -3,7 +3,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::builtin::ModelSpec;
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 pub async fn insert_model(tx: &ScopedTx<'_>, spec: &ModelSpec) -> Result<Uuid, DbErr> {
     let tenant_id = tx.tenant_id();

@@ -13,7 +13,7 @@ use crate::domains::connectors::source::Batch;
 use crate::domains::mappings::sources as mappings;
 use crate::domains::ontology::service as ontology;
 use crate::error::AppResult;
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 /// What one record gives one canonical entity: values, their lineage, values that did not fit.
 type EntityValues = (Map<String, Value>, Map<String, Value>, Vec<Value>);

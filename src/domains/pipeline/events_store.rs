@@ -3,8 +3,8 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
-use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
+use crate::tenancy::ScopedTx;
 
 pub struct NewEvent {
     pub id: Uuid,
@@ -165,7 +165,7 @@ pub async fn quarantine_page(
     ))
     .all(tx.conn())
     .await?;
-    let total = crate::infra::db::count(
+    let total = crate::tenancy::count(
         tx,
         "SELECT count(*) FROM quarantined_records WHERE tenant_id = $1 AND job_id = $2".to_owned(),
         vec![tx.tenant_id().into(), job.into()],
@@ -267,7 +267,7 @@ pub async fn event_page(
     ))
     .all(tx.conn())
     .await?;
-    let total = crate::infra::db::count(
+    let total = crate::tenancy::count(
         tx,
         format!("SELECT count(*) FROM canonical_events WHERE {condition}"),
         values(),

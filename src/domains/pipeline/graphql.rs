@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::events_store::{EventFilter, EventRow, QuarantineRow, RecordRow};
-use super::service::{self, SyncRun};
+use super::service::{self, Pipeline, SyncRun};
 use super::store::SchemaVersion;
 use super::sync::SyncCounts;
 use crate::domains::auth::model::Role;
@@ -102,7 +102,13 @@ impl GqlSyncRun {
         let scope = ctx.scope(Role::Viewer)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let result = service::quarantined(app, &scope, parse_id("id", &self.id)?, page).await?;
+        let result = service::quarantined(
+            ctx.service::<Pipeline>()?,
+            &scope,
+            parse_id("id", &self.id)?,
+            page,
+        )
+        .await?;
         Ok(connection(result, after.is_some(), |q| q.id, Into::into))
     }
 }
@@ -385,9 +391,11 @@ pub struct PipelineQuery;
 impl PipelineQuery {
     async fn sync_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<GqlSyncRun> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(service::get(ctx.app()?, &scope, parse_id("id", &id)?)
-            .await?
-            .into())
+        Ok(
+            service::get(ctx.service::<Pipeline>()?, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 
     /// Sync runs, newest first; of one connector when given.
@@ -405,7 +413,7 @@ impl PipelineQuery {
         let connector = connector_id
             .map(|c| parse_id("connectorId", &c))
             .transpose()?;
-        let result = service::list(app, &scope, connector, page).await?;
+        let result = service::list(ctx.service::<Pipeline>()?, &scope, connector, page).await?;
         Ok(connection(result, after.is_some(), |r| r.id, Into::into))
     }
 
@@ -421,9 +429,13 @@ impl PipelineQuery {
         let scope = ctx.scope(Role::Viewer)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let result =
-            service::drift_events(app, &scope, parse_id("connectorId", &connector_id)?, page)
-                .await?;
+        let result = service::drift_events(
+            ctx.service::<Pipeline>()?,
+            &scope,
+            parse_id("connectorId", &connector_id)?,
+            page,
+        )
+        .await?;
         Ok(connection(result, after.is_some(), |d| d.id, Into::into))
     }
 
@@ -434,13 +446,15 @@ impl PipelineQuery {
         connector_id: ID,
     ) -> async_graphql::Result<Vec<SourceSchemaVersion>> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(
-            service::schema_timeline(ctx.app()?, &scope, parse_id("connectorId", &connector_id)?)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+        Ok(service::schema_timeline(
+            ctx.service::<Pipeline>()?,
+            &scope,
+            parse_id("connectorId", &connector_id)?,
         )
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
     }
 
     async fn canonical_record(
@@ -450,11 +464,14 @@ impl PipelineQuery {
         id: ID,
     ) -> async_graphql::Result<CanonicalRecord> {
         let scope = ctx.scope(Role::Viewer)?;
-        Ok(
-            service::record(ctx.app()?, &scope, &entity, parse_id("id", &id)?)
-                .await?
-                .into(),
+        Ok(service::record(
+            ctx.service::<Pipeline>()?,
+            &scope,
+            &entity,
+            parse_id("id", &id)?,
         )
+        .await?
+        .into())
     }
 
     /// Canonical events, newest first.
@@ -484,7 +501,7 @@ impl PipelineQuery {
             with_errors: f.with_errors,
         };
         let tenant = scope.tenant_id();
-        let result = service::events(app, &scope, filter, page).await?;
+        let result = service::events(ctx.service::<Pipeline>()?, &scope, filter, page).await?;
         Ok(connection(
             result,
             after.is_some(),
@@ -509,10 +526,13 @@ impl PipelineMutation {
         #[graphql(default = false)] wait: bool,
     ) -> async_graphql::Result<GqlSyncRun> {
         let scope = ctx.scope(Role::Editor)?;
-        Ok(
-            service::start(ctx.app()?, &scope, parse_id("id", &id)?, wait)
-                .await?
-                .into(),
+        Ok(service::start(
+            ctx.service::<Pipeline>()?,
+            &scope,
+            parse_id("id", &id)?,
+            wait,
         )
+        .await?
+        .into())
     }
 }

@@ -1,5 +1,8 @@
 //! What the API offers: start a sync, follow runs, read drift, schemas, events and records.
+use std::sync::Arc;
 use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -7,15 +10,35 @@ use uuid::Uuid;
 use super::events_store::{self, EventFilter, EventRow, QuarantineRow, RecordRow};
 use super::store::{self, SchemaVersion};
 use super::sync::{self, RunError, SyncCounts};
+use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::model::ConnectorStatus;
+use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::connectors::service as connectors;
-use crate::domains::jobs::JobStatus;
+use crate::domains::connectors::service::ConnectorService;
+use crate::domains::jobs::{JobStatus, Jobs};
+use crate::domains::mappings::proposals::ProposalEngine;
+use crate::domains::telemetry::publisher::Telemetry;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
+use crate::infra::metrics::Metrics;
 use crate::pagination::{Page, PageRequest};
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
+
+/// The pipeline's long-lived state, built once at start-up: what a sync run reads from
+/// (connectors), writes through (jobs, proposals) and reports to (telemetry, metrics).
+/// Cheap to clone: a run owns a copy for its lifetime.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub jobs: Arc<Jobs>,
+    pub connectors: Arc<ConnectorService>,
+    pub runtime: Arc<ConnectorRuntime>,
+    pub proposals: Arc<ProposalEngine>,
+    pub telemetry: Telemetry,
+    pub metrics: Arc<Metrics>,
+}
 
 #[derive(Debug, Clone)]
 pub struct SyncRun {
@@ -58,12 +81,12 @@ impl SyncRun {
 /// Queues a sync run of the connector and starts it in the background; with `wait`, returns
 /// when it has finished (the run goes on even if the caller leaves).
 pub async fn start(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     connector_id: Uuid,
     wait: bool,
 ) -> AppResult<SyncRun> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let connector = connectors::find(&tx, connector_id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -85,7 +108,7 @@ pub async fn start(
     tx.commit().await?;
     {
         use crate::domains::telemetry::event::{kinds, Draft, Layer};
-        state.telemetry.layer(Layer::Aam).publish(
+        pipeline.telemetry.layer(Layer::Aam).publish(
             scope.tenant_id(),
             Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
                 .status("QUEUED")
@@ -94,16 +117,16 @@ pub async fn start(
                 .trace(Some(trace_id.clone())),
         );
     }
-    let handle = tokio::spawn(sync::execute(state.clone(), scope.clone(), job.id));
+    let handle = tokio::spawn(sync::execute(pipeline.clone(), scope.clone(), job.id));
     if wait {
         let _ = handle.await;
-        return get(state, scope, job.id).await;
+        return get(pipeline, scope, job.id).await;
     }
     Ok(job.into())
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+pub async fn get(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     store::find_job(&tx, id)
         .await?
         .map(Into::into)
@@ -111,12 +134,12 @@ pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> AppResult<S
 }
 
 pub async fn list(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     connector: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<SyncRun>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     if let Some(c) = connector {
         connectors::find(&tx, c)
             .await?
@@ -127,23 +150,23 @@ pub async fn list(
 }
 
 pub async fn quarantined(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     run: Uuid,
     page: PageRequest,
 ) -> AppResult<Page<QuarantineRow>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let (rows, total) = events_store::quarantine_page(&tx, run, &page).await?;
     Ok(page.finish(rows, total))
 }
 
 pub async fn drift_events(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     connector: Uuid,
     page: PageRequest,
 ) -> AppResult<Page<entity::drift_events::Model>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     connectors::find(&tx, connector)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -152,11 +175,11 @@ pub async fn drift_events(
 }
 
 pub async fn schema_timeline(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     connector: Uuid,
 ) -> AppResult<Vec<SchemaVersion>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     connectors::find(&tx, connector)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
@@ -164,12 +187,12 @@ pub async fn schema_timeline(
 }
 
 pub async fn record(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     entity: &str,
     id: Uuid,
 ) -> AppResult<RecordRow> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     events_store::find_record(&tx, entity, id)
         .await?
         .ok_or(AppError::NotFound {
@@ -178,25 +201,25 @@ pub async fn record(
 }
 
 pub async fn events(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     filter: EventFilter,
     page: PageRequest,
 ) -> AppResult<Page<EventRow>> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let (rows, total) = events_store::event_page(&tx, &filter, &page).await?;
     Ok(page.finish(rows, total))
 }
 
 /// Resumes sync runs whose process stopped (any tenant): each continues from its last stored
 /// batch. Returns how many were picked up; with `wait`, after they have finished.
-pub async fn resume_stale(state: &AppState, wait: bool) -> AppResult<usize> {
-    let stale = state.jobs.stale().await?;
+pub async fn resume_stale(pipeline: &Pipeline, wait: bool) -> AppResult<usize> {
+    let stale = pipeline.jobs.stale().await?;
     let mut handles = Vec::with_capacity(stale.len());
     for (scope, job) in &stale {
         tracing::info!(%job, tenant = %scope.tenant_id(), "resuming a sync run");
         handles.push(tokio::spawn(sync::execute(
-            state.clone(),
+            pipeline.clone(),
             scope.clone(),
             *job,
         )));
@@ -210,14 +233,14 @@ pub async fn resume_stale(state: &AppState, wait: bool) -> AppResult<usize> {
 }
 
 /// Looks for abandoned runs every `reaper_interval_secs` for the life of the process.
-pub fn spawn_reaper(state: AppState) {
-    let every = state.settings.sync.reaper_interval_secs;
+pub fn spawn_reaper(pipeline: Pipeline) {
+    let every = pipeline.settings.sync.reaper_interval_secs;
     if every == 0 {
         return;
     }
     tokio::spawn(async move {
         loop {
-            if let Err(e) = resume_stale(&state, false).await {
+            if let Err(e) = resume_stale(&pipeline, false).await {
                 tracing::warn!(error = %e.message(), "looking for abandoned sync runs failed");
             }
             tokio::time::sleep(Duration::from_secs(every)).await;

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::domains::connectors::drift::Drift;
 use crate::domains::connectors::source::FieldSchema;
 use crate::domains::jobs::JobStatus;
-use crate::infra::db::ScopedTx;
 use crate::pagination::PageRequest;
+use crate::tenancy::ScopedTx;
 
 pub struct CurrentSchema {
     pub version: i32,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::build;
 use super::events_store::{self, EventSource};
+use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::{self, Drift};
@@ -22,8 +23,7 @@ use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
-use crate::state::AppState;
+use crate::tenancy::ScopedTx;
 
 /// What a run did, kept on the job as it goes (and shown as is through GraphQL).
 #[derive(Debug, Default, Clone, Serialize, Deserialize, async_graphql::SimpleObject)]
@@ -54,13 +54,13 @@ pub struct RunError {
 
 /// Sync runs as a kind of job: the jobs domain claims, beats and releases; this runs.
 pub struct SyncJob {
-    state: AppState,
+    pipeline: Pipeline,
 }
 
 /// Runs (or resumes) a sync job to its end. Never panics the caller.
-pub async fn execute(state: AppState, scope: TenantScope, job: Uuid) {
-    let jobs = state.jobs.clone();
-    jobs.execute(&scope, job, &SyncJob { state }).await;
+pub async fn execute(pipeline: Pipeline, scope: TenantScope, job: Uuid) {
+    let jobs = pipeline.jobs.clone();
+    jobs.execute(&scope, job, &SyncJob { pipeline }).await;
 }
 
 #[async_trait::async_trait]
@@ -70,11 +70,11 @@ impl JobKind for SyncJob {
     }
 
     async fn run(&self, scope: &TenantScope, claimed: &entity::jobs::Model) -> Outcome {
-        let state = &self.state;
+        let pipeline = &self.pipeline;
         let job = claimed.id;
         let mut run = Run::resume(claimed);
-        publish_status(state, scope, claimed, JobStatus::Running, &run);
-        let outcome = run.go(state, scope, claimed).await;
+        publish_status(pipeline, scope, claimed, JobStatus::Running, &run);
+        let outcome = run.go(pipeline, scope, claimed).await;
         if let Err(e) = &outcome {
             if e.is_unavailable() {
                 // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so
@@ -94,10 +94,10 @@ impl JobKind for SyncJob {
             Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => JobStatus::Partial,
             Ok(()) => JobStatus::Succeeded,
         };
-        if let Err(e) = finish(state, scope, job, status, &run).await {
+        if let Err(e) = finish(pipeline, scope, job, status, &run).await {
             tracing::error!(%job, error = %e.message(), "sync run: recording the outcome failed");
         }
-        publish_status(state, scope, claimed, status, &run);
+        publish_status(pipeline, scope, claimed, status, &run);
         tracing::info!(%job, %status, counts = ?run.counts, "sync run finished");
         Outcome::Finished(status)
     }
@@ -105,13 +105,13 @@ impl JobKind for SyncJob {
 
 /// AAM: a sync run changed status.
 fn publish_status(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     job: &entity::jobs::Model,
     status: JobStatus,
     run: &Run,
 ) {
-    state.telemetry.layer(Layer::Aam).publish(
+    pipeline.telemetry.layer(Layer::Aam).publish(
         scope.tenant_id(),
         Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
             .status(status.as_str())
@@ -125,13 +125,13 @@ fn publish_status(
 }
 
 async fn finish(
-    state: &AppState,
+    pipeline: &Pipeline,
     scope: &TenantScope,
     job: Uuid,
     status: JobStatus,
     run: &Run,
 ) -> AppResult<()> {
-    let tx = ScopedTx::begin(&state.db, scope).await?;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     jobs::finish_job(&tx, job, status, &json!(run.counts), &json!(run.errors)).await?;
     if let Some(connector) = run.connector {
         connectors::mark_synced(&tx, connector).await?;
@@ -167,7 +167,7 @@ impl Run {
 
     async fn go(
         &mut self,
-        state: &AppState,
+        pipeline: &Pipeline,
         scope: &TenantScope,
         job: &entity::jobs::Model,
     ) -> AppResult<()> {
@@ -175,13 +175,13 @@ impl Run {
             .connector_id
             .ok_or(AppError::NotFound { what: "connector" })?;
         let (connector, config) = {
-            let tx = ScopedTx::begin(&state.db, scope).await?;
-            connectors::find_with_config(&state.connector_service, &tx, connector_id)
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            connectors::find_with_config(&pipeline.connectors, &tx, connector_id)
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
         };
-        let source = state
-            .connectors
+        let source = pipeline
+            .runtime
             .open(scope.tenant_id(), &connector, config)
             .await
             .map_err(source_error)?;
@@ -194,8 +194,15 @@ impl Run {
                 .and_then(|mut schema| schema.check_text().map(|()| schema));
             let result = match introspected {
                 Ok(schema) => {
-                    self.entity(state, scope, job.id, &connector, source.as_ref(), &schema)
-                        .await
+                    self.entity(
+                        pipeline,
+                        scope,
+                        job.id,
+                        &connector,
+                        source.as_ref(),
+                        &schema,
+                    )
+                    .await
                 }
                 Err(e) => Err(source_error(e)),
             };
@@ -226,7 +233,7 @@ impl Run {
 
     async fn entity(
         &mut self,
-        state: &AppState,
+        pipeline: &Pipeline,
         scope: &TenantScope,
         job: Uuid,
         connector: &Connector,
@@ -235,21 +242,22 @@ impl Run {
     ) -> AppResult<()> {
         let system = connector.name.clone();
         let version = self
-            .schema_step(state, scope, connector, &system, schema)
+            .schema_step(pipeline, scope, connector, &system, schema)
             .await?;
-        let (plan, plan_version) = build::plan(&state.db, scope, &system, &schema.entity).await?;
+        let (plan, plan_version) =
+            build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
         let after = self
             .checkpoints
             .get(&schema.entity)
             .and_then(Value::as_u64)
             .unwrap_or(0);
         let event_quota = {
-            let tx = ScopedTx::begin(&state.db, scope).await?;
-            quotas::limits(&tx, &state.settings.quotas)
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            quotas::limits(&tx, &pipeline.settings.quotas)
                 .await?
                 .events_per_hour
         };
-        let mut batches = source.read(&schema.entity, after, state.settings.sync.batch_size);
+        let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
             let mut batch = batch.map_err(source_error)?;
             batch.quarantine_binary();
@@ -265,7 +273,7 @@ impl Run {
                 &mut stats,
             );
             let build_us = built.elapsed().as_micros() as u64;
-            let tx = ScopedTx::begin(&state.db, scope).await?;
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
             let from = EventSource {
                 system: &system,
                 connector: connector.id,
@@ -292,12 +300,12 @@ impl Run {
             )
             .await?;
             tx.commit().await?;
-            state
+            pipeline
                 .metrics
                 .sync_records
                 .inc_by(batch.records.len() as u64);
             self.publish_progress(
-                state,
+                pipeline,
                 scope,
                 job,
                 connector.id,
@@ -313,7 +321,7 @@ impl Run {
     #[allow(clippy::too_many_arguments)]
     fn publish_progress(
         &self,
-        state: &AppState,
+        pipeline: &Pipeline,
         scope: &TenantScope,
         job: Uuid,
         connector: Uuid,
@@ -321,7 +329,7 @@ impl Run {
         read: usize,
         written: u64,
     ) {
-        state.telemetry.layer(Layer::Aam).publish(
+        pipeline.telemetry.layer(Layer::Aam).publish(
             scope.tenant_id(),
             Draft::new(kinds::RECORDS_READ, "sync_run", job)
                 .status("RUNNING")
@@ -335,7 +343,7 @@ impl Run {
                 .trace(Some(self.trace_id.clone())),
         );
         // DCL: what the batch turned into downstream (canonical events with lineage).
-        state.telemetry.layer(Layer::Dcl).publish(
+        pipeline.telemetry.layer(Layer::Dcl).publish(
             scope.tenant_id(),
             Draft::new(kinds::RECORDS_EMITTED, "connector", connector)
                 .status("OK")
@@ -352,7 +360,7 @@ impl Run {
     /// targets. Returns the schema version the records are read under.
     async fn schema_step(
         &mut self,
-        state: &AppState,
+        pipeline: &Pipeline,
         scope: &TenantScope,
         connector: &Connector,
         system: &str,
@@ -360,7 +368,7 @@ impl Run {
     ) -> AppResult<i32> {
         let fingerprint = drift::fingerprint(&schema.fields);
         let (current, active) = {
-            let tx = ScopedTx::begin(&state.db, scope).await?;
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
             let current = store::current_schema(&tx, connector.id, &schema.entity).await?;
             let active: Vec<String> =
                 mapping_sources::active_for_source(&tx, system, &schema.entity)
@@ -401,7 +409,7 @@ impl Run {
                     })
                     .collect(),
             };
-            let proposed = proposals::propose(&state.proposals, scope, input).await?;
+            let proposed = proposals::propose(&pipeline.proposals, scope, input).await?;
             self.counts.fields_proposed += proposed.len() as u64;
             for p in &proposed {
                 match p.status {
@@ -411,7 +419,7 @@ impl Run {
                 }
             }
         }
-        let tx = ScopedTx::begin(&state.db, scope).await?;
+        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
         store::save_schema(
             &tx,
             connector.id,
@@ -439,7 +447,7 @@ impl Run {
         tx.commit().await?;
         self.counts.drift_events += drifts.len() as u64;
         if !drifts.is_empty() {
-            state.telemetry.layer(Layer::Aam).publish(
+            pipeline.telemetry.layer(Layer::Aam).publish(
                 scope.tenant_id(),
                 Draft::new(kinds::DRIFT_DETECTED, "connector", connector.id)
                     .status("DRIFT")
@@ -450,7 +458,7 @@ impl Run {
         }
         if changed {
             proposals::invalidate_exact(
-                &state.proposals,
+                &pipeline.proposals,
                 scope.tenant_id(),
                 system,
                 &schema.entity,

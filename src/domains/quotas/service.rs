@@ -3,7 +3,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use crate::config::QuotaSettings;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 /// A metered quota, reset at the start of each period (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ pub async fn charge(tx: &ScopedTx<'_>, metered: Metered, limit: u64, n: u64) -> 
 
 /// Connectors the tenant holds against its limit.
 pub async fn connector_usage(tx: &ScopedTx<'_>, limit: u64) -> Result<Usage, DbErr> {
-    let used = crate::infra::db::count(
+    let used = crate::tenancy::count(
         tx,
         "SELECT count(*) FROM connectors WHERE tenant_id = $1".to_owned(),
         vec![tx.tenant_id().into()],

@@ -1,7 +1,5 @@
 //! The live surface: `flowEvents`, `syncRunUpdated` and `reviewQueueChanged` subscriptions,
 //! the `flowEventsSnapshot` query and the `startFlowDemo` mutation.
-use std::time::Duration;
-
 use async_graphql::{Context, Json, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream, StreamExt};
@@ -9,14 +7,16 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::event::{kinds, EntryId, FlowEvent, Layer};
+use super::live::LiveFeed;
+use super::publisher::Telemetry;
 use super::reader::{self, FlowReader};
 use super::{demo, live};
 use crate::domains::auth::model::Role;
+use crate::domains::mappings::proposals::{self, ProposalEngine};
 use crate::domains::pipeline::graphql::GqlSyncRun;
-use crate::domains::pipeline::service as pipeline;
+use crate::domains::pipeline::service::{self as pipeline, Pipeline};
 use crate::error::AppError;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
-use crate::state::AppState;
 
 #[derive(SimpleObject)]
 #[graphql(name = "FlowEvent")]
@@ -80,33 +80,26 @@ fn layers_or_all(layers: Option<Vec<Layer>>) -> Vec<Layer> {
 }
 
 async fn open(
-    state: &AppState,
+    feed: &LiveFeed,
     tenant: Uuid,
     layers: &[Layer],
     since: Option<EntryId>,
 ) -> Result<FlowReader, AppError> {
-    FlowReader::open(
-        &state.redis_client,
-        tenant,
-        layers,
-        since,
-        state.settings.telemetry.read_count,
-    )
-    .await
-    .map_err(|e| e.into_app_error(None))
+    FlowReader::open(&feed.redis_client, tenant, layers, since, feed.read_count)
+        .await
+        .map_err(|e| e.into_app_error(None))
 }
 
 /// Events of one tenant as a stream of GraphQL results, ending with an error when it must end.
 fn events(
     ctx: &Context<'_>,
-    state: &AppState,
+    feed: &LiveFeed,
     reader: FlowReader,
 ) -> impl Stream<Item = Result<FlowEvent, AppError>> {
     let control = ctx.data_opt::<live::ConnectionControl>().cloned();
-    let max_lag = Duration::from_secs(state.settings.telemetry.max_subscriber_lag_secs);
     // Counted while the stream lives: the guard goes when the subscription is dropped.
-    let open = OpenSubscription::new(&state.metrics, ctx.field().name());
-    live::follow(reader, max_lag, control).inspect(move |_| {
+    let open = OpenSubscription::new(&feed.metrics, ctx.field().name());
+    live::follow(reader, feed.max_lag, control).inspect(move |_| {
         let _ = &open;
     })
 }
@@ -144,7 +137,7 @@ impl TelemetrySubscription {
         since: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<GqlFlowEvent>>> {
         let scope = ctx.scope(Role::Viewer)?;
-        let state = ctx.app()?.clone();
+        let feed = ctx.service::<LiveFeed>()?;
         let since = match since.as_deref() {
             None => None,
             Some(s) => Some(EntryId::parse(s).ok_or_else(|| {
@@ -155,8 +148,8 @@ impl TelemetrySubscription {
             Some(id) => Some(parse_id("connectorId", id)?.to_string()),
             None => None,
         };
-        let reader = open(&state, scope.tenant_id(), &layers_or_all(layers), since).await?;
-        Ok(events(ctx, &state, reader)
+        let reader = open(feed, scope.tenant_id(), &layers_or_all(layers), since).await?;
+        Ok(events(ctx, feed, reader)
             .filter(move |r| {
                 let keep = match r {
                     Err(_) => true,
@@ -179,14 +172,15 @@ impl TelemetrySubscription {
         id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<GqlSyncRun>>> {
         let scope = ctx.scope(Role::Viewer)?;
-        let state = ctx.app()?.clone();
+        let feed = ctx.service::<LiveFeed>()?;
+        let runs = ctx.service_arc::<Pipeline>()?;
         let run_id = parse_id("id", &id)?;
         // Open first, then read: a change between the two is still seen.
-        let reader = open(&state, scope.tenant_id(), &[Layer::Aam], None).await?;
-        let now = pipeline::get(&state, &scope, run_id).await?;
+        let reader = open(feed, scope.tenant_id(), &[Layer::Aam], None).await?;
+        let now = pipeline::get(&runs, &scope, run_id).await?;
         let done = now.is_finished();
         let key = run_id.to_string();
-        let updates = events(ctx, &state, reader)
+        let updates = events(ctx, feed, reader)
             .filter(move |r| {
                 std::future::ready(match r {
                     Err(_) => true,
@@ -194,10 +188,10 @@ impl TelemetrySubscription {
                 })
             })
             .then(move |r| {
-                let (state, scope) = (state.clone(), scope.clone());
+                let (runs, scope) = (runs.clone(), scope.clone());
                 async move {
                     r?;
-                    pipeline::get(&state, &scope, run_id).await
+                    pipeline::get(&runs, &scope, run_id).await
                 }
             });
         let first = stream::once(std::future::ready(Ok(now)));
@@ -224,9 +218,10 @@ impl TelemetrySubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ReviewQueueChange>>> {
         let scope = ctx.scope(Role::Viewer)?;
-        let state = ctx.app()?.clone();
-        let reader = open(&state, scope.tenant_id(), &[Layer::Dcl], None).await?;
-        Ok(events(ctx, &state, reader)
+        let feed = ctx.service::<LiveFeed>()?;
+        let engine = ctx.service_arc::<ProposalEngine>()?;
+        let reader = open(feed, scope.tenant_id(), &[Layer::Dcl], None).await?;
+        Ok(events(ctx, feed, reader)
             .filter(|r| {
                 std::future::ready(match r {
                     Err(_) => true,
@@ -234,14 +229,10 @@ impl TelemetrySubscription {
                 })
             })
             .then(move |r| {
-                let (state, scope) = (state.clone(), scope.clone());
+                let (engine, scope) = (engine.clone(), scope.clone());
                 async move {
                     let e = r?;
-                    let pending = crate::domains::mappings::proposals::pending_reviews(
-                        &state.proposals,
-                        &scope,
-                    )
-                    .await?;
+                    let pending = proposals::pending_reviews(&engine, &scope).await?;
                     let review_ids = e.data["reviewIds"]
                         .as_array()
                         .map(|a| {
@@ -276,12 +267,12 @@ impl TelemetryQuery {
         #[graphql(default = 50)] first: i32,
     ) -> async_graphql::Result<Vec<GqlFlowEvent>> {
         let scope = ctx.scope(Role::Viewer)?;
-        let state = ctx.app()?;
+        let feed = ctx.service::<LiveFeed>()?;
         if !(1..=500).contains(&first) {
             return Err(AppError::bad_field("first", "must be between 1 and 500").into());
         }
         let events = reader::snapshot(
-            &state.redis,
+            &feed.redis,
             scope.tenant_id(),
             &layers_or_all(layers),
             first as usize,
@@ -306,19 +297,15 @@ impl TelemetryMutation {
         seconds: i32,
     ) -> async_graphql::Result<FlowDemo> {
         let scope = ctx.scope(Role::Admin)?;
-        let state = ctx.app()?;
+        let telemetry = ctx.service::<Telemetry>()?;
         if !(1..=5_000).contains(&rate) {
             return Err(AppError::bad_field("rate", "must be between 1 and 5000").into());
         }
         if !(1..=600).contains(&seconds) {
             return Err(AppError::bad_field("seconds", "must be between 1 and 600").into());
         }
-        let (events, until) = demo::start(
-            &state.telemetry,
-            scope.tenant_id(),
-            rate as u32,
-            seconds as u32,
-        );
+        let (events, until) =
+            demo::start(telemetry, scope.tenant_id(), rate as u32, seconds as u32);
         Ok(FlowDemo { events, until })
     }
 }

@@ -9,6 +9,17 @@ use super::event::{EntryId, FlowEvent};
 use super::reader::FlowReader;
 use crate::error::{AppError, ErrorCode};
 
+/// What live subscriptions read from, built once at start-up: the client each subscription
+/// opens its own blocking connection with (XREAD BLOCK), the read size, the slow-subscriber
+/// limit, and the gauge of open subscriptions.
+pub struct LiveFeed {
+    pub redis_client: redis::Client,
+    pub redis: crate::infra::redis::Redis,
+    pub read_count: usize,
+    pub max_lag: Duration,
+    pub metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
+}
+
 /// WebSocket close code for a subscriber that fell behind (4000–4999: application codes).
 pub const SLOW_CONSUMER_CLOSE: u16 = 4008;
 

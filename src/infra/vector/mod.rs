@@ -7,8 +7,8 @@ mod qdrant;
 use uuid::Uuid;
 
 use crate::config::{VectorBackend, VectorSettings};
-use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VectorKind {

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{VectorHit, VectorKind, VectorRecord, BASELINE_TENANT};
-use crate::infra::db::ScopedTx;
+use crate::tenancy::ScopedTx;
 
 pub struct PgVectorStore;
 
@@ -218,7 +218,7 @@ impl PgVectorStore {
 }
 
 async fn count_where(tx: &ScopedTx<'_>, condition: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    crate::infra::db::count(
+    crate::tenancy::count(
         tx,
         format!("SELECT count(*) FROM mapping_embeddings WHERE {condition}"),
         values,

@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::{VectorError, VectorHit, VectorKind, VectorRecord, BASELINE_TENANT};
 use crate::config::QdrantSettings;
-use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
+use crate::tenancy::ScopedTx;
 
 /// Namespace for deriving point ids from record identities (UUID v5).
 const POINT_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_93f2_5d0e_4b7a_9c61_0f3e_2b84_d517);

@@ -17,9 +17,9 @@ use crate::domains::mappings::scoring::{self, Candidate, FieldEvidence, Neighbou
 use crate::domains::mappings::{llm, names, store};
 use crate::domains::ontology::service as ontology;
 use crate::error::AppResult;
-use crate::infra::db::ScopedTx;
 use crate::infra::embed::Vector;
 use crate::infra::vector::{VectorHit, VectorKind};
+use crate::tenancy::ScopedTx;
 
 const NEIGHBOURS: u64 = 12;
 

@@ -23,8 +23,8 @@ use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
+use crate::tenancy::ScopedTx;
 
 pub(crate) use self::evidence::invalidate_exact;
 pub use self::review::{decide, pending_reviews, review_queue, Decision, ReviewItem};

@@ -12,8 +12,8 @@ use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::mappings::scoring::Candidate;
 use crate::domains::mappings::{names, review_store};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
+use crate::tenancy::ScopedTx;
 
 /// What a proposal call writes, gathered while it decides and written at once.
 #[derive(Default)]

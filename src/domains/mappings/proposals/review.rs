@@ -14,8 +14,8 @@ use crate::domains::mappings::review_store;
 use crate::domains::mappings::scoring::Candidate;
 use crate::domains::ontology::service as ontology;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::pagination::{Page, PageRequest};
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone)]
 pub struct ReviewItem {

@@ -6,8 +6,8 @@ use super::input::clean_text;
 use super::ProposalEngine;
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
-use crate::infra::db::ScopedTx;
 use crate::infra::vector::{VectorKind, VectorRecord};
+use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone)]
 pub struct SearchHit {
