@@ -13,3 +13,4 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod tenancy;
+pub mod text_enum;

@@ -4,66 +4,22 @@
 //!
 //! A pass is minted only by `domains::auth` (from a request's principal, or from a claimed job
 //! row); `scripts/check-architecture.sh` fails when `TenantScope::mint` is called elsewhere.
-use std::fmt;
-use std::str::FromStr;
-
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
     TransactionTrait,
 };
 use uuid::Uuid;
 
-/// Roles in increasing order of power; `>=` compares privilege.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// Roles in increasing order of power; `>=` compares privilege.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role { Viewer => "VIEWER", Editor => "EDITOR", Admin => "ADMIN" }
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Viewer => "VIEWER",
-            Self::Editor => "EDITOR",
-            Self::Admin => "ADMIN",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "VIEWER" => Ok(Self::Viewer),
-            "EDITOR" => Ok(Self::Editor),
-            "ADMIN" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
-    User,
-    ApiKey,
-    System,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "USER",
-            Self::ApiKey => "API_KEY",
-            Self::System => "SYSTEM",
-        }
-    }
+text_enum! {
+    pub enum ActorKind { User => "USER", ApiKey => "API_KEY", System => "SYSTEM" }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

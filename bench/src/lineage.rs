@@ -6,22 +6,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use autonomos::config::Settings;
-use autonomos::domains::auth::model::Role;
-use autonomos::domains::auth::scope::RequestMeta;
-use autonomos::domains::auth::service as auth;
-use autonomos::domains::lineage::grid::{Column, Filter, Op, Sort};
-use autonomos::domains::lineage::store::{grid_page, GridQuery};
-use autonomos::startup::Application;
-use autonomos::tenancy::ScopedTx;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-use secrecy::ExposeSecret;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::server::{Server, Services};
 use super::{arg, measure_with, Client, Stats};
 
 const CONNECTORS: u64 = 100;
+
+/// The grid page both sides read: status ACTIVE, confidence ≥ 0.7, three source systems,
+/// newest confidence first (what the server's filter compiles to).
+const GRID_FILTER: &str =
+    "g.status = $2 AND g.confidence::float8 >= $3 AND g.source_system IN ($4, $5, $6)";
+const GRID_ORDER: &str = "coalesce(g.confidence::float8, -1) DESC, g.id DESC";
+const GRID_COLUMNS: &str = "g.id, g.source_system, g.source_table, g.source_field, g.canonical_entity, \
+    g.canonical_field, g.mapping_type, g.method, g.confidence, g.status, g.version, g.last_validated, \
+    g.success_rate, g.avg_processing_ms, g.error_count, g.created_at";
 
 async fn seed(
     owner: &sea_orm::DatabaseConnection,
@@ -194,17 +195,13 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let rows: u64 = arg("--rows")
         .and_then(|r| r.parse().ok())
         .unwrap_or(1_000_000);
-    let mut settings = Settings::load()?;
-    settings.server.port = 0;
-    let owner = Database::connect(settings.database.migration_url.expose_secret()).await?;
-    let app = Application::build(settings).await?;
-    let state = app.state().clone();
-    let auth_service = app.services().auth.clone();
-    let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", app.port()),
-    });
-    tokio::spawn(app.run_until_stopped());
+    let services = Services::load()?;
+    let owner = Database::connect(&services.database.migration_url).await?;
+    // The reference reads as the application role, so row-level security applies as it does
+    // for the server.
+    let app_role = Database::connect(&services.database.url).await?;
+    let server = Server::start(&[]).await?;
+    let client = Arc::new(Client::new(&server));
     let seed_started = Instant::now();
     // Named tenants: a later run on the same database reuses what an earlier one seeded.
     let (token, tenant_id) =
@@ -251,50 +248,49 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         grid_page_call(client.clone(), token.clone(), filter.clone()),
     )
     .await;
-    // The same page's SQL (filter, sort, limit, total) straight on the database.
-    let st = state.clone();
-    // The reference runs as the same signed-in tenant: its pass comes from its token.
-    let credentials = auth::authenticate(&auth_service, Some(&token), None).await;
-    let scope = auth::authorize(&credentials, Role::Viewer, RequestMeta::default())
-        .map_err(|e| anyhow::anyhow!("bench tenant: {}", e.message()))?;
-    anyhow::ensure!(
-        scope.tenant_id() == tenant_id,
-        "the token names another tenant"
-    );
+    // The same page's SQL (filter, sort, limit, total) straight on the database, in the
+    // tenant's transaction as the server runs it.
     let raw = measure_with("grid page (SQL)", n, 1, move |_| {
-        let (st, scope) = (st.clone(), scope.clone());
+        let db = app_role.clone();
         async move {
-            let tx = ScopedTx::begin(&st.db, &scope).await?;
-            let filter = Filter::And(vec![
-                Filter::Cond {
-                    column: Column::Status,
-                    op: Op::Eq,
-                    value: json!("ACTIVE"),
-                },
-                Filter::Cond {
-                    column: Column::Confidence,
-                    op: Op::Gte,
-                    value: json!(0.7),
-                },
-                Filter::Cond {
-                    column: Column::SourceSystem,
-                    op: Op::In,
-                    value: json!(["conn-1", "conn-2", "conn-3"]),
-                },
-            ]);
-            let q = GridQuery {
-                filter: Some(&filter),
-                search: None,
-                sort: Sort {
-                    column: Column::Confidence,
-                    descending: true,
-                },
-                after: None,
-                limit: 100,
+            let tx = db.begin().await?;
+            tx.execute(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.tenant_id', $1, true)",
+                [tenant_id.to_string().into()],
+            ))
+            .await?;
+            let values = || -> Vec<sea_orm::Value> {
+                vec![
+                    tenant_id.into(),
+                    "ACTIVE".into(),
+                    0.7f64.into(),
+                    "conn-1".into(),
+                    "conn-2".into(),
+                    "conn-3".into(),
+                ]
             };
-            grid_page(&tx, &q)
-                .await
-                .map_err(|_| anyhow::anyhow!("grid query failed"))?;
+            let rows = tx
+                .query_all(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!(
+                        "WITH page AS MATERIALIZED (
+                             SELECT g.id FROM lineage_grid g WHERE g.tenant_id = $1 AND {GRID_FILTER}
+                             ORDER BY {GRID_ORDER} LIMIT 101)
+                         SELECT {GRID_COLUMNS} FROM page p JOIN lineage_grid g ON g.tenant_id = $1 AND g.id = p.id
+                         ORDER BY {GRID_ORDER}"
+                    ),
+                    values(),
+                ))
+                .await?;
+            tx.query_one(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT count(*) FROM lineage_grid g WHERE g.tenant_id = $1 AND {GRID_FILTER}"),
+                values(),
+            ))
+            .await?;
+            tx.commit().await?;
+            anyhow::ensure!(!rows.is_empty(), "the reference page is empty");
             Ok(())
         }
     })

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::proposals::tenant;
-use super::telemetry::{rss_kib, start_server};
+use super::server::{rss_kib, Server};
 use super::{arg, Client};
 
 const TENANTS: usize = 10;
@@ -151,9 +151,9 @@ async fn seed(client: &Client, http: &reqwest::Client, base: &str) -> anyhow::Re
 
 pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let seconds: u64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(600);
-    let mut server = start_server().await?;
-    let pid = server.child.id();
-    let base = format!("http://127.0.0.1:{}", server.port);
+    let mut server = Server::start(&[]).await?;
+    let pid = server.pid();
+    let base = server.base_url();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()?;
@@ -248,8 +248,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let _ = sampler.await;
     let elapsed = started.elapsed().as_secs_f64();
     let final_rss = rss_kib(pid);
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    let _ = server.child.kill().await;
 
     let mut tally = std::mem::take(&mut *tally.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     let when = chrono::Utc::now().to_rfc3339();

@@ -1,19 +1,22 @@
-//! API benchmark: runs the real app (release build) against the real PostgreSQL and Redis,
-//! drives it over HTTP on loopback with bounded request counts, and reports throughput and
-//! latency percentiles per operation. Results go to stdout and `<out>/api.{json,md}`.
+//! Benchmarks of the AutonomOS server. Every suite runs the release server as its own process
+//! (`server.rs`) and talks to it over HTTP and WebSocket only; its references (raw SQL, raw
+//! Redis, raw embedding, the raw CSV parser) run beside it in the same run.
+//!
+//! The default suite: bounded request counts per operation over HTTP on loopback, throughput
+//! and latency percentiles. Results go to stdout and `<out>/api.{json,md}`.
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use autonomos::config::Settings;
-use autonomos::startup::Application;
 use serde_json::{json, Value};
 
+mod embed;
 mod lineage;
 mod load;
 mod pipeline;
 mod proposals;
+mod server;
 mod telemetry;
 
 const CONCURRENCY: usize = 16;
@@ -24,6 +27,13 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    pub(crate) fn new(server: &server::Server) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            url: server.graphql_url(),
+        }
+    }
+
     pub(crate) async fn call(
         &self,
         query: &str,
@@ -153,7 +163,6 @@ fn out_dir() -> PathBuf {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let _traces = autonomos::observability::init("warn", None);
     match arg("--suite").as_deref() {
         None | Some("api") => api_suite().await,
         Some("proposals") => proposals::run(out_dir()).await,
@@ -170,15 +179,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn api_suite() -> anyhow::Result<()> {
-    let mut settings = Settings::load()?;
-    settings.server.port = 0;
-    settings.database.max_connections = 32;
-    let app = Application::build(settings).await?;
-    let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", app.port()),
-    });
-    tokio::spawn(app.run_until_stopped());
+    let server = server::Server::start(&[("DATABASE__MAX_CONNECTIONS", "32".into())]).await?;
+    let client = Arc::new(Client::new(&server));
 
     let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
     let password = "benchmark password 2026";

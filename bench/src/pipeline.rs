@@ -1,16 +1,16 @@
 //! Pipeline throughput: a CSV of `--rows` rows (default 1,000,000) × 25 columns through a whole
 //! sync run (introspection, proposals, coercion, canonical events and records with lineage),
-//! next to the raw CSV parse rate of the same file, with the process's peak memory.
+//! next to the raw CSV parse rate of the same file, with the server process's peak memory. The
+//! file reaches the server the way a user's does: `PUT /uploads/<name>.csv`.
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use autonomos::config::Settings;
-use autonomos::startup::Application;
 use serde_json::json;
 
 use super::proposals::tenant;
+use super::server::Server;
 use super::{arg, Client};
 
 const COLUMNS: [&str; 25] = [
@@ -63,28 +63,11 @@ fn row(i: u64) -> String {
     )
 }
 
-/// Peak resident memory of this process (server and driver together), in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let rows: u64 = arg("--rows")
         .and_then(|r| r.parse().ok())
         .unwrap_or(1_000_000);
-    let mut settings = Settings::load()?;
-    settings.server.port = 0;
-    settings.sync.batch_size = 1000;
-    let root = settings.sync.file_root.clone();
-    let dir = root.join("bench");
+    let dir = std::env::temp_dir().join("autonomos-bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(format!("accounts-{rows}.csv"));
     if !file.exists() {
@@ -113,32 +96,18 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     }
     let parse_rate = parsed as f64 / parse_started.elapsed().as_secs_f64();
 
-    let app = Application::build(settings).await?;
-    let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", app.port()),
-    });
-    tokio::spawn(app.run_until_stopped());
+    let server = Server::start(&[
+        ("SYNC__BATCH_SIZE", "1000".into()),
+        ("UPLOADS__MAX_BYTES", (bytes + 1).to_string()),
+    ])
+    .await?;
+    let client = Arc::new(Client::new(&server));
     let token = tenant(&client).await?;
-    // Connectors read their own tenant's files only: the generated file goes into the tenant's
-    // area by a hard link (no copy of 250 MB), or a copy where links cannot be made.
-    let tenant_id: uuid::Uuid = client
-        .call("{ tenant { id } }", json!({}), Some(&token))
-        .await?["tenant"]["id"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("no tenant id"))?
-        .parse()?;
-    let area =
-        autonomos::domains::connectors::kinds::csv::tenant_dir(&root, tenant_id).join("bench");
-    std::fs::create_dir_all(&area)?;
-    let linked = area.join(format!("accounts-{rows}.csv"));
-    if std::fs::hard_link(&file, &linked).is_err() {
-        std::fs::copy(&file, &linked)?;
-    }
+    let uploaded = upload(&server, &token, &file, &format!("accounts-{rows}.csv")).await?;
     let connector = client
         .call(
             "mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }",
-            json!({ "i": { "name": "bench-csv", "kind": "CSV", "config": { "path": format!("bench/accounts-{rows}.csv"), "entity": "accounts", "idColumn": "id" } } }),
+            json!({ "i": { "name": "bench-csv", "kind": "CSV", "config": { "path": uploaded, "entity": "accounts", "idColumn": "id" } } }),
             Some(&token),
         )
         .await?["createConnector"]["id"]
@@ -177,7 +146,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let read = finished["counts"]["recordsRead"].as_u64().unwrap_or(0);
     let rate = read as f64 / seconds;
-    let peak = peak_rss_mib();
+    let peak = server.peak_rss_kib() as f64 / 1024.0;
     let when = chrono::Utc::now().to_rfc3339();
     let md = format!(
         "# Pipeline benchmark\n\n{when} · release build · 2 cores · app, driver, PostgreSQL and Redis share the machine\n\n\
@@ -190,7 +159,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
          | fields proposed / auto-applied | {} / {} |\n\
          | values that did not fit their type | {} |\n\
          | raw CSV parse of the same file | {parse_rate:.0} rows/s |\n\
-         | peak memory (server + driver) | {peak:.0} MiB |\n",
+         | peak memory (server process) | {peak:.0} MiB |\n",
         bytes as f64 / (1024.0 * 1024.0),
         finished["status"].as_str().unwrap_or_default(),
         finished["counts"]["eventsWritten"],
@@ -210,4 +179,36 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         }))?,
     )?;
     Ok(())
+}
+
+/// Sends the file as a user would (`PUT /uploads/<name>.csv`, streamed); returns its path for a
+/// connector's config.
+async fn upload(
+    server: &Server,
+    token: &str,
+    file: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let body = tokio::fs::File::open(file).await?;
+    let length = body.metadata().await?.len();
+    let stream = tokio_util::io::ReaderStream::with_capacity(body, 1 << 20);
+    let response = reqwest::Client::new()
+        .put(format!("{}/uploads/{name}", server.base_url()))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_LENGTH, length)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await?;
+    let status = response.status();
+    let reply: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "upload refused ({status}): {reply}");
+    println!(
+        "uploaded {name} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    reply["path"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the upload reply names no path: {reply}"))
 }

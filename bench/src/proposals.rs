@@ -3,12 +3,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use autonomos::config::Settings;
-use autonomos::startup::Application;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::embed::RawEmbedder;
+use super::server::{Server, Services};
 use super::{measure_with, Client};
 
 #[derive(Deserialize)]
@@ -132,15 +132,10 @@ async fn evaluate(client: &Client, groups: &[Group]) -> anyhow::Result<Quality> 
 }
 
 pub async fn run(out: PathBuf) -> anyhow::Result<()> {
-    let mut settings = Settings::load()?;
-    settings.server.port = 0;
-    let app = Application::build(settings).await?;
-    let embedder = app.state().embedder.clone();
-    let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", app.port()),
-    });
-    tokio::spawn(app.run_until_stopped());
+    let services = Services::load()?;
+    let server = Server::start(&[]).await?;
+    let client = Arc::new(Client::new(&server));
+    let mut embedder = RawEmbedder::load(&services.model_dir())?;
     let devset: Vec<Group> =
         serde_json::from_str(&std::fs::read_to_string("bench/proposals/devset.json")?)?;
 
@@ -174,15 +169,12 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         .collect();
     let all_texts: Vec<String> = batches
         .iter()
-        .flat_map(|(_, f)| {
-            f.iter()
-                .map(|n| autonomos::domains::mappings::names::phrase(n))
-        })
+        .flat_map(|(_, f)| f.iter().map(|n| phrase(n)))
         .collect();
     // Raw embedding is timed before and after the end-to-end run and averaged, so a noisy
     // neighbour on the machine weighs on both figures alike.
     let raw_started = Instant::now();
-    embedder.compute(all_texts.clone()).await?;
+    embedder = embedder.embed(all_texts.clone()).await?.0;
     let raw_before = raw_started.elapsed().as_secs_f64();
 
     // The first half one call at a time, the second half from 4 clients at once (a server
@@ -215,7 +207,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let concurrent_rate = second.iter().map(|b| b.1.len()).sum::<usize>() as f64
         / concurrent_started.elapsed().as_secs_f64();
     let raw_started = Instant::now();
-    embedder.compute(all_texts.clone()).await?;
+    embedder.embed(all_texts.clone()).await?;
     let raw_after = raw_started.elapsed().as_secs_f64();
     let raw_rate = 2.0 * all_texts.len() as f64 / (raw_before + raw_after);
 
@@ -300,4 +292,23 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         }))?,
     )?;
     Ok(())
+}
+
+/// A field name as words, lower case (`AnnualRevenue`, `annual_revenue` → `annual revenue`):
+/// about what the server embeds for it.
+fn phrase(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in raw.chars() {
+        if !c.is_alphanumeric() {
+            out.push(' ');
+        } else {
+            if prev.is_some_and(char::is_lowercase) && c.is_uppercase() {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -3,7 +3,6 @@
 //! own process so its memory can be read. Publish→receive latency p50/p95/p99 next to raw
 //! Redis XADD→XREAD latency with the same fan-out, measured in the same run.
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,68 +14,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::proposals::tenant;
+use super::server::{rss_kib, Server, Services};
 use super::{arg, Client};
 
 const TENANTS: usize = 100;
 const PER_TENANT: usize = 10;
-
-pub(crate) struct Server {
-    pub(crate) child: Child,
-    pub(crate) port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-pub(crate) async fn start_server() -> anyhow::Result<Server> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .ok_or_else(|| anyhow::anyhow!("no bin dir"))?
-        .join("autonomos");
-    let port = free_port()?;
-    let child = Command::new(bin)
-        .arg("serve")
-        .env("AUTONOMOS__SERVER__PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let server = Server { child, port };
-    let health = format!("http://127.0.0.1:{port}/health");
-    for _ in 0..600 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("server did not come up on {port}")
-}
-
-pub(crate) fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 #[derive(Default)]
 struct Samples {
@@ -221,14 +163,10 @@ async fn raw_redis(url: &str, seconds: u64) -> anyhow::Result<(Vec<u64>, u64)> {
 
 pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let seconds: u64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(20);
-    let settings = autonomos::config::Settings::load()?;
-    let redis_url = secrecy::ExposeSecret::expose_secret(&settings.redis.url).to_owned();
-    let server = start_server().await?;
-    let pid = server.child.id();
-    let client = Arc::new(Client {
-        http: reqwest::Client::new(),
-        url: format!("http://127.0.0.1:{}/graphql", server.port),
-    });
+    let redis_url = Services::load()?.redis.url;
+    let server = Server::start(&[]).await?;
+    let pid = server.pid();
+    let client = Arc::new(Client::new(&server));
     let mut tokens = Vec::new();
     for _ in 0..TENANTS {
         tokens.push(tenant(&client).await?);

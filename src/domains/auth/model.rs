@@ -1,38 +1,13 @@
 //! Auth domain types: roles, actors, principals. No framework types here.
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use crate::tenancy::{Actor, ActorKind, Role};
+use crate::text_enum::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserStatus {
-    Active,
-    Invited,
-    Disabled,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Invited => "INVITED",
-            Self::Disabled => "DISABLED",
-        }
-    }
-}
-
-impl FromStr for UserStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ACTIVE" => Ok(Self::Active),
-            "INVITED" => Ok(Self::Invited),
-            "DISABLED" => Ok(Self::Disabled),
-            other => Err(format!("unknown user status {other:?}")),
-        }
-    }
+text_enum! {
+    pub enum UserStatus { Active => "ACTIVE", Invited => "INVITED", Disabled => "DISABLED" }
 }
 
 /// Who is calling, as established by the HTTP layer from a token or API key.

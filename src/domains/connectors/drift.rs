@@ -1,6 +1,7 @@
 //! Schema drift: a fingerprint per source schema and the difference between two versions.
 use super::source::FieldSchema;
 use crate::domains::mappings::names;
+use crate::text_enum::text_enum;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drift {
@@ -10,15 +11,44 @@ pub enum Drift {
     TypeChanged { from: FieldSchema, to: FieldSchema },
 }
 
+text_enum! {
+    pub enum DriftKind {
+        FieldAdded => "FIELD_ADDED",
+        FieldRemoved => "FIELD_REMOVED",
+        FieldRenamed => "FIELD_RENAMED",
+        TypeChanged => "TYPE_CHANGED",
+    }
+}
+
 impl Drift {
     pub fn kind(&self) -> &'static str {
+        self.drift_kind().as_str()
+    }
+
+    pub fn drift_kind(&self) -> DriftKind {
         match self {
-            Self::Added(_) => "FIELD_ADDED",
-            Self::Removed(_) => "FIELD_REMOVED",
-            Self::Renamed { .. } => "FIELD_RENAMED",
-            Self::TypeChanged { .. } => "TYPE_CHANGED",
+            Self::Added(_) => DriftKind::FieldAdded,
+            Self::Removed(_) => DriftKind::FieldRemoved,
+            Self::Renamed { .. } => DriftKind::FieldRenamed,
+            Self::TypeChanged { .. } => DriftKind::TypeChanged,
         }
     }
+}
+
+/// One recorded drift of a connector's source, as the drift history shows it.
+#[derive(Debug, Clone)]
+pub struct DriftRecord {
+    pub id: uuid::Uuid,
+    pub connector_id: uuid::Uuid,
+    pub source_entity: String,
+    pub kind: DriftKind,
+    /// The field's name now (for removals, the name it had).
+    pub field_name: String,
+    /// `{name, dataType, samples}` before and after.
+    pub previous: Option<serde_json::Value>,
+    pub current: Option<serde_json::Value>,
+    pub schema_version: i32,
+    pub detected_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Names and types, order-independent: reordering columns is not drift.

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::JobStatus;
+use super::model::{JobHeader, JobStatus};
 use super::{slots, store};
 use crate::config::SyncSettings;
 use crate::domains::auth::scope::TenantScope;
@@ -91,7 +91,7 @@ impl Jobs {
                 }
             })
         };
-        let trace = claimed.payload["traceId"].as_str().map(str::to_owned);
+        let trace = JobHeader::of(&claimed.payload).trace_id;
         let agent = self.telemetry.layer(Layer::Agent);
         agent.publish(
             tenant,

@@ -1,34 +1,18 @@
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-macro_rules! text_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
+use crate::text_enum::text_enum;
 
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!("unknown {} {other:?}", stringify!($name))),
-                }
-            }
-        }
-    };
+text_enum! { pub enum MappingMethod { Manual => "MANUAL", Exact => "EXACT", Rag => "RAG", Llm => "LLM" } }
+text_enum! {
+    pub enum MappingStatus {
+        Pending => "PENDING", Active => "ACTIVE", Superseded => "SUPERSEDED",
+        Rejected => "REJECTED", Deprecated => "DEPRECATED",
+    }
 }
-
-text_enum!(MappingMethod { Manual => "MANUAL", Exact => "EXACT", Rag => "RAG", Llm => "LLM" });
-text_enum!(MappingStatus { Pending => "PENDING", Active => "ACTIVE", Superseded => "SUPERSEDED", Rejected => "REJECTED", Deprecated => "DEPRECATED" });
-text_enum!(MappingType { Direct => "DIRECT", Computed => "COMPUTED", Transformed => "TRANSFORMED" });
+text_enum! {
+    pub enum MappingType { Direct => "DIRECT", Computed => "COMPUTED", Transformed => "TRANSFORMED" }
+}
 
 #[derive(Debug, Clone)]
 pub struct MappingVersion {

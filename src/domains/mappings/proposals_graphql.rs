@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::proposals::{
     self, Decision, FieldInput, Proposal, ProposalEngine, ProposalMethod, ProposalStatus,
-    ProposeInput, ReviewItem, ReviewReason, SearchHit,
+    ProposeInput, ReviewItem, ReviewReason, ReviewStatus, SearchHit,
 };
 use super::scoring::Candidate;
 use crate::domains::auth::model::Role;
@@ -46,22 +46,24 @@ pub enum GqlReviewStatus {
     Rejected,
 }
 
-impl GqlReviewStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Approved => "APPROVED",
-            Self::Edited => "EDITED",
-            Self::Rejected => "REJECTED",
+impl From<ReviewStatus> for GqlReviewStatus {
+    fn from(s: ReviewStatus) -> Self {
+        match s {
+            ReviewStatus::Pending => Self::Pending,
+            ReviewStatus::Approved => Self::Approved,
+            ReviewStatus::Edited => Self::Edited,
+            ReviewStatus::Rejected => Self::Rejected,
         }
     }
+}
 
-    fn parse(s: &str) -> Self {
+impl From<GqlReviewStatus> for ReviewStatus {
+    fn from(s: GqlReviewStatus) -> Self {
         match s {
-            "APPROVED" => Self::Approved,
-            "EDITED" => Self::Edited,
-            "REJECTED" => Self::Rejected,
-            _ => Self::Pending,
+            GqlReviewStatus::Pending => Self::Pending,
+            GqlReviewStatus::Approved => Self::Approved,
+            GqlReviewStatus::Edited => Self::Edited,
+            GqlReviewStatus::Rejected => Self::Rejected,
         }
     }
 }
@@ -163,7 +165,7 @@ impl From<ReviewItem> for Review {
             description: r.proposal.description,
             samples: r.proposal.samples,
             reason: r.reason.into(),
-            status: GqlReviewStatus::parse(&r.status),
+            status: r.status.into(),
             confidence: r.confidence,
             candidates: r
                 .proposal
@@ -266,7 +268,7 @@ impl ProposalQuery {
         let scope = ctx.scope(Role::Viewer)?;
         let app = ctx.app()?;
         let page = page_request(&app.settings.graphql, first, after.as_deref())?;
-        let status = status.unwrap_or(GqlReviewStatus::Pending).as_str();
+        let status = status.unwrap_or(GqlReviewStatus::Pending).into();
         let result =
             proposals::review_queue(ctx.service::<ProposalEngine>()?, &scope, status, page).await?;
         Ok(connection(result, after.is_some(), |r| r.id, Review::from))

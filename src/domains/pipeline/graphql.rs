@@ -7,6 +7,7 @@ use super::service::{self, Pipeline, SyncRun};
 use super::store::SchemaVersion;
 use super::sync::SyncCounts;
 use crate::domains::auth::model::Role;
+use crate::domains::connectors::drift::{self, DriftRecord};
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
@@ -136,17 +137,17 @@ pub struct DriftEvent {
     pub detected_at: DateTime<Utc>,
 }
 
-impl From<entity::drift_events::Model> for DriftEvent {
-    fn from(d: entity::drift_events::Model) -> Self {
+impl From<DriftRecord> for DriftEvent {
+    fn from(d: DriftRecord) -> Self {
         Self {
             id: to_id(d.id),
             connector_id: to_id(d.connector_id),
             source_entity: d.source_entity,
-            kind: match d.kind.as_str() {
-                "FIELD_REMOVED" => DriftKind::FieldRemoved,
-                "FIELD_RENAMED" => DriftKind::FieldRenamed,
-                "TYPE_CHANGED" => DriftKind::TypeChanged,
-                _ => DriftKind::FieldAdded,
+            kind: match d.kind {
+                drift::DriftKind::FieldAdded => DriftKind::FieldAdded,
+                drift::DriftKind::FieldRemoved => DriftKind::FieldRemoved,
+                drift::DriftKind::FieldRenamed => DriftKind::FieldRenamed,
+                drift::DriftKind::TypeChanged => DriftKind::TypeChanged,
             },
             field_name: d.field_name,
             previous: d.previous.map(Json),

@@ -13,6 +13,7 @@ use super::sync::{self, RunError, SyncCounts};
 use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
+use crate::domains::connectors::drift::DriftRecord;
 use crate::domains::connectors::model::ConnectorStatus;
 use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::connectors::service as connectors;
@@ -64,7 +65,7 @@ impl From<entity::jobs::Model> for SyncRun {
             counts: serde_json::from_value(j.counts).unwrap_or_default(),
             errors: serde_json::from_value(j.errors).unwrap_or_default(),
             attempts: j.attempts,
-            trace_id: j.payload["traceId"].as_str().map(str::to_owned),
+            trace_id: sync::SyncPayload::of(&j.payload).trace_id,
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
@@ -165,13 +166,32 @@ pub async fn drift_events(
     scope: &TenantScope,
     connector: Uuid,
     page: PageRequest,
-) -> AppResult<Page<entity::drift_events::Model>> {
+) -> AppResult<Page<DriftRecord>> {
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     connectors::find(&tx, connector)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
     let (rows, total) = store::drift_page(&tx, connector, &page).await?;
-    Ok(page.finish(rows, total))
+    let records = rows
+        .into_iter()
+        .map(|d| {
+            Ok(DriftRecord {
+                id: d.id,
+                connector_id: d.connector_id,
+                source_entity: d.source_entity,
+                kind: d
+                    .kind
+                    .parse()
+                    .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+                field_name: d.field_name,
+                previous: d.previous,
+                current: d.current,
+                schema_version: d.schema_version,
+                detected_at: d.detected_at,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page.finish(records, total))
 }
 
 pub async fn schema_timeline(

@@ -8,6 +8,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use super::sync::SyncPayload;
 use crate::domains::connectors::drift::Drift;
 use crate::domains::connectors::source::FieldSchema;
 use crate::domains::jobs::JobStatus;
@@ -231,7 +232,7 @@ pub async fn create_job(
         kind: Set("SYNC".to_owned()),
         status: Set(JobStatus::Queued.as_str().to_owned()),
         connector_id: Set(Some(connector)),
-        payload: Set(json!({ "traceId": trace_id, "checkpoints": {} })),
+        payload: Set(json!(SyncPayload::new(trace_id))),
         counts: Set(json!({})),
         errors: Set(json!([])),
         attempts: Set(0),

@@ -148,19 +148,41 @@ struct Run {
     connector: Option<Uuid>,
 }
 
+/// What a sync job carries between attempts (its `payload`): the trace of the request that
+/// queued it, and per entity the last stored record key a resumed run continues after.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPayload {
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub checkpoints: Map<String, Value>,
+}
+
+impl SyncPayload {
+    pub fn new(trace_id: &str) -> Self {
+        Self {
+            trace_id: Some(trace_id.to_owned()),
+            checkpoints: Map::new(),
+        }
+    }
+
+    /// Read from a stored payload; what cannot be read starts afresh.
+    pub fn of(payload: &Value) -> Self {
+        serde_json::from_value(payload.clone()).unwrap_or_default()
+    }
+}
+
 impl Run {
     /// Picks up what an earlier attempt of the job stored.
     fn resume(job: &entity::jobs::Model) -> Self {
+        let payload = SyncPayload::of(&job.payload);
         Self {
             counts: serde_json::from_value(job.counts.clone()).unwrap_or_default(),
             errors: Vec::new(),
-            checkpoints: job.payload["checkpoints"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            trace_id: job.payload["traceId"]
-                .as_str()
-                .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned),
+            checkpoints: payload.checkpoints,
+            trace_id: payload
+                .trace_id
+                .unwrap_or_else(|| Uuid::now_v7().to_string()),
             connector: job.connector_id,
         }
     }

@@ -25,9 +25,11 @@ use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::error::{AppError, AppResult};
 use crate::infra::vector::{VectorKind, VectorRecord};
 use crate::tenancy::ScopedTx;
+use crate::text_enum::text_enum;
 
 pub(crate) use self::evidence::invalidate_exact;
 pub use self::review::{decide, pending_reviews, review_queue, Decision, ReviewItem};
+
 pub use self::search::{seed_baseline, semantic_search, SearchHit};
 
 const ALTERNATIVES: usize = 3;
@@ -71,31 +73,23 @@ pub enum ProposalMethod {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewReason {
-    ReviewBand,
-    LowConfidence,
-    Conflict,
-    NoCandidate,
+text_enum! {
+    /// Why a proposal waits for a human.
+    pub enum ReviewReason {
+        ReviewBand => "REVIEW_BAND",
+        LowConfidence => "LOW_CONFIDENCE",
+        Conflict => "CONFLICT",
+        NoCandidate => "NO_CANDIDATE",
+    }
 }
 
-impl ReviewReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReviewBand => "REVIEW_BAND",
-            Self::LowConfidence => "LOW_CONFIDENCE",
-            Self::Conflict => "CONFLICT",
-            Self::NoCandidate => "NO_CANDIDATE",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "REVIEW_BAND" => Self::ReviewBand,
-            "LOW_CONFIDENCE" => Self::LowConfidence,
-            "CONFLICT" => Self::Conflict,
-            _ => Self::NoCandidate,
-        }
+text_enum! {
+    /// Where a review item stands: waiting, or decided one of three ways.
+    pub enum ReviewStatus {
+        Pending => "PENDING",
+        Approved => "APPROVED",
+        Edited => "EDITED",
+        Rejected => "REJECTED",
     }
 }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::evidence::invalidate_exact;
 use super::record::learn;
 use super::ProposalEngine;
-use super::{ReviewReason, StoredProposal};
+use super::{ReviewReason, ReviewStatus, StoredProposal};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::mappings::model::MappingMethod;
@@ -24,7 +24,7 @@ pub struct ReviewItem {
     pub source_entity: String,
     pub source_field: String,
     pub reason: ReviewReason,
-    pub status: String,
+    pub status: ReviewStatus,
     pub confidence: f64,
     pub proposal: StoredProposal,
     pub mapping_id: Option<Uuid>,
@@ -36,12 +36,16 @@ pub struct ReviewItem {
 fn to_item(r: entity::mapping_reviews::Model) -> AppResult<ReviewItem> {
     Ok(ReviewItem {
         id: r.id,
-        reason: ReviewReason::parse(&r.reason),
+        // A reason this build does not know reads as the most cautious one.
+        reason: r.reason.parse().unwrap_or(ReviewReason::NoCandidate),
         proposal: serde_json::from_value(r.proposal).map_err(AppError::internal)?,
         source_system: r.source_system,
         source_entity: r.source_entity,
         source_field: r.source_field,
-        status: r.status,
+        status: r
+            .status
+            .parse()
+            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
         confidence: r.confidence,
         mapping_id: r.mapping_id,
         decided_by: r.decided_by,
@@ -53,12 +57,12 @@ fn to_item(r: entity::mapping_reviews::Model) -> AppResult<ReviewItem> {
 pub async fn review_queue(
     engine: &ProposalEngine,
     scope: &TenantScope,
-    status: &str,
+    status: ReviewStatus,
     page: PageRequest,
 ) -> AppResult<Page<ReviewItem>> {
     let tx = ScopedTx::begin(&engine.db, scope).await?;
-    let rows = review_store::list(&tx, status, &page).await?;
-    let total = review_store::count(&tx, status).await?;
+    let rows = review_store::list(&tx, status.as_str(), &page).await?;
+    let total = review_store::count(&tx, status.as_str()).await?;
     let items = rows
         .into_iter()
         .map(to_item)
@@ -69,7 +73,7 @@ pub async fn review_queue(
 /// How many reviews are waiting.
 pub async fn pending_reviews(engine: &ProposalEngine, scope: &TenantScope) -> AppResult<u64> {
     let tx = ScopedTx::begin(&engine.db, scope).await?;
-    Ok(review_store::count(&tx, "PENDING").await?)
+    Ok(review_store::count(&tx, ReviewStatus::Pending.as_str()).await?)
 }
 
 pub enum Decision {
@@ -97,7 +101,7 @@ pub async fn decide(
     let review = review_store::lock(&tx, review_id)
         .await?
         .ok_or(AppError::NotFound { what: "review" })?;
-    if review.status != "PENDING" {
+    if review.status != ReviewStatus::Pending.as_str() {
         return Err(AppError::Conflict(format!(
             "review is already {}",
             review.status
@@ -113,7 +117,7 @@ pub async fn decide(
                 .ok_or_else(|| AppError::bad_field("candidate", "no such candidate"))?;
             let method = c.method.parse().unwrap_or(MappingMethod::Rag);
             (
-                "APPROVED",
+                ReviewStatus::Approved,
                 Some(Candidate {
                     entity: c.entity.clone(),
                     field: c.field.clone(),
@@ -131,7 +135,7 @@ pub async fn decide(
                 ));
             }
             (
-                "EDITED",
+                ReviewStatus::Edited,
                 Some(Candidate {
                     entity,
                     field,
@@ -141,7 +145,7 @@ pub async fn decide(
                 None,
             )
         }
-        Decision::Reject { reason } => ("REJECTED", None, reason),
+        Decision::Reject { reason } => (ReviewStatus::Rejected, None, reason),
     };
     let mut mapping_id = None;
     if let Some(t) = &target {
@@ -161,15 +165,21 @@ pub async fn decide(
         "method": target.as_ref().map(|t| t.method.as_str()),
         "reason": note,
     });
-    let decided =
-        review_store::decide(&tx, review, status, decision_json.clone(), mapping_id).await?;
+    let decided = review_store::decide(
+        &tx,
+        review,
+        status.as_str(),
+        decision_json.clone(),
+        mapping_id,
+    )
+    .await?;
     audit::record(
         &tx,
         AuditEntry::new(
             match status {
-                "APPROVED" => "review.approve",
-                "EDITED" => "review.edit",
-                _ => "review.reject",
+                ReviewStatus::Approved => "review.approve",
+                ReviewStatus::Edited => "review.edit",
+                ReviewStatus::Pending | ReviewStatus::Rejected => "review.reject",
             },
             "review",
             review_id,
@@ -201,7 +211,7 @@ pub async fn decide(
             )
             .status("DECIDED")
             .message(format!("review {review_id}: {status}"))
-            .data(json!({ "reviewIds": [review_id.to_string()], "decision": status })),
+            .data(json!({ "reviewIds": [review_id.to_string()], "decision": status.as_str() })),
         );
     }
     to_item(decided)
