@@ -18,6 +18,7 @@ use crate::domains::mappings::service::MappingRegistry;
 use crate::domains::pipeline::service::Pipeline;
 use crate::domains::telemetry::live::LiveFeed;
 use crate::domains::telemetry::publisher::Telemetry;
+use crate::graphql::extensions::OperationMetrics;
 use crate::graphql::schema;
 use crate::http;
 use crate::infra::embed::Embedder;
@@ -146,6 +147,7 @@ impl Application {
         crate::domains::pipeline::service::spawn_reaper(services.pipeline.as_ref().clone());
         let schema = services
             .register(schema::builder(&state.settings))
+            .extension(OperationMetrics(state.metrics.clone()))
             .data(state.clone())
             .finish();
         let frontend = state.settings.server.frontend_dir.clone();

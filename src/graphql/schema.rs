@@ -2,6 +2,7 @@
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use super::errors::ErrorCodes;
+use super::extensions::Timeout;
 use crate::config::Settings;
 use crate::domains::audit::graphql::AuditQuery;
 use crate::domains::auth::graphql::{AuthMutation, AuthQuery};
@@ -59,7 +60,10 @@ pub fn builder(settings: &Settings) -> SchemaBuilder<QueryRoot, MutationRoot, Su
     .limit_depth(settings.graphql.max_depth)
     .limit_complexity(settings.graphql.max_complexity)
     .limit_recursive_depth(32)
-    .extension(ErrorCodes);
+    .extension(ErrorCodes)
+    .extension(Timeout(std::time::Duration::from_secs(
+        settings.graphql.timeout_secs.max(1),
+    )));
     if !settings.server.introspection {
         builder = builder.disable_introspection();
     }

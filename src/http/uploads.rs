@@ -2,17 +2,21 @@
 //! `<file root>/tenants/<tenant>/uploads/<name>` (a connector then names it `uploads/<name>`).
 //! The body goes to a temporary file first and replaces the old one only when complete, so an
 //! oversize or broken upload leaves the previous file as it was.
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::graphql::{error_response, over_limit, rate_limited};
-use super::request;
+use super::graphql::error_response;
+use super::{gateway, request};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::model::Role;
-use crate::domains::auth::service::{self as auth, AuthService};
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::auth::service as auth;
 use crate::domains::connectors::kinds::csv::uploads_dir;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
@@ -41,35 +45,39 @@ fn app_error(e: &AppError) -> HttpResponse {
     error_response(e.code(), &e.message())
 }
 
+/// What an upload must pass before it is charged: a plain CSV name and an editor. Runs in the
+/// gateway between authentication and the rate limit; the handler finds the tenant pass.
+pub async fn admit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let name = req.match_info().get("name").unwrap_or_default();
+    if !valid_name(name) {
+        return Ok(req.into_response(error_response(ErrorCode::BadRequest,
+            "the file name must end in .csv and hold only letters, digits, '.', '-' and '_' (at most 100)",
+        )));
+    }
+    let meta = request::meta(req.request(), gateway::trace_id(req.request()));
+    match auth::authorize(&gateway::authentication(req.request()), Role::Editor, meta) {
+        Ok(scope) => {
+            req.extensions_mut().insert(scope);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(e) => Ok(req.into_response(app_error(&e))),
+    }
+}
+
 pub async fn put(
     req: HttpRequest,
     name: web::Path<String>,
     mut payload: web::Payload,
     state: web::Data<AppState>,
-    auth_service: web::Data<AuthService>,
 ) -> HttpResponse {
     let name = name.into_inner();
-    if !valid_name(&name) {
-        return error_response(ErrorCode::BadRequest,
-            "the file name must end in .csv and hold only letters, digits, '.', '-' and '_' (at most 100)",
-        );
-    }
-    let authentication = auth::authenticate(
-        &auth_service,
-        request::bearer(&req).as_deref(),
-        request::api_key_header(&req).as_deref(),
-    )
-    .await;
-    let trace_id = request::trace_id(&req);
-    let meta = request::meta(&req, trace_id.clone());
-    let scope = match auth::authorize(&authentication, Role::Editor, meta) {
-        Ok(scope) => scope,
-        Err(e) => return app_error(&e),
+    let Some(scope) = req.extensions_mut().remove::<TenantScope>() else {
+        return error_response(ErrorCode::Internal, "the upload was not admitted");
     };
     let tenant = scope.tenant_id();
-    if let Some(wait) = over_limit(&req, &state, Some(tenant), true, 1).await {
-        return rate_limited(wait, &trace_id);
-    }
     let max = state.settings.uploads.max_bytes;
     let too_large = || {
         error_response(
