@@ -54,6 +54,17 @@ pub enum SourceError {
     Invalid(String),
 }
 
+/// What a caller is told: an unreadable source is bad input (its config or its endpoint), an
+/// invalid one names the config.
+impl From<SourceError> for crate::error::AppError {
+    fn from(e: SourceError) -> Self {
+        match e {
+            SourceError::Unavailable(m) => Self::bad_input(format!("source unavailable: {m}")),
+            SourceError::Invalid(m) => Self::bad_field("config", m),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Health {
     pub ok: bool,

@@ -16,7 +16,7 @@ use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::{self, Drift};
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
-use crate::domains::connectors::source::{EntitySchema, Source, SourceError};
+use crate::domains::connectors::source::{EntitySchema, Source};
 use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
@@ -206,8 +206,8 @@ impl Run {
             .runtime
             .open(scope.tenant_id(), &connector, config)
             .await
-            .map_err(source_error)?;
-        let entities = source.entities().await.map_err(source_error)?;
+            .map_err(AppError::from)?;
+        let entities = source.entities().await.map_err(AppError::from)?;
         self.counts.entities = entities.len() as u64;
         for entity in entities {
             let introspected = source
@@ -226,7 +226,7 @@ impl Run {
                     )
                     .await
                 }
-                Err(e) => Err(source_error(e)),
+                Err(e) => Err(AppError::from(e)),
             };
             if let Err(e) = result {
                 // Our own database away is no fault of the entity: stop, to be resumed.
@@ -281,7 +281,7 @@ impl Run {
         };
         let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
-            let mut batch = batch.map_err(source_error)?;
+            let mut batch = batch.map_err(AppError::from)?;
             batch.quarantine_binary();
             let built = std::time::Instant::now();
             let mut stats: HashMap<Uuid, (u64, u64)> = HashMap::new();
@@ -488,12 +488,5 @@ impl Run {
             .await;
         }
         Ok(version)
-    }
-}
-
-fn source_error(e: SourceError) -> AppError {
-    match e {
-        SourceError::Unavailable(m) => AppError::bad_input(format!("source unavailable: {m}")),
-        SourceError::Invalid(m) => AppError::bad_field("config", m),
     }
 }

@@ -9,33 +9,16 @@ use uuid::Uuid;
 use crate::config::{VectorBackend, VectorSettings};
 use crate::infra::embed::Vector;
 use crate::tenancy::ScopedTx;
+use crate::text_enum::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VectorKind {
-    /// An approved mapping of the tenant: source field text → canonical field.
-    Mapping,
-    /// Knowledge about a canonical field (name, alias or description); baseline or tenant.
-    CanonicalField,
-    /// A source field the tenant has shown us.
-    SourceField,
-}
-
-impl VectorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Mapping => "MAPPING",
-            Self::CanonicalField => "CANONICAL_FIELD",
-            Self::SourceField => "SOURCE_FIELD",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "MAPPING" => Some(Self::Mapping),
-            "CANONICAL_FIELD" => Some(Self::CanonicalField),
-            "SOURCE_FIELD" => Some(Self::SourceField),
-            _ => None,
-        }
+text_enum! {
+    pub enum VectorKind {
+        /// An approved mapping of the tenant: source field text → canonical field.
+        Mapping => "MAPPING",
+        /// Knowledge about a canonical field (name, alias or description); baseline or tenant.
+        CanonicalField => "CANONICAL_FIELD",
+        /// A source field the tenant has shown us.
+        SourceField => "SOURCE_FIELD",
     }
 }
 

@@ -265,7 +265,7 @@ async fn tune_scan(tx: &ScopedTx<'_>) -> Result<(), DbErr> {
 
 fn to_hit(r: HitRow) -> Option<VectorHit> {
     Some(VectorHit {
-        kind: VectorKind::parse(&r.kind)?,
+        kind: r.kind.parse().ok()?,
         baseline: r.tenant_id == BASELINE_TENANT,
         mapping_id: r.mapping_id,
         canonical: r.canonical_entity.zip(r.canonical_field),

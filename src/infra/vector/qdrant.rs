@@ -307,7 +307,7 @@ fn to_hit(point: ScoredPoint) -> Option<VectorHit> {
         _ => None,
     };
     Some(VectorHit {
-        kind: VectorKind::parse(&text(p, "kind")?)?,
+        kind: text(p, "kind")?.parse().ok()?,
         baseline: tenant == BASELINE_TENANT,
         mapping_id: text(p, "mapping_id").and_then(|id| id.parse().ok()),
         canonical: text(p, "canonical_entity").zip(text(p, "canonical_field")),
