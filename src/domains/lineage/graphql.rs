@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::export::Exports;
 use super::grid::{self, Column, Cursor, Filter, Op, Sort};
+use super::model::{self, GridEntry};
 use super::service::{self, GridRequest, NodeKind, TreeNode};
-use super::store::GridRow;
 use crate::domains::auth::model::Role;
 use crate::error::AppError;
 use crate::graphql::context::{parse_id, ContextExt};
@@ -139,15 +139,15 @@ pub struct LineageRow {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<GridRow> for LineageRow {
-    fn from(r: GridRow) -> Self {
+impl From<GridEntry> for LineageRow {
+    fn from(r: GridEntry) -> Self {
         Self {
             id: ID(r.id.to_string()),
-            status: match r.status.as_str() {
-                "ACTIVE" => LineageStatus::Active,
-                "PENDING_REVIEW" => LineageStatus::PendingReview,
-                "FAILED" => LineageStatus::Failed,
-                _ => LineageStatus::Deprecated,
+            status: match r.status {
+                model::LineageStatus::Active => LineageStatus::Active,
+                model::LineageStatus::PendingReview => LineageStatus::PendingReview,
+                model::LineageStatus::Failed => LineageStatus::Failed,
+                model::LineageStatus::Deprecated => LineageStatus::Deprecated,
             },
             source_system: r.source_system,
             source_table: r.source_table,

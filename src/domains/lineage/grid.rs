@@ -386,7 +386,7 @@ pub fn order_by(sort: Sort) -> String {
 }
 
 /// The sort key of a row as the cursor stores it (same coalescing as `sort_expr`).
-pub fn sort_key_of(sort: Sort, row: &super::store::GridRow) -> Json {
+pub fn sort_key_of(sort: Sort, row: &super::model::GridEntry) -> Json {
     use serde_json::json;
     match sort.column {
         Column::SourceSystem => json!(row.source_system),
@@ -396,7 +396,7 @@ pub fn sort_key_of(sort: Sort, row: &super::store::GridRow) -> Json {
         Column::CanonicalField => json!(row.canonical_field),
         Column::MappingType => json!(row.mapping_type),
         Column::Method => json!(row.method),
-        Column::Status => json!(row.status),
+        Column::Status => json!(row.status.as_str()),
         Column::Confidence => json!(row.confidence),
         Column::Version => json!(f64::from(row.version)),
         Column::SuccessRate => json!(row.success_rate.unwrap_or(-1.0)),

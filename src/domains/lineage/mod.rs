@@ -6,5 +6,6 @@ pub mod graph_graphql;
 pub mod graphql;
 pub mod grid;
 pub mod metrics;
+pub mod model;
 pub mod service;
 pub mod store;

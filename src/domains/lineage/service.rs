@@ -2,7 +2,8 @@
 use uuid::Uuid;
 
 use super::grid::{Cursor, Filter, Sort};
-use super::store::{self, GridQuery, GridRow, TreeRow};
+use super::model::GridEntry;
+use super::store::{self, GridQuery, TreeRow};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
 use crate::error::{AppError, AppResult};
@@ -10,7 +11,7 @@ use crate::tenancy::ScopedTx;
 use sea_orm::DatabaseConnection;
 
 pub struct GridPage {
-    pub rows: Vec<GridRow>,
+    pub rows: Vec<GridEntry>,
     pub has_next: bool,
     pub total: u64,
 }
@@ -40,7 +41,7 @@ pub async fn grid(
     let has_next = rows.len() as u64 > req.limit;
     rows.truncate(req.limit as usize);
     Ok(GridPage {
-        rows,
+        rows: rows.into_iter().map(GridEntry::from).collect(),
         has_next,
         total,
     })

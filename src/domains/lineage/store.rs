@@ -3,6 +3,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::grid::{self, Cursor, Filter, Sort, Sql};
+use super::model::{GridEntry, LineageStatus};
 use crate::tenancy::ScopedTx;
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -23,6 +24,30 @@ pub struct GridRow {
     pub avg_processing_ms: Option<f64>,
     pub error_count: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<GridRow> for GridEntry {
+    fn from(r: GridRow) -> Self {
+        Self {
+            id: r.id,
+            // Kept by the triggers of migration 0006; any other text reads as retired.
+            status: r.status.parse().unwrap_or(LineageStatus::Deprecated),
+            source_system: r.source_system,
+            source_table: r.source_table,
+            source_field: r.source_field,
+            canonical_entity: r.canonical_entity,
+            canonical_field: r.canonical_field,
+            mapping_type: r.mapping_type,
+            method: r.method,
+            confidence: r.confidence,
+            version: r.version,
+            last_validated: r.last_validated,
+            success_rate: r.success_rate,
+            avg_processing_ms: r.avg_processing_ms,
+            error_count: r.error_count,
+            created_at: r.created_at,
+        }
+    }
 }
 
 /// The grid: one row per mapping (its head version) with its figures, kept by triggers

@@ -3,6 +3,7 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
+use super::model::{Quarantined, StoredEvent, StoredRecord};
 use crate::pagination::PageRequest;
 use crate::tenancy::ScopedTx;
 
@@ -137,7 +138,7 @@ pub async fn quarantine(
 }
 
 #[derive(Debug, FromQueryResult)]
-pub struct QuarantineRow {
+struct QuarantineRow {
     pub id: Uuid,
     pub source_entity: String,
     pub row_number: i64,
@@ -145,11 +146,23 @@ pub struct QuarantineRow {
     pub raw: String,
 }
 
+impl From<QuarantineRow> for Quarantined {
+    fn from(r: QuarantineRow) -> Self {
+        Self {
+            id: r.id,
+            source_entity: r.source_entity,
+            row_number: r.row_number,
+            reason: r.reason,
+            raw: r.raw,
+        }
+    }
+}
+
 pub async fn quarantine_page(
     tx: &ScopedTx<'_>,
     job: Uuid,
     page: &PageRequest,
-) -> Result<(Vec<QuarantineRow>, u64), DbErr> {
+) -> Result<(Vec<Quarantined>, u64), DbErr> {
     let rows = QuarantineRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id, source_entity, row_number, reason, raw FROM quarantined_records
@@ -171,11 +184,11 @@ pub async fn quarantine_page(
         vec![tx.tenant_id().into(), job.into()],
     )
     .await?;
-    Ok((rows, total))
+    Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
 #[derive(Debug, FromQueryResult)]
-pub struct RecordRow {
+struct RecordRow {
     pub entity: String,
     pub id: Uuid,
     pub source_system: String,
@@ -188,11 +201,28 @@ pub struct RecordRow {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<RecordRow> for StoredRecord {
+    fn from(r: RecordRow) -> Self {
+        Self {
+            entity: r.entity,
+            id: r.id,
+            source_system: r.source_system,
+            connector_id: r.connector_id,
+            source_entity: r.source_entity,
+            source_record_id: r.source_record_id,
+            data: r.data,
+            extras: r.extras,
+            lineage: r.lineage,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
 pub async fn find_record(
     tx: &ScopedTx<'_>,
     entity: &str,
     id: Uuid,
-) -> Result<Option<RecordRow>, DbErr> {
+) -> Result<Option<StoredRecord>, DbErr> {
     RecordRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT entity, id, source_system, connector_id, source_entity, source_record_id, data, extras,
@@ -202,10 +232,11 @@ pub async fn find_record(
     ))
     .one(tx.conn())
     .await
+    .map(|r| r.map(Into::into))
 }
 
 #[derive(Debug, FromQueryResult)]
-pub struct EventRow {
+struct EventRow {
     pub id: Uuid,
     pub entity: String,
     pub canonical_id: Uuid,
@@ -223,6 +254,28 @@ pub struct EventRow {
     pub emitted_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<EventRow> for StoredEvent {
+    fn from(r: EventRow) -> Self {
+        Self {
+            id: r.id,
+            entity: r.entity,
+            canonical_id: r.canonical_id,
+            data: r.data,
+            extras: r.extras,
+            errors: r.errors,
+            source_system: r.source_system,
+            connector_id: r.connector_id,
+            source_entity: r.source_entity,
+            source_record_id: r.source_record_id,
+            record_version: r.record_version,
+            schema_version: r.schema_version,
+            trace_id: r.trace_id,
+            lineage: r.lineage,
+            emitted_at: r.emitted_at,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
     pub entity: Option<String>,
@@ -237,7 +290,7 @@ pub async fn event_page(
     tx: &ScopedTx<'_>,
     filter: &EventFilter,
     page: &PageRequest,
-) -> Result<(Vec<EventRow>, u64), DbErr> {
+) -> Result<(Vec<StoredEvent>, u64), DbErr> {
     let condition = "tenant_id = $1 AND ($2::text IS NULL OR entity = $2)
          AND ($3::uuid IS NULL OR connector_id = $3) AND ($4::text IS NULL OR source_record_id = $4)
          AND ($5::uuid IS NULL OR canonical_id = $5)
@@ -273,7 +326,7 @@ pub async fn event_page(
         values(),
     )
     .await?;
-    Ok((rows, total))
+    Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
 /// Adds a batch's validations to each mapping's figures; `elapsed_us` (the batch's build time)

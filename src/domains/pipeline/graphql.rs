@@ -2,7 +2,8 @@ use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, Sim
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::events_store::{EventFilter, EventRow, QuarantineRow, RecordRow};
+use super::events_store::EventFilter;
+use super::model::{Quarantined, StoredEvent, StoredRecord};
 use super::service::{self, Pipeline, SyncRun};
 use super::store::SchemaVersion;
 use super::sync::SyncCounts;
@@ -79,8 +80,8 @@ pub struct QuarantinedRecord {
     pub raw: String,
 }
 
-impl From<QuarantineRow> for QuarantinedRecord {
-    fn from(q: QuarantineRow) -> Self {
+impl From<Quarantined> for QuarantinedRecord {
+    fn from(q: Quarantined) -> Self {
         Self {
             id: to_id(q.id),
             source_entity: q.source_entity,
@@ -261,8 +262,8 @@ pub struct CanonicalRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<RecordRow> for CanonicalRecord {
-    fn from(r: RecordRow) -> Self {
+impl From<StoredRecord> for CanonicalRecord {
+    fn from(r: StoredRecord) -> Self {
         let origin = Origin {
             connector: r.connector_id,
             system: &r.source_system,
@@ -324,7 +325,7 @@ pub struct CanonicalEvent {
     pub fields: Vec<CanonicalValue>,
 }
 
-fn to_event(e: EventRow, tenant: uuid::Uuid) -> CanonicalEvent {
+fn to_event(e: StoredEvent, tenant: uuid::Uuid) -> CanonicalEvent {
     let origin = Origin {
         connector: e.connector_id,
         system: &e.source_system,

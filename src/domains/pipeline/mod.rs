@@ -4,6 +4,7 @@ mod build;
 pub mod coerce;
 mod events_store;
 pub mod graphql;
+pub mod model;
 pub mod service;
 mod store;
 pub mod sync;

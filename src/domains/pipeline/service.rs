@@ -7,7 +7,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::events_store::{self, EventFilter, EventRow, QuarantineRow, RecordRow};
+use super::events_store::{self, EventFilter};
+use super::model::{Quarantined, StoredEvent, StoredRecord};
 use super::store::{self, SchemaVersion};
 use super::sync::{self, RunError, SyncCounts};
 use crate::config::Settings;
@@ -155,7 +156,7 @@ pub async fn quarantined(
     scope: &TenantScope,
     run: Uuid,
     page: PageRequest,
-) -> AppResult<Page<QuarantineRow>> {
+) -> AppResult<Page<Quarantined>> {
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let (rows, total) = events_store::quarantine_page(&tx, run, &page).await?;
     Ok(page.finish(rows, total))
@@ -211,7 +212,7 @@ pub async fn record(
     scope: &TenantScope,
     entity: &str,
     id: Uuid,
-) -> AppResult<RecordRow> {
+) -> AppResult<StoredRecord> {
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     events_store::find_record(&tx, entity, id)
         .await?
@@ -225,7 +226,7 @@ pub async fn events(
     scope: &TenantScope,
     filter: EventFilter,
     page: PageRequest,
-) -> AppResult<Page<EventRow>> {
+) -> AppResult<Page<StoredEvent>> {
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let (rows, total) = events_store::event_page(&tx, &filter, &page).await?;
     Ok(page.finish(rows, total))
