@@ -16,6 +16,7 @@ use super::token::TokenKeys;
 use super::{api_keys, password, secret, sessions, store};
 use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
+use crate::domains::jobs::model::StaleJob;
 use crate::domains::ontology::service as ontology;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::redis::Redis;
@@ -87,10 +88,11 @@ pub fn baseline_scope() -> TenantScope {
 }
 
 /// The pass for a job that outlived its request (a run resumed after its process stopped):
-/// the tenant is the job row's own, read from the database, never from request input.
-pub fn scope_for_job(job: &entity::jobs::Model) -> TenantScope {
+/// the tenant is the job row's own, read from the database by the jobs domain (only it can
+/// make a `StaleJob`), never from request input.
+pub fn scope_for_job(job: &StaleJob) -> TenantScope {
     TenantScope::mint(
-        job.tenant_id,
+        job.tenant_id(),
         Actor {
             kind: ActorKind::System,
             id: None,

@@ -13,6 +13,32 @@ text_enum! {
     }
 }
 
+/// A job found abandoned (its process stopped), as the jobs store read it from the database.
+/// Only this domain can make one, so a pass minted for it (`auth::service::scope_for_job`)
+/// always names the tenant of a real job row, never one taken from input.
+#[derive(Debug, Clone)]
+pub struct StaleJob {
+    id: uuid::Uuid,
+    tenant_id: uuid::Uuid,
+}
+
+impl StaleJob {
+    pub(in crate::domains::jobs) fn from_row(row: &entity::jobs::Model) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+        }
+    }
+
+    pub fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+
+    pub fn tenant_id(&self) -> uuid::Uuid {
+        self.tenant_id
+    }
+}
+
 /// What every job's payload carries, whatever its kind: the trace of the request that queued it.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

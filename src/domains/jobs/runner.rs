@@ -130,7 +130,7 @@ impl Jobs {
         Ok(store::stale_jobs(&self.db, self.stale_after_secs)
             .await?
             .iter()
-            .map(|job| (scope_for_job(job), job.id))
+            .map(|job| (scope_for_job(job), job.id()))
             .collect())
     }
 

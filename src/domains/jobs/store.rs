@@ -4,7 +4,7 @@ use entity::jobs;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::model::JobStatus;
+use super::model::{JobStatus, StaleJob};
 use crate::tenancy::ScopedTx;
 
 /// Takes the job for this process: a queued job, or a running one whose process stopped
@@ -80,12 +80,13 @@ pub async fn finish_job(
 pub async fn stale_jobs(
     db: &sea_orm::DatabaseConnection,
     stale_after_secs: u64,
-) -> Result<Vec<jobs::Model>, DbErr> {
-    jobs::Model::find_by_statement(Statement::from_sql_and_values(
+) -> Result<Vec<StaleJob>, DbErr> {
+    let rows = jobs::Model::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT * FROM stale_jobs(make_interval(secs => $1))",
         [(stale_after_secs as f64).into()],
     ))
     .all(db)
-    .await
+    .await?;
+    Ok(rows.iter().map(StaleJob::from_row).collect())
 }
