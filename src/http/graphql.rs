@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use serde_json::json;
 
-use super::gateway::{self, PricedRequest};
 use super::idempotency::{self, Ran};
+use super::middleware::{self, PricedRequest};
 use super::request;
 use crate::domains::auth::model::Authentication;
 use crate::domains::auth::service::AuthService;
@@ -35,7 +35,7 @@ pub(super) fn error_with_status(
 }
 
 /// Queries and mutations. The gateway has already read, priced, authenticated and charged the
-/// request (`gateway`); time limits and metrics run inside the schema (`graphql::extensions`).
+/// request (`middleware`); time limits and metrics run inside the schema (`graphql::extensions`).
 pub async fn post(
     req: HttpRequest,
     schema: web::Data<AppSchema>,
@@ -44,14 +44,14 @@ pub async fn post(
     let Some(priced) = req.extensions_mut().remove::<PricedRequest>() else {
         return error_response(ErrorCode::Internal, "the request was not priced");
     };
-    let authentication = gateway::authentication(&req);
+    let authentication = middleware::authentication(&req);
     let tenant = match &authentication {
         Authentication::Authenticated(p) => Some(p.tenant_id),
         _ => None,
     };
     let context = RequestContext {
         auth: authentication,
-        meta: request::meta(&req, gateway::trace_id(&req)),
+        meta: request::meta(&req, middleware::trace_id(&req)),
     };
     let guarded = idempotency::Guarded {
         redis: &state.redis,

@@ -1,11 +1,11 @@
 //! actix-web only: routes, request metadata, static files.
 mod document;
 pub mod exports;
-mod gateway;
 pub mod graphql;
 pub mod health;
 mod idempotency;
 mod limits;
+mod middleware;
 mod persisted;
 pub mod request;
 mod uploads;
@@ -23,10 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 web::post()
                     .to(graphql::post)
-                    .wrap(from_fn(gateway::rate_limit))
-                    .wrap(from_fn(gateway::authenticate))
-                    .wrap(from_fn(gateway::price_graphql))
-                    .wrap(from_fn(gateway::trace)),
+                    .wrap(from_fn(middleware::rate_limit))
+                    .wrap(from_fn(middleware::authenticate))
+                    .wrap(from_fn(middleware::price_graphql))
+                    .wrap(from_fn(middleware::trace)),
             )
             .route(web::get().to(graphql::get)),
     )
@@ -35,10 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/uploads/{name}").route(
             web::put()
                 .to(uploads::put)
-                .wrap(from_fn(gateway::rate_limit))
+                .wrap(from_fn(middleware::rate_limit))
                 .wrap(from_fn(uploads::admit))
-                .wrap(from_fn(gateway::authenticate))
-                .wrap(from_fn(gateway::trace)),
+                .wrap(from_fn(middleware::authenticate))
+                .wrap(from_fn(middleware::trace)),
         ),
     )
     .service(web::resource("/health").route(web::get().to(health::health)))

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::graphql::error_response;
-use super::{gateway, request};
+use super::{middleware, request};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::model::Role;
 use crate::domains::auth::scope::TenantScope;
@@ -57,8 +57,12 @@ pub async fn admit(
             "the file name must end in .csv and hold only letters, digits, '.', '-' and '_' (at most 100)",
         )));
     }
-    let meta = request::meta(req.request(), gateway::trace_id(req.request()));
-    match auth::authorize(&gateway::authentication(req.request()), Role::Editor, meta) {
+    let meta = request::meta(req.request(), middleware::trace_id(req.request()));
+    match auth::authorize(
+        &middleware::authentication(req.request()),
+        Role::Editor,
+        meta,
+    ) {
         Ok(scope) => {
             req.extensions_mut().insert(scope);
             Ok(next.call(req).await?.map_into_boxed_body())

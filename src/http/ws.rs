@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::document::DocumentLimits;
-use super::gateway::charge;
+use super::middleware::charge;
 use super::{limits, request};
 use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;

@@ -5,12 +5,12 @@
 //!
 //! Order (outermost first): trace → [price the document] → authenticate → [admit: the route's
 //! own checks] → rate limit → handler. A request refused before the rate limit is not charged.
-mod authenticate;
+mod auth;
 mod document;
 mod rate_limit;
 mod trace;
 
-pub use authenticate::authenticate;
+pub use auth::authenticate;
 pub use document::{price_graphql, PricedRequest};
 pub use rate_limit::{charge, rate_limit, Cost};
 pub use trace::{trace, TraceId};
