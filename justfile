@@ -65,36 +65,36 @@ schema: duckdb
 
 # Benchmarks: print figures and write them to bench/results/
 bench: services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --out bench/results
 
 # A 1,000,000-row, 25-column CSV through a whole sync run: records/s and peak memory
 bench-pipeline rows="1000000": services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite pipeline --rows {{rows}} --out bench/results
 
 # Lineage views over 1,000,000 mappings (100 connectors) plus 9 more tenants: grid, search, tree, graph, export
 bench-lineage rows="1000000": services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite lineage --rows {{rows}} --out bench/results
 
 # 1,000 live subscribers (100 tenants x 10) at 1,000 events/s: latency vs raw Redis, memory per subscriber
 bench-telemetry seconds="20": services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite telemetry --seconds {{seconds}} --out bench/results
 
 # Sustained mixed load (reads + proposal mutations) for `seconds`, with memory over time
 bench-load seconds="600": services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite load --seconds {{seconds}} --out bench/results
 
 # Proposal quality on bench/proposals/devset.json and proposal throughput vs raw embedding
 bench-proposals: services
-    cargo build --release -p autonomos --bin autonomos -p autonomos-bench
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite proposals --out bench/results
