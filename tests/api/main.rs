@@ -30,6 +30,7 @@ mod schema;
 mod security_access;
 mod security_outbound;
 mod telemetry;
+mod transforms;
 mod ui;
 mod uploads;
 mod vector_backends;

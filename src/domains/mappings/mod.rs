@@ -14,3 +14,4 @@ pub mod service;
 pub mod signals;
 pub mod sources;
 mod store;
+pub mod transform;

@@ -10,6 +10,7 @@ use super::model::{
 };
 use super::scoring::Candidate;
 use super::store;
+use super::transform::Transform;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::service as connectors;
@@ -64,7 +65,19 @@ fn check_target(target: &Target) -> AppResult<()> {
             "transform",
             "is required for COMPUTED and TRANSFORMED mappings",
         )),
-        _ => Ok(()),
+        (Some(_), MappingType::Direct) => Err(AppError::bad_field(
+            "mappingType",
+            "a DIRECT mapping copies values as they are; a transform needs TRANSFORMED",
+        )),
+        (Some(t), _) => Transform::parse(t).map(|_| ()).map_err(|p| {
+            let path = if p.path.is_empty() {
+                "transform".to_owned()
+            } else {
+                format!("transform.{}", p.path)
+            };
+            AppError::bad_field(path, p.reason)
+        }),
+        (None, MappingType::Direct) => Ok(()),
     }
     .and_then(|()| match &target.note {
         Some(n) if n.chars().count() > 2000 => Err(AppError::bad_field(

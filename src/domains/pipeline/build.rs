@@ -1,6 +1,7 @@
 //! The run's middle: the plan (each source field's canonical targets, from the active mappings)
 //! and building canonical events from a batch of source records through it.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -11,6 +12,7 @@ use super::sync::SyncCounts;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::source::Batch;
 use crate::domains::mappings::sources as mappings;
+use crate::domains::mappings::transform::Transform;
 use crate::domains::ontology::service as ontology;
 use crate::error::AppResult;
 use crate::tenancy::ScopedTx;
@@ -26,6 +28,9 @@ pub(super) struct Target {
     data_type: String,
     mapping_id: Uuid,
     version: i32,
+    /// Applied to the source value before it is coerced (TRANSFORMED and COMPUTED mappings);
+    /// `Err` when a stored transform no longer reads (saved before transforms were checked).
+    transform: Option<Result<Arc<Transform>, String>>,
 }
 
 /// Source records → canonical events (one per canonical entity a record feeds).
@@ -54,13 +59,24 @@ pub(super) fn build(
             for t in targets {
                 let (data, lineage, errors) = per_entity.entry(&t.entity).or_default();
                 let counted = stats.entry(t.mapping_id).or_default();
-                match coerce(&t.field, &t.data_type, raw) {
+                let transformed = match &t.transform {
+                    None => Ok(Some(raw.clone())),
+                    Some(Ok(transform)) => transform.apply(raw),
+                    Some(Err(broken)) => Err(broken.clone()),
+                };
+                let coerced = match transformed {
+                    Ok(Some(value)) => coerce(&t.field, &t.data_type, &value),
+                    Ok(None) => Ok(None),
+                    Err(reason) => Err(format!("transform: {reason}")),
+                };
+                match coerced {
                     Ok(Some(value)) => {
                         counted.0 += 1;
                         data.insert(t.field.clone(), value);
                         lineage.insert(
                             t.field.clone(),
-                            json!({ "sourceField": name, "mappingId": t.mapping_id, "mappingVersion": t.version }),
+                            json!({ "sourceField": name, "mappingId": t.mapping_id, "mappingVersion": t.version,
+                                    "transformed": t.transform.is_some() }),
                         );
                     }
                     Ok(None) => {}
@@ -148,6 +164,16 @@ pub(super) async fn plan(
             .copied()
             .unwrap_or("string")
             .to_owned();
+        // Checked when saved; one saved before the check that does not read makes each of its
+        // values an error with the reason (kept with the event), never a silent copy.
+        let transform = m.transform.as_ref().map(|raw| {
+            Transform::parse(raw).map(Arc::new).map_err(|p| {
+                format!(
+                    "the mapping's transform does not read at {}: {}",
+                    p.path, p.reason
+                )
+            })
+        });
         plan.entry(m.source_field.to_lowercase())
             .or_default()
             .push(Target {
@@ -156,6 +182,7 @@ pub(super) async fn plan(
                 data_type,
                 mapping_id: m.mapping_id,
                 version: m.version,
+                transform,
             });
     }
     let mut applied: Vec<String> = plan
