@@ -13,6 +13,7 @@ use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
+use crate::domains::pipeline::preview::PreviewQuery;
 use crate::domains::quotas::graphql::QuotaQuery;
 use crate::domains::telemetry::graphql::{
     TelemetryMutation, TelemetryQuery, TelemetrySubscription,
@@ -26,6 +27,7 @@ pub struct QueryRoot(
     MappingQuery,
     ProposalQuery,
     PipelineQuery,
+    PreviewQuery,
     LineageQuery,
     LineageGraphQuery,
     MetricsQuery,

@@ -169,6 +169,7 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("syncRuns", "query($c: ID) { syncRuns(connectorId: $c) { edges { node { id } } } }".into(), json!({ "c": c })),
         ("driftEvents", "query($c: ID!) { driftEvents(connectorId: $c) { edges { node { fieldName } } } }".into(), json!({ "c": c })),
         ("sourceSchemas", "query($c: ID!) { sourceSchemas(connectorId: $c) { sourceEntity fields { name } } }".into(), json!({ "c": c })),
+        ("previewTransform", "query($c: ID!) { previewTransform(input: { connectorId: $c, sourceEntity: \"accounts\", sourceField: \"Account Name\", canonicalEntity: \"account\", canonicalField: \"name\" }) { before after error } }".into(), json!({ "c": c })),
         ("canonicalRecord", "query($id: ID!) { canonicalRecord(entity: \"account\", id: $id) { fields { name value } } }".into(), json!({ "id": a.record })),
         ("canonicalEvents", "query($c: ID) { canonicalEvents(filter: { connectorId: $c }) { edges { node { id data } } } }".into(), json!({ "c": c })),
         ("lineageGrid", "query($s: String) { lineageGrid(search: $s, first: 100) { totalCount edges { node { id sourceSystem sourceField } } } }".into(), json!({ "s": MARK })),

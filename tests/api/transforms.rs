@@ -185,4 +185,41 @@ async fn the_pipeline_applies_transforms_and_keeps_what_they_cannot_read() {
     assert!(reason("close_date").contains("matches none"), "{small:#}");
     assert!(small["data"].get("amount").is_none());
     assert_eq!(run["counts"]["valueErrors"], 2, "{run:#}");
+
+    // The same transforms previewed on the connector's samples, before anything is saved.
+    let preview = app
+        .ok(
+            "query($c: ID!, $t: JSON) { previewTransform(input: { connectorId: $c, sourceEntity: \"deals\",
+                sourceField: \"amount cents\", canonicalEntity: \"opportunity\", canonicalField: \"amount\",
+                transform: $t }) { before after error } }",
+            json!({ "c": connector, "t": { "steps": [{ "op": "scale", "factor": 0.01 }] } }),
+            token,
+        )
+        .await["previewTransform"]
+        .clone();
+    let rows = preview.as_array().unwrap();
+    let row = |before: &str| {
+        rows.iter()
+            .find(|r| r["before"] == before)
+            .unwrap_or_else(|| panic!("no sample {before} in {preview:#}"))
+            .clone()
+    };
+    assert_eq!(row("1999900")["after"], 19999.0, "{preview:#}");
+    assert!(row("abc")["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("transform:"));
+    let refused = app
+        .gql(
+            "query($c: ID!) { previewTransform(input: { connectorId: $c, sourceEntity: \"deals\",
+                sourceField: \"Closed\", canonicalEntity: \"opportunity\", canonicalField: \"close_date\",
+                transform: { steps: [{ op: \"date\", formats: [] }] } }) { before } }",
+            json!({ "c": connector }),
+            token,
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["problems"][0]["field"], "transform.steps[0].formats",
+        "{refused:#}"
+    );
 }

@@ -5,6 +5,7 @@ pub mod coerce;
 mod events_store;
 pub mod graphql;
 pub mod model;
+pub mod preview;
 pub mod service;
 mod store;
 pub mod sync;
