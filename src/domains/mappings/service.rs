@@ -69,14 +69,7 @@ fn check_target(target: &Target) -> AppResult<()> {
             "mappingType",
             "a DIRECT mapping copies values as they are; a transform needs TRANSFORMED",
         )),
-        (Some(t), _) => Transform::parse(t).map(|_| ()).map_err(|p| {
-            let path = if p.path.is_empty() {
-                "transform".to_owned()
-            } else {
-                format!("transform.{}", p.path)
-            };
-            AppError::bad_field(path, p.reason)
-        }),
+        (Some(t), _) => Transform::parse(t).map(|_| ()).map_err(AppError::from),
         (None, MappingType::Direct) => Ok(()),
     }
     .and_then(|()| match &target.note {

@@ -106,6 +106,18 @@ pub struct TransformProblem {
     pub reason: String,
 }
 
+/// Refused input, named as the API names it: `transform.steps[1].pattern`.
+impl From<TransformProblem> for crate::error::AppError {
+    fn from(p: TransformProblem) -> Self {
+        let path = if p.path.is_empty() {
+            "transform".to_owned()
+        } else {
+            format!("transform.{}", p.path)
+        };
+        Self::bad_field(path, p.reason)
+    }
+}
+
 impl TransformProblem {
     fn at(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {

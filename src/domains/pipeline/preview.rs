@@ -46,14 +46,7 @@ pub async fn preview(
 ) -> AppResult<Vec<TransformPreview>> {
     let transform = match &input.transform {
         None => None,
-        Some(Json(raw)) => Some(Transform::parse(raw).map_err(|p| {
-            let path = if p.path.is_empty() {
-                "transform".to_owned()
-            } else {
-                format!("transform.{}", p.path)
-            };
-            AppError::bad_field(path, p.reason)
-        })?),
+        Some(Json(raw)) => Some(Transform::parse(raw)?),
     };
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     connectors::find(&tx, connector)
