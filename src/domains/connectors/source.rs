@@ -187,11 +187,24 @@ pub fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<(String,
         } else {
             format!("{prefix}.{k}")
         };
-        match v {
-            Value::Object(inner) => flatten(&name, inner, out),
-            Value::Array(_) => out.push((name, v.to_string())),
-            other => out.push((name, scalar(other))),
+        flatten_value(name, v, out);
+    }
+}
+
+/// Items of an array of objects read as paths (`emails[0].value`); beyond them, and arrays of
+/// plain values, the array stays one JSON text value.
+const MAX_ARRAY_ITEMS: usize = 3;
+
+fn flatten_value(name: String, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(inner) => flatten(&name, inner, out),
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            for (i, item) in items.iter().take(MAX_ARRAY_ITEMS).enumerate() {
+                flatten_value(format!("{name}[{i}]"), item, out);
+            }
         }
+        Value::Array(_) => out.push((name, v.to_string())),
+        other => out.push((name, scalar(other))),
     }
 }
 

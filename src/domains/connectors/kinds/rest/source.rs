@@ -454,6 +454,23 @@ mod tests {
         assert!(r
             .values
             .contains(&("tags".to_owned(), "[\"a\"]".to_owned())));
+        // Arrays of objects read as paths, a few items deep; arrays of plain values stay text.
+        let r = to_row(
+            &entity,
+            &json!({ "id": "8", "properties": {
+            "emails": [{ "value": "a@acme.test", "primary": true }, { "value": "b@acme.test" }],
+            "phones": [{ "n": 1 }, { "n": 2 }, { "n": 3 }, { "n": 4 }] } }),
+            1,
+        )
+        .unwrap();
+        assert!(r
+            .values
+            .contains(&("emails[0].value".to_owned(), "a@acme.test".to_owned())));
+        assert!(r
+            .values
+            .contains(&("emails[1].value".to_owned(), "b@acme.test".to_owned())));
+        assert!(r.values.iter().any(|(n, _)| n == "phones[2].n"));
+        assert!(!r.values.iter().any(|(n, _)| n == "phones[3].n"));
         let q = to_row(&entity, &json!({ "properties": { "name": "No id" } }), 2).unwrap_err();
         assert!(q.reason.contains("no id"));
     }
