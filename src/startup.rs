@@ -80,8 +80,8 @@ impl Application {
             db: db.clone(),
             redis: redis.clone(),
             settings: settings.clone(),
-            embedder: embedder.clone(),
-            vectors: vectors.clone(),
+            embedder,
+            vectors,
             knowledge: Knowledge::builtin()?,
             llm: LlmProvider::from_settings(&settings_llm)?,
             neighbours: NeighbourCache::new(neighbour_cache_entries),
@@ -110,7 +110,7 @@ impl Application {
                 metrics: metrics.clone(),
             }),
             live: Arc::new(LiveFeed {
-                redis_client: redis_client.clone(),
+                redis_client,
                 redis: redis.clone(),
                 read_count: settings.telemetry.read_count,
                 max_lag: std::time::Duration::from_secs(settings.telemetry.max_subscriber_lag_secs),
@@ -127,9 +127,6 @@ impl Application {
             db,
             redis,
             settings,
-            embedder,
-            vectors,
-            redis_client,
             metrics,
         };
         let seeded = proposals::seed_baseline(&services.proposals)

@@ -37,11 +37,11 @@ impl ContextExt for Context<'_> {
     }
 
     fn service<T: Send + Sync + 'static>(&self) -> AppResult<&T> {
-        self.service_ref::<T>().map(|s| s.as_ref())
+        registered::<T>(self).map(|s| s.as_ref())
     }
 
     fn service_arc<T: Send + Sync + 'static>(&self) -> AppResult<Arc<T>> {
-        self.service_ref::<T>().cloned()
+        registered::<T>(self).cloned()
     }
 
     fn request_meta(&self) -> RequestMeta {
@@ -58,19 +58,14 @@ impl ContextExt for Context<'_> {
     }
 }
 
-trait ServiceLookup {
-    fn service_ref<T: Send + Sync + 'static>(&self) -> AppResult<&Arc<T>>;
-}
-
-impl ServiceLookup for Context<'_> {
-    fn service_ref<T: Send + Sync + 'static>(&self) -> AppResult<&Arc<T>> {
-        self.data::<Arc<T>>().map_err(|_| {
-            AppError::internal(anyhow::anyhow!(
-                "{} missing from schema data",
-                std::any::type_name::<T>()
-            ))
-        })
-    }
+/// A service as `Services::register` put it in the schema data.
+fn registered<'c, T: Send + Sync + 'static>(ctx: &'c Context<'_>) -> AppResult<&'c Arc<T>> {
+    ctx.data::<Arc<T>>().map_err(|_| {
+        AppError::internal(anyhow::anyhow!(
+            "{} missing from schema data",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 /// Parses an `ID!` argument, naming the argument when it is not one of ours.

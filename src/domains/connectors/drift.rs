@@ -21,11 +21,7 @@ text_enum! {
 }
 
 impl Drift {
-    pub fn kind(&self) -> &'static str {
-        self.drift_kind().as_str()
-    }
-
-    pub fn drift_kind(&self) -> DriftKind {
+    pub fn kind(&self) -> DriftKind {
         match self {
             Self::Added(_) => DriftKind::FieldAdded,
             Self::Removed(_) => DriftKind::FieldRemoved,

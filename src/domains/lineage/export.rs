@@ -220,7 +220,7 @@ async fn stage(
                     r.mapping_type,
                     r.method,
                     r.confidence.to_string(),
-                    r.status,
+                    r.status.as_str().to_owned(),
                     r.version.to_string(),
                     r.last_validated.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     opt(r.success_rate),

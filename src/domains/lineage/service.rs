@@ -41,7 +41,7 @@ pub async fn grid(
     let has_next = rows.len() as u64 > req.limit;
     rows.truncate(req.limit as usize);
     Ok(GridPage {
-        rows: rows.into_iter().map(GridEntry::from).collect(),
+        rows,
         has_next,
         total,
     })

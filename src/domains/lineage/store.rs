@@ -1,52 +1,34 @@
 //! Reads for the lineage views. Every query is tenant-scoped (and RLS applies).
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult, Statement};
 use uuid::Uuid;
 
 use super::grid::{self, Cursor, Filter, Sort, Sql};
 use super::model::{GridEntry, LineageStatus};
 use crate::tenancy::ScopedTx;
 
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct GridRow {
-    pub id: Uuid,
-    pub source_system: String,
-    pub source_table: String,
-    pub source_field: String,
-    pub canonical_entity: String,
-    pub canonical_field: String,
-    pub mapping_type: String,
-    pub method: String,
-    pub confidence: f64,
-    pub status: String,
-    pub version: i32,
-    pub last_validated: Option<chrono::DateTime<chrono::Utc>>,
-    pub success_rate: Option<f64>,
-    pub avg_processing_ms: Option<f64>,
-    pub error_count: i64,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<GridRow> for GridEntry {
-    fn from(r: GridRow) -> Self {
-        Self {
-            id: r.id,
+/// Grid rows are read straight into the domain's `GridEntry` (its model stays free of the ORM).
+impl FromQueryResult for GridEntry {
+    fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let status: String = r.try_get(pre, "status")?;
+        Ok(Self {
+            id: r.try_get(pre, "id")?,
+            source_system: r.try_get(pre, "source_system")?,
+            source_table: r.try_get(pre, "source_table")?,
+            source_field: r.try_get(pre, "source_field")?,
+            canonical_entity: r.try_get(pre, "canonical_entity")?,
+            canonical_field: r.try_get(pre, "canonical_field")?,
+            mapping_type: r.try_get(pre, "mapping_type")?,
+            method: r.try_get(pre, "method")?,
+            confidence: r.try_get(pre, "confidence")?,
             // Kept by the triggers of migration 0006; any other text reads as retired.
-            status: r.status.parse().unwrap_or(LineageStatus::Deprecated),
-            source_system: r.source_system,
-            source_table: r.source_table,
-            source_field: r.source_field,
-            canonical_entity: r.canonical_entity,
-            canonical_field: r.canonical_field,
-            mapping_type: r.mapping_type,
-            method: r.method,
-            confidence: r.confidence,
-            version: r.version,
-            last_validated: r.last_validated,
-            success_rate: r.success_rate,
-            avg_processing_ms: r.avg_processing_ms,
-            error_count: r.error_count,
-            created_at: r.created_at,
-        }
+            status: status.parse().unwrap_or(LineageStatus::Deprecated),
+            version: r.try_get(pre, "version")?,
+            last_validated: r.try_get(pre, "last_validated")?,
+            success_rate: r.try_get(pre, "success_rate")?,
+            avg_processing_ms: r.try_get(pre, "avg_processing_ms")?,
+            error_count: r.try_get(pre, "error_count")?,
+            created_at: r.try_get(pre, "created_at")?,
+        })
     }
 }
 
@@ -90,7 +72,7 @@ impl From<DbErr> for GridError {
 pub async fn grid_page(
     tx: &ScopedTx<'_>,
     q: &GridQuery<'_>,
-) -> Result<(Vec<GridRow>, u64), GridError> {
+) -> Result<(Vec<GridEntry>, u64), GridError> {
     let (filter_sql, mut sql) = conditions(tx, q.filter, q.search).await?;
     let count_values = sql.values.clone();
     let keyset = match q.after {
@@ -101,7 +83,7 @@ pub async fn grid_page(
     // The page's ids first, from the narrowest index (often the index alone), then its rows:
     // only the rows shown are read from the table.
     let order = grid::order_by(q.sort);
-    let rows = GridRow::find_by_statement(Statement::from_sql_and_values(
+    let rows = GridEntry::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
             "WITH page AS MATERIALIZED (
@@ -154,11 +136,11 @@ pub async fn grid_stream<'a>(
     filter: Option<&Filter>,
     search: Option<&str>,
 ) -> Result<
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<GridRow, DbErr>> + Send + 'a>>,
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<GridEntry, DbErr>> + Send + 'a>>,
     GridError,
 > {
     let (filter_sql, sql) = conditions(tx, filter, search).await?;
-    let stream = GridRow::find_by_statement(Statement::from_sql_and_values(
+    let stream = GridEntry::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
             "SELECT {COLUMNS} FROM {GRID} WHERE g.tenant_id = $1 AND {filter_sql} ORDER BY g.created_at, g.id"

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::coerce::coerce;
+use super::coerce::canonical_value;
 use super::events_store::{NewEvent, NewQuarantine};
 use super::sync::SyncCounts;
 use crate::domains::auth::scope::TenantScope;
@@ -59,16 +59,13 @@ pub(super) fn build(
             for t in targets {
                 let (data, lineage, errors) = per_entity.entry(&t.entity).or_default();
                 let counted = stats.entry(t.mapping_id).or_default();
-                let transformed = match &t.transform {
-                    None => Ok(Some(raw.clone())),
-                    Some(Ok(transform)) => transform.apply(raw),
-                    Some(Err(broken)) => Err(broken.clone()),
-                };
-                let coerced = match transformed {
-                    Ok(Some(value)) => coerce(&t.field, &t.data_type, &value),
-                    Ok(None) => Ok(None),
-                    Err(reason) => Err(format!("transform: {reason}")),
-                };
+                let coerced = t
+                    .transform
+                    .as_ref()
+                    .map(|readable| readable.as_deref())
+                    .transpose()
+                    .map_err(|broken| format!("transform: {broken}"))
+                    .and_then(|transform| canonical_value(transform, &t.field, &t.data_type, raw));
                 match coerced {
                     Ok(Some(value)) => {
                         counted.0 += 1;

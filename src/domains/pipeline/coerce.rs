@@ -3,7 +3,26 @@
 //! reason, never silently dropped.
 
 use crate::domains::connectors::values::{parse_date, parse_timestamp};
+use crate::domains::mappings::transform::Transform;
 use serde_json::{json, Value};
+
+/// A source value as the canonical field stores it: through the mapping's transform (if any),
+/// then the field's type. The pipeline and `previewTransform` both read values through here.
+pub fn canonical_value(
+    transform: Option<&Transform>,
+    canonical_field: &str,
+    data_type: &str,
+    raw: &str,
+) -> Result<Option<Value>, String> {
+    let value = match transform {
+        None => Some(raw.to_owned()),
+        Some(t) => t.apply(raw).map_err(|e| format!("transform: {e}"))?,
+    };
+    match value {
+        Some(v) => coerce(canonical_field, data_type, &v),
+        None => Ok(None),
+    }
+}
 
 /// Returns the canonical value, `Ok(None)` for an empty source value, or why it does not fit.
 pub fn coerce(canonical_field: &str, data_type: &str, raw: &str) -> Result<Option<Value>, String> {

@@ -1,6 +1,6 @@
 //! What a sync run writes and what is read back of it: canonical events and records (with
 //! lineage), quarantined rows, and per-mapping figures.
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::model::{Quarantined, StoredEvent, StoredRecord};
@@ -137,33 +137,32 @@ pub async fn quarantine(
     Ok(())
 }
 
-#[derive(Debug, FromQueryResult)]
-struct QuarantineRow {
-    pub id: Uuid,
-    pub source_entity: String,
-    pub row_number: i64,
-    pub reason: String,
-    pub raw: String,
+/// Reads a model type straight from its query's columns of the same names (the model stays
+/// free of the ORM).
+macro_rules! read_columns {
+    ($model:ty { $($field:ident),+ $(,)? }) => {
+        impl FromQueryResult for $model {
+            fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+                Ok(Self { $($field: r.try_get(pre, stringify!($field))?),+ })
+            }
+        }
+    };
 }
 
-impl From<QuarantineRow> for Quarantined {
-    fn from(r: QuarantineRow) -> Self {
-        Self {
-            id: r.id,
-            source_entity: r.source_entity,
-            row_number: r.row_number,
-            reason: r.reason,
-            raw: r.raw,
-        }
-    }
-}
+read_columns!(Quarantined {
+    id,
+    source_entity,
+    row_number,
+    reason,
+    raw
+});
 
 pub async fn quarantine_page(
     tx: &ScopedTx<'_>,
     job: Uuid,
     page: &PageRequest,
 ) -> Result<(Vec<Quarantined>, u64), DbErr> {
-    let rows = QuarantineRow::find_by_statement(Statement::from_sql_and_values(
+    let rows = Quarantined::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id, source_entity, row_number, reason, raw FROM quarantined_records
          WHERE tenant_id = $1 AND job_id = $2 AND ($3::uuid IS NULL OR (source_entity, row_number) >
@@ -184,46 +183,28 @@ pub async fn quarantine_page(
         vec![tx.tenant_id().into(), job.into()],
     )
     .await?;
-    Ok((rows.into_iter().map(Into::into).collect(), total))
+    Ok((rows, total))
 }
 
-#[derive(Debug, FromQueryResult)]
-struct RecordRow {
-    pub entity: String,
-    pub id: Uuid,
-    pub source_system: String,
-    pub connector_id: Option<Uuid>,
-    pub source_entity: String,
-    pub source_record_id: String,
-    pub data: serde_json::Value,
-    pub extras: serde_json::Value,
-    pub lineage: serde_json::Value,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<RecordRow> for StoredRecord {
-    fn from(r: RecordRow) -> Self {
-        Self {
-            entity: r.entity,
-            id: r.id,
-            source_system: r.source_system,
-            connector_id: r.connector_id,
-            source_entity: r.source_entity,
-            source_record_id: r.source_record_id,
-            data: r.data,
-            extras: r.extras,
-            lineage: r.lineage,
-            updated_at: r.updated_at,
-        }
-    }
-}
+read_columns!(StoredRecord {
+    entity,
+    id,
+    source_system,
+    connector_id,
+    source_entity,
+    source_record_id,
+    data,
+    extras,
+    lineage,
+    updated_at
+});
 
 pub async fn find_record(
     tx: &ScopedTx<'_>,
     entity: &str,
     id: Uuid,
 ) -> Result<Option<StoredRecord>, DbErr> {
-    RecordRow::find_by_statement(Statement::from_sql_and_values(
+    StoredRecord::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT entity, id, source_system, connector_id, source_entity, source_record_id, data, extras,
                 lineage, updated_at
@@ -232,49 +213,25 @@ pub async fn find_record(
     ))
     .one(tx.conn())
     .await
-    .map(|r| r.map(Into::into))
 }
 
-#[derive(Debug, FromQueryResult)]
-struct EventRow {
-    pub id: Uuid,
-    pub entity: String,
-    pub canonical_id: Uuid,
-    pub data: serde_json::Value,
-    pub extras: serde_json::Value,
-    pub errors: serde_json::Value,
-    pub source_system: String,
-    pub connector_id: Option<Uuid>,
-    pub source_entity: String,
-    pub source_record_id: String,
-    pub record_version: String,
-    pub schema_version: i32,
-    pub trace_id: Option<String>,
-    pub lineage: serde_json::Value,
-    pub emitted_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<EventRow> for StoredEvent {
-    fn from(r: EventRow) -> Self {
-        Self {
-            id: r.id,
-            entity: r.entity,
-            canonical_id: r.canonical_id,
-            data: r.data,
-            extras: r.extras,
-            errors: r.errors,
-            source_system: r.source_system,
-            connector_id: r.connector_id,
-            source_entity: r.source_entity,
-            source_record_id: r.source_record_id,
-            record_version: r.record_version,
-            schema_version: r.schema_version,
-            trace_id: r.trace_id,
-            lineage: r.lineage,
-            emitted_at: r.emitted_at,
-        }
-    }
-}
+read_columns!(StoredEvent {
+    id,
+    entity,
+    canonical_id,
+    data,
+    extras,
+    errors,
+    source_system,
+    connector_id,
+    source_entity,
+    source_record_id,
+    record_version,
+    schema_version,
+    trace_id,
+    lineage,
+    emitted_at
+});
 
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
@@ -308,7 +265,7 @@ pub async fn event_page(
     let mut with_page = values();
     with_page.push(page.after.into());
     with_page.push((page.fetch_limit() as i64).into());
-    let rows = EventRow::find_by_statement(Statement::from_sql_and_values(
+    let rows = StoredEvent::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
             "SELECT id, entity, canonical_id, data, extras, errors, source_system, connector_id, source_entity,
@@ -326,7 +283,7 @@ pub async fn event_page(
         values(),
     )
     .await?;
-    Ok((rows.into_iter().map(Into::into).collect(), total))
+    Ok((rows, total))
 }
 
 /// Adds a batch's validations to each mapping's figures; `elapsed_us` (the batch's build time)

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Json, Object, SimpleObject, ID};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::coerce::coerce;
+use super::coerce::canonical_value;
 use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::model::Role;
@@ -72,15 +72,7 @@ pub async fn preview(
     Ok(samples
         .into_iter()
         .map(|before| {
-            let transformed = match &transform {
-                None => Ok(Some(before.clone())),
-                Some(t) => t.apply(&before).map_err(|e| format!("transform: {e}")),
-            };
-            let after = transformed.and_then(|v| match v {
-                Some(v) => coerce(&target.name, &target.data_type, &v),
-                None => Ok(None),
-            });
-            match after {
+            match canonical_value(transform.as_ref(), &target.name, &target.data_type, &before) {
                 Ok(value) => TransformPreview {
                     before,
                     after: value.map(Json),

@@ -175,7 +175,7 @@ pub async fn insert_drift(
             tenant_id: Set(tx.tenant_id()),
             connector_id: Set(connector),
             source_entity: Set(entity.to_owned()),
-            kind: Set(d.kind().to_owned()),
+            kind: Set(d.kind().as_str().to_owned()),
             field_name: Set(name),
             previous: Set(previous),
             current: Set(current),
