@@ -15,6 +15,7 @@ pub struct Settings {
     pub proposals: ProposalSettings,
     pub vectors: VectorSettings,
     pub sync: SyncSettings,
+    pub records: RecordSettings,
     pub exports: ExportSettings,
     pub telemetry: TelemetrySettings,
     pub limits: LimitSettings,
@@ -103,6 +104,15 @@ pub struct ExportSettings {
     pub dir: PathBuf,
     /// How long a download link works.
     pub url_ttl_secs: u64,
+}
+
+/// Entity resolution (see `config/base.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordSettings {
+    pub auto_link: f64,
+    pub review_from: f64,
+    pub block_cap: usize,
+    pub default_country: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +387,23 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "auth.token_ttl_minutes",
                 reason: "must be between 1 and 1440".into(),
+            });
+        }
+        let r = &self.records;
+        if !(0.0 < r.review_from && r.review_from <= r.auto_link && r.auto_link <= 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "records.auto_link",
+                reason: "needs 0 < review_from <= auto_link <= 1".into(),
+            });
+        }
+        if r.block_cap < 2
+            || r.default_country.is_empty()
+            || !r.default_country.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(ConfigError::Invalid {
+                key: "records.block_cap",
+                reason: "block_cap must be at least 2 and default_country a calling code (digits)"
+                    .into(),
             });
         }
         if let Err(reason) = crate::infra::outbound::OutboundPolicy::new(&self.outbound.allow, &[])

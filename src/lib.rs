@@ -9,6 +9,7 @@ pub mod http;
 pub mod infra;
 pub mod observability;
 pub mod pagination;
+pub mod read_columns;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -55,6 +55,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0010_stale_jobs_up.sql"),
         down: include_str!("sql/0010_stale_jobs_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000011_unified_records",
+        up: include_str!("sql/0011_unified_records_up.sql"),
+        down: include_str!("sql/0011_unified_records_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]
@@ -121,4 +126,11 @@ pub const TENANT_TABLES: &[&str] = &[
     "audit_log",
     "tenant_quotas",
     "tenant_usage",
+    "record_keys",
+    "record_links",
+    "unified_records",
+    "match_candidates",
+    "match_decisions",
+    "unified_history",
+    "survivorship_rules",
 ];

@@ -7,4 +7,5 @@ pub mod mappings;
 pub mod ontology;
 pub mod pipeline;
 pub mod quotas;
+pub mod records;
 pub mod telemetry;

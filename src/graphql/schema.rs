@@ -15,6 +15,7 @@ use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
 use crate::domains::pipeline::preview::PreviewQuery;
 use crate::domains::quotas::graphql::QuotaQuery;
+use crate::domains::records::graphql::{RecordsMutation, RecordsQuery};
 use crate::domains::telemetry::graphql::{
     TelemetryMutation, TelemetryQuery, TelemetrySubscription,
 };
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     AuditQuery,
     TelemetryQuery,
     QuotaQuery,
+    RecordsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -45,6 +47,7 @@ pub struct MutationRoot(
     PipelineMutation,
     LineageMutation,
     TelemetryMutation,
+    RecordsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -25,6 +25,10 @@ const ELSEWHERE: &[(&str, &str)] = &[
         "reviewQueueChanged",
         "subscription; isolation tested in telemetry.rs",
     ),
+    (
+        "unifiedRecordsChanged",
+        "subscription; isolation tested in records.rs",
+    ),
 ];
 
 /// What A has, by kind: the ids B will try, and text only A's data holds.
@@ -37,6 +41,8 @@ struct Seeded {
     review: String,
     record: String,
     source_field: String,
+    unified: String,
+    candidate: String,
     markers: Vec<String>,
 }
 
@@ -49,7 +55,8 @@ async fn seed(app: &TestApp) -> Seeded {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("accounts.csv"),
-        format!("id,Account Name,Website,Qq {MARK} Flux\n1,{MARK} Holdings,{MARK}.test,7\n"),
+        // Two rows alike by name alone: a pair for the match review queue.
+        format!("id,Account Name,Website,Qq {MARK} Flux\n1,{MARK} Holdings,{MARK}.test,7\n2,{MARK} Holdings,,8\n"),
     )
     .unwrap();
     let name = format!("{MARK}-crm");
@@ -121,6 +128,32 @@ async fn seed(app: &TestApp) -> Seeded {
         .as_str()
         .unwrap()
         .to_owned();
+    let unified = app
+        .ok(
+            "{ records(entity: \"account\") { edges { node { id } } } }",
+            json!({}),
+            Some(&a.token),
+        )
+        .await["records"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("a unified record")
+        .to_owned();
+    let candidate = app
+        .ok(
+            "{ matchCandidates { edges { node { id } } } }",
+            json!({}),
+            Some(&a.token),
+        )
+        .await["matchCandidates"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("a pair in the match review queue")
+        .to_owned();
+    app.ok(
+        "mutation($p: [String!]!) { setSurvivorshipRule(input: { entity: \"account\", rule: SOURCE_PRIORITY, sourcePriority: $p }) { rule } }",
+        json!({ "p": [format!("{MARK}-crm")] }),
+        Some(&a.token),
+    )
+    .await;
     let markers = vec![
         MARK.to_owned(),
         a.tenant_id.clone(),
@@ -133,6 +166,8 @@ async fn seed(app: &TestApp) -> Seeded {
         review.clone(),
         record.clone(),
         source_field.clone(),
+        unified.clone(),
+        candidate.clone(),
     ];
     Seeded {
         tenant: a,
@@ -143,6 +178,8 @@ async fn seed(app: &TestApp) -> Seeded {
         review,
         record,
         source_field,
+        unified,
+        candidate,
         markers,
     }
 }
@@ -206,6 +243,15 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("syncConnector", "mutation($id: ID!) { syncConnector(id: $id) { id } }".into(), json!({ "id": c })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),
+        ("records", "query($s: String) { records(entity: \"account\", search: $s) { totalCount edges { node { id data values { provenance { sourceSystem connectorId } } } } } }".into(), json!({ "s": MARK })),
+        ("record", "query($id: ID!) { record(entity: \"account\", id: $id) { id data members { sourceRecordId data } related { id } history { edges { node { detail } } } } }".into(), json!({ "id": a.unified })),
+        ("matchCandidates", "{ matchCandidates(status: ALL) { totalCount edges { node { id evidence records { data sourceSystem } } } } }".into(), json!({})),
+        ("survivorshipRules", "{ survivorshipRules(entity: \"account\") { rule sourcePriority } }".into(), json!({})),
+        ("decideMatch", "mutation($id: ID!) { decideMatch(id: $id, decision: LINK) { id status } }".into(), json!({ "id": a.candidate })),
+        ("mergeRecords", "mutation($ids: [ID!]!) { mergeRecords(entity: \"account\", ids: $ids) { id } }".into(), json!({ "ids": [a.unified, Uuid::now_v7().to_string()] })),
+        ("splitRecord", "mutation($id: ID!, $m: ID!) { splitRecord(entity: \"account\", id: $id, members: [$m]) { id } }".into(), json!({ "id": a.unified, "m": a.record })),
+        ("unlinkRecord", "mutation($c: ID!) { unlinkRecord(entity: \"account\", canonicalId: $c) { id } }".into(), json!({ "c": a.record })),
+        ("setSurvivorshipRule", "mutation { setSurvivorshipRule(input: { entity: \"account\", rule: MOST_RECENT }) { rule sourcePriority } }".into(), json!({})),
     ]
 }
 
@@ -322,6 +368,22 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
     assert_eq!(
         after["syncRuns"]["totalCount"], 1,
         "B could not start A's sync"
+    );
+    let records = app
+        .ok(
+            "{ records(entity: \"account\") { totalCount } matchCandidates { totalCount }
+               survivorshipRules(entity: \"account\") { rule } }",
+            json!({}),
+            Some(&a.tenant.token),
+        )
+        .await;
+    assert_eq!(
+        records["matchCandidates"]["totalCount"], 1,
+        "A's pair still waits: {records:#}"
+    );
+    assert_eq!(
+        records["survivorshipRules"][0]["rule"], "SOURCE_PRIORITY",
+        "{records:#}"
     );
 }
 

@@ -23,6 +23,7 @@ mod persisted;
 mod pipeline;
 mod proposals;
 mod quotas;
+mod records;
 mod rest_sources;
 mod rls;
 mod roles;

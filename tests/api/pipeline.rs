@@ -96,7 +96,7 @@ async fn a_csv_connector_syncs_into_canonical_records_with_lineage() {
     assert_eq!(c["entities"], 1);
     assert_eq!(c["recordsRead"], 3);
     assert_eq!(c["quarantined"], 1);
-    assert_eq!(c["eventsWritten"], 3);
+    assert_eq!(c["eventsWritten"], 3, "{run:#}");
     assert_eq!(c["fieldsProposed"], 7);
     assert!(c["autoApplied"].as_u64().unwrap() >= 4, "{c}");
     assert_eq!(c["valueErrors"], 1, "Globex's revenue is not a number");

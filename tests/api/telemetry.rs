@@ -137,7 +137,7 @@ impl Ws {
     }
 
     /// Nothing arrives for `wait`.
-    async fn silent(&mut self, wait: Duration) {
+    pub(crate) async fn silent(&mut self, wait: Duration) {
         if let Some(got) = self.next(wait).await {
             panic!("expected nothing, got {got:?}");
         }

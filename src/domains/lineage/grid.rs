@@ -140,7 +140,7 @@ fn count(f: &Filter) -> usize {
     }
 }
 
-fn like_escape(s: &str) -> String {
+pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -1,10 +1,11 @@
 //! What a sync run writes and what is read back of it: canonical events and records (with
 //! lineage), quarantined rows, and per-mapping figures.
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::model::{Quarantined, StoredEvent, StoredRecord};
 use crate::pagination::PageRequest;
+use crate::read_columns::read_columns;
 use crate::tenancy::ScopedTx;
 
 pub struct NewEvent {
@@ -29,23 +30,24 @@ pub struct EventSource<'a> {
 }
 
 /// Writes events (an event already written for the same record version is skipped) and
-/// upserts the canonical records of the ones written. Returns how many events were new.
+/// upserts the canonical records of the ones written. Returns the records changed (entity,
+/// canonical id): one per new event.
 pub async fn write_events(
     tx: &ScopedTx<'_>,
     source: &EventSource<'_>,
     events: &[NewEvent],
-) -> Result<u64, DbErr> {
+) -> Result<Vec<(String, Uuid)>, DbErr> {
     if events.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let col = |f: &dyn Fn(&NewEvent) -> Value| -> Vec<Value> { events.iter().map(f).collect() };
     let arr = |vals: Vec<Value>, ty: sea_orm::sea_query::ArrayType| {
         Value::Array(ty, Some(Box::new(vals)))
     };
     use sea_orm::sea_query::ArrayType;
-    let row = tx
+    let rows = tx
         .conn()
-        .query_one(Statement::from_sql_and_values(
+        .query_all(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "WITH input AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[],
@@ -67,7 +69,7 @@ pub async fn write_events(
                     extras = EXCLUDED.extras, lineage = EXCLUDED.lineage,
                     last_event_id = EXCLUDED.last_event_id, updated_at = now()
                 RETURNING 1)
-             SELECT (SELECT count(*) FROM ins) AS written",
+             SELECT entity, canonical_id FROM ins",
             [
                 arr(col(&|e| e.id.into()), ArrayType::Uuid),
                 arr(col(&|e| e.entity.clone().into()), ArrayType::String),
@@ -88,9 +90,9 @@ pub async fn write_events(
             ],
         ))
         .await?;
-    Ok(row
-        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(0) as u64)
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "entity")?, r.try_get("", "canonical_id")?)))
+        .collect()
 }
 
 pub struct NewQuarantine {
@@ -135,18 +137,6 @@ pub async fn quarantine(
         ))
         .await?;
     Ok(())
-}
-
-/// Reads a model type straight from its query's columns of the same names (the model stays
-/// free of the ORM).
-macro_rules! read_columns {
-    ($model:ty { $($field:ident),+ $(,)? }) => {
-        impl FromQueryResult for $model {
-            fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-                Ok(Self { $($field: r.try_get(pre, stringify!($field))?),+ })
-            }
-        }
-    };
 }
 
 read_columns!(Quarantined {

@@ -21,6 +21,8 @@ use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
+use crate::domains::records::live;
+use crate::domains::records::resolve::{Changes, Resolver};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -44,6 +46,27 @@ pub struct SyncCounts {
     pub fields_proposed: u64,
     pub auto_applied: u64,
     pub needs_review: u64,
+    /// Records linked into a unified record with others (by a key or a score).
+    pub unified_links: u64,
+    /// Pairs put in the match review queue.
+    pub match_candidates: u64,
+}
+
+/// Links the records a batch changed into unified records, entity by entity.
+async fn resolve_changed(
+    resolver: &Resolver,
+    tx: &ScopedTx<'_>,
+    changed: &[(String, Uuid)],
+) -> AppResult<Changes> {
+    let mut by_entity: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
+    for (entity, id) in changed {
+        by_entity.entry(entity).or_default().push(*id);
+    }
+    let mut changes = Changes::default();
+    for (entity, ids) in by_entity {
+        changes.extend(resolver.resolve(tx, entity, &ids).await?);
+    }
+    Ok(changes)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,6 +257,7 @@ impl Run {
                     return Err(e);
                 }
                 // One entity failing does not stop the others.
+                tracing::warn!(entity = %entity, error = ?e, "an entity of the sync failed");
                 self.errors.push(RunError {
                     entity: Some(entity),
                     message: e.message(),
@@ -279,6 +303,10 @@ impl Run {
                 .await?
                 .events_per_hour
         };
+        let resolver = {
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            Resolver::load(&tx, &pipeline.settings.records).await?
+        };
         let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
             let mut batch = batch.map_err(AppError::from)?;
@@ -304,12 +332,16 @@ impl Run {
                 trace_id: &self.trace_id,
                 job,
             };
-            let written = events_store::write_events(&tx, &from, &events).await?;
+            let changed = events_store::write_events(&tx, &from, &events).await?;
+            let written = changed.len() as u64;
             // Over the hour's quota the batch is rolled back and the entity stops; earlier batches
             // stay, and a later run writes only what is missing (written events are skipped).
             quotas::charge(&tx, Metered::Events, event_quota, written).await?;
             events_store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
             events_store::record_mapping_stats(&tx, &stats, build_us).await?;
+            let unified = resolve_changed(&resolver, &tx, &changed).await?;
+            self.counts.unified_links += unified.linked;
+            self.counts.match_candidates += unified.queued_for_review;
             self.counts.events_written += written;
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
@@ -322,6 +354,12 @@ impl Run {
             )
             .await?;
             tx.commit().await?;
+            live::publish(
+                &pipeline.telemetry,
+                scope.tenant_id(),
+                &unified,
+                Some(&self.trace_id),
+            );
             pipeline
                 .metrics
                 .sync_records

@@ -63,6 +63,16 @@ pub struct ReviewQueueChange {
     pub at: DateTime<Utc>,
 }
 
+/// A unified record created, updated, merged, split or deleted.
+#[derive(SimpleObject)]
+pub struct UnifiedRecordChange {
+    pub entity: String,
+    pub id: ID,
+    /// CREATED, UPDATED, MERGED, SPLIT or DELETED.
+    pub change: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(SimpleObject)]
 pub struct FlowDemo {
     pub events: u64,
@@ -210,6 +220,47 @@ impl TelemetrySubscription {
             Some((item, (all, done)))
         });
         Ok(ended.map(|r| r.map(Into::into).map_err(Into::into)))
+    }
+
+    /// Changes to the caller's unified records of an entity, as they commit (a sync's batch, a
+    /// review decision, a merge or split, a survivorship rule).
+    async fn unified_records_changed(
+        &self,
+        ctx: &Context<'_>,
+        entity: String,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<UnifiedRecordChange>>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let feed = ctx.service::<LiveFeed>()?;
+        let reader = open(feed, scope.tenant_id(), &[Layer::Dcl], None).await?;
+        Ok(events(ctx, feed, reader)
+            .filter(move |r| {
+                std::future::ready(match r {
+                    Err(_) => true,
+                    Ok(e) => {
+                        e.kind == kinds::UNIFIED_RECORDS_CHANGED
+                            && e.data["entity"] == entity.as_str()
+                    }
+                })
+            })
+            .flat_map(|r| {
+                let items: Vec<async_graphql::Result<UnifiedRecordChange>> = match r {
+                    Err(e) => vec![Err(e.into())],
+                    Ok(e) => e.data["changes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| {
+                            Ok(UnifiedRecordChange {
+                                entity: e.data["entity"].as_str().unwrap_or_default().to_owned(),
+                                id: ID(c["id"].as_str().unwrap_or_default().to_owned()),
+                                change: c["change"].as_str().unwrap_or_default().to_owned(),
+                                at: e.at,
+                            })
+                        })
+                        .collect(),
+                };
+                stream::iter(items)
+            }))
     }
 
     /// Each change of the caller's review queue with the number still pending.

@@ -1,0 +1,124 @@
+//! What the API reads of unified records: pages and one record with its members and history,
+//! the match review queue, survivorship rules (changes are in `curate`, references in
+//! `related`).
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::golden_store;
+use super::model::{HistoryLine, MatchCandidate, MemberRecord, UnifiedRecord};
+use super::query::{Fields, Kind};
+use super::reads::{self, ListError, ListRequest};
+use super::survivorship::Rules;
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::ontology::service as ontology;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, PageRequest};
+use crate::tenancy::ScopedTx;
+
+/// The entity's fields and kinds; an entity the model lacks is refused by name.
+pub async fn fields(tx: &ScopedTx<'_>, entity: &str) -> AppResult<Fields> {
+    let model = ontology::load_active(tx).await?;
+    let e = model
+        .entities
+        .iter()
+        .find(|e| e.name == entity)
+        .ok_or_else(|| {
+            AppError::bad_field(
+                "entity",
+                format!("{entity:?} is not an entity of the canonical model"),
+            )
+        })?;
+    Ok(Fields(
+        e.fields
+            .iter()
+            .map(|f| (f.name.clone(), Kind::of(&f.data_type)))
+            .collect(),
+    ))
+}
+
+pub struct ListPage {
+    pub records: Vec<UnifiedRecord>,
+    pub has_next: bool,
+    pub total: Option<u64>,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    req: ListRequest,
+) -> AppResult<ListPage> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    let fields = fields(&tx, &req.entity).await?;
+    let (mut records, total) = reads::list(&tx, &fields, &req).await.map_err(|e| match e {
+        ListError::Invalid((field, message)) => AppError::bad_field(field, message),
+        ListError::Db(e) => e.into(),
+    })?;
+    let has_next = records.len() as u64 > req.limit;
+    records.truncate(req.limit as usize);
+    Ok(ListPage {
+        records,
+        has_next,
+        total,
+    })
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: &str,
+    id: Uuid,
+) -> AppResult<Option<UnifiedRecord>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    fields(&tx, entity).await?;
+    Ok(reads::get(&tx, entity, id).await?)
+}
+
+pub async fn members(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: &str,
+    id: Uuid,
+) -> AppResult<Vec<MemberRecord>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    Ok(reads::members(&tx, entity, id).await?)
+}
+
+pub async fn history(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: &str,
+    id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<HistoryLine>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    let rows = reads::history(&tx, entity, id, &page).await?;
+    Ok(page.finish(rows, 0))
+}
+
+pub async fn candidates(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: Option<&str>,
+    pending_only: bool,
+    page: PageRequest,
+) -> AppResult<Page<MatchCandidate>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    let (rows, total) = reads::candidates(&tx, entity, pending_only, &page).await?;
+    Ok(page.finish(rows, total))
+}
+
+/// The two canonical records of a review pair, as they are now.
+pub async fn pair(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    c: &MatchCandidate,
+) -> AppResult<Vec<MemberRecord>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    Ok(reads::canonical(&tx, &c.entity, &[c.left_id, c.right_id]).await?)
+}
+
+pub async fn rules(db: &DatabaseConnection, scope: &TenantScope, entity: &str) -> AppResult<Rules> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    fields(&tx, entity).await?;
+    Ok(golden_store::rules(&tx, entity).await?)
+}

@@ -1,0 +1,469 @@
+//! Rows of entity resolution: record keys, links, golden records, review candidates, decisions,
+//! history, survivorship rules. Every statement filters by the transaction's tenant (RLS does too).
+use std::collections::HashMap;
+
+use sea_orm::sea_query::ArrayType;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use super::survivorship::Member;
+use crate::tenancy::ScopedTx;
+
+pub(super) fn array<T: Into<Value>>(items: impl IntoIterator<Item = T>, ty: ArrayType) -> Value {
+    Value::Array(
+        ty,
+        Some(Box::new(items.into_iter().map(Into::into).collect())),
+    )
+}
+
+pub(super) fn uuids(ids: &[Uuid]) -> Value {
+    array(ids.iter().copied(), ArrayType::Uuid)
+}
+
+pub(super) async fn query(
+    tx: &ScopedTx<'_>,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    tx.conn()
+        .query_all(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await
+}
+
+pub(super) async fn execute(
+    tx: &ScopedTx<'_>,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<u64, DbErr> {
+    Ok(tx
+        .conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected())
+}
+
+fn object(j: Json) -> Map<String, Json> {
+    match j {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// One transaction at a time resolves an entity of a tenant (two runs linking the same records
+/// at once would each miss the other's links).
+pub async fn lock_entity(tx: &ScopedTx<'_>, entity: &str) -> Result<(), DbErr> {
+    execute(
+        tx,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 7))",
+        vec![tx.tenant_id().to_string().into(), entity.into()],
+    )
+    .await
+    .map(drop)
+}
+
+/// Replaces the keys of these records.
+pub async fn replace_keys(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    ids: &[Uuid],
+    keys: &[(Uuid, String, String)],
+) -> Result<(), DbErr> {
+    let t = tx.tenant_id();
+    execute(
+        tx,
+        "DELETE FROM record_keys WHERE tenant_id = $1 AND entity = $2 AND canonical_id = ANY($3)",
+        vec![t.into(), entity.into(), uuids(ids)],
+    )
+    .await?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    execute(
+        tx,
+        "INSERT INTO record_keys (tenant_id, entity, canonical_id, kind, value)
+         SELECT $1, $2, id, kind, value FROM unnest($3::uuid[], $4::text[], $5::text[]) AS t(id, kind, value)
+         ON CONFLICT DO NOTHING",
+        vec![
+            t.into(),
+            entity.into(),
+            array(keys.iter().map(|k| k.0), ArrayType::Uuid),
+            array(keys.iter().map(|k| k.1.clone()), ArrayType::String),
+            array(keys.iter().map(|k| k.2.clone()), ArrayType::String),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Records holding each key, at most `cap + 1` per key (more says the key names no one thing).
+pub async fn holders(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    keys: &[(String, String)],
+    cap: usize,
+) -> Result<HashMap<(String, String), Vec<Uuid>>, DbErr> {
+    let mut out: HashMap<(String, String), Vec<Uuid>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let rows = query(
+        tx,
+        "SELECT q.kind, q.value, hit.canonical_id
+         FROM unnest($3::text[], $4::text[]) AS q(kind, value)
+         CROSS JOIN LATERAL (SELECT k.canonical_id FROM record_keys k
+              WHERE k.tenant_id = $1 AND k.entity = $2 AND k.kind = q.kind AND k.value = q.value
+              LIMIT $5) hit",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            array(keys.iter().map(|k| k.0.clone()), ArrayType::String),
+            array(keys.iter().map(|k| k.1.clone()), ArrayType::String),
+            (cap as i64 + 1).into(),
+        ],
+    )
+    .await?;
+    for r in rows {
+        let key = (
+            r.try_get::<String>("", "kind")?,
+            r.try_get::<String>("", "value")?,
+        );
+        out.entry(key)
+            .or_default()
+            .push(r.try_get("", "canonical_id")?);
+    }
+    Ok(out)
+}
+
+/// Records of `kind` holding one of `values` (references both ways).
+pub async fn with_keys(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    kind: &str,
+    values: &[String],
+) -> Result<Vec<(String, Uuid)>, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT value, canonical_id FROM record_keys
+         WHERE tenant_id = $1 AND entity = $2 AND kind = $3 AND value = ANY($4) LIMIT 1000",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            kind.into(),
+            array(values.iter().cloned(), ArrayType::String),
+        ],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "value")?, r.try_get("", "canonical_id")?)))
+        .collect()
+}
+
+/// Keys of one kind prefix held by these records.
+pub async fn keys_of(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    ids: &[Uuid],
+    kind_prefix: &str,
+) -> Result<Vec<(Uuid, String, String)>, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT canonical_id, kind, value FROM record_keys
+         WHERE tenant_id = $1 AND entity = $2 AND canonical_id = ANY($3) AND starts_with(kind, $4)",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            uuids(ids),
+            kind_prefix.into(),
+        ],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "canonical_id")?,
+                r.try_get("", "kind")?,
+                r.try_get("", "value")?,
+            ))
+        })
+        .collect()
+}
+
+/// A canonical record with its current link.
+#[derive(Debug, Clone)]
+pub struct Linked {
+    pub member: Member,
+    pub unified_id: Option<Uuid>,
+    pub rule: Option<String>,
+}
+
+const MEMBER_COLUMNS: &str =
+    "r.id, r.source_system, r.connector_id, r.source_record_id, r.data, r.lineage,
+     r.updated_at, l.unified_id, l.rule";
+
+fn linked(r: &QueryResult) -> Result<Linked, DbErr> {
+    Ok(Linked {
+        member: Member {
+            id: r.try_get("", "id")?,
+            source_system: r.try_get("", "source_system")?,
+            connector_id: r.try_get("", "connector_id")?,
+            source_record_id: r.try_get("", "source_record_id")?,
+            data: object(r.try_get("", "data")?),
+            lineage: object(r.try_get("", "lineage")?),
+            updated_at: r.try_get("", "updated_at")?,
+        },
+        unified_id: r.try_get("", "unified_id")?,
+        rule: r.try_get("", "rule")?,
+    })
+}
+
+/// Canonical records by id, with their links.
+pub async fn records(tx: &ScopedTx<'_>, entity: &str, ids: &[Uuid]) -> Result<Vec<Linked>, DbErr> {
+    let rows = query(
+        tx,
+        &format!(
+            "SELECT {MEMBER_COLUMNS} FROM canonical_records r
+             LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id
+             WHERE r.tenant_id = $1 AND r.entity = $2 AND r.id = ANY($3)"
+        ),
+        vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
+    )
+    .await?;
+    rows.iter().map(linked).collect()
+}
+
+/// The members of unified records, by unified id.
+pub async fn members(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    unified: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Linked>>, DbErr> {
+    let rows = query(
+        tx,
+        &format!(
+            "SELECT {MEMBER_COLUMNS} FROM record_links l
+             JOIN canonical_records r ON r.tenant_id = l.tenant_id AND r.entity = l.entity AND r.id = l.canonical_id
+             WHERE l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = ANY($3)
+             ORDER BY r.id"
+        ),
+        vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
+    )
+    .await?;
+    let mut out: HashMap<Uuid, Vec<Linked>> = HashMap::new();
+    for r in &rows {
+        let l = linked(r)?;
+        if let Some(u) = l.unified_id {
+            out.entry(u).or_default().push(l);
+        }
+    }
+    Ok(out)
+}
+
+/// Decisions a person made on pairs involving these records: (left, right, LINK | APART).
+pub async fn decisions(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT left_id, right_id, decision FROM match_decisions
+         WHERE tenant_id = $1 AND entity = $2 AND (left_id = ANY($3) OR right_id = ANY($3))",
+        vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "left_id")?,
+                r.try_get("", "right_id")?,
+                r.try_get("", "decision")?,
+            ))
+        })
+        .collect()
+}
+
+/// Whether a person kept any member of one unified record apart from any member of the other.
+pub async fn kept_apart(tx: &ScopedTx<'_>, entity: &str, a: Uuid, b: Uuid) -> Result<bool, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT 1 FROM match_decisions d
+         JOIN record_links x ON x.tenant_id = d.tenant_id AND x.entity = d.entity AND x.canonical_id = d.left_id
+         JOIN record_links y ON y.tenant_id = d.tenant_id AND y.entity = d.entity AND y.canonical_id = d.right_id
+         WHERE d.tenant_id = $1 AND d.entity = $2 AND d.decision = 'APART'
+           AND ((x.unified_id = $3 AND y.unified_id = $4) OR (x.unified_id = $4 AND y.unified_id = $3))
+         LIMIT 1",
+        vec![tx.tenant_id().into(), entity.into(), a.into(), b.into()],
+    )
+    .await?;
+    Ok(!rows.is_empty())
+}
+
+pub async fn record_decision(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    (a, b): (Uuid, Uuid),
+    decision: &str,
+    by: &str,
+) -> Result<(), DbErr> {
+    let (left, right) = if a < b { (a, b) } else { (b, a) };
+    execute(
+        tx,
+        "INSERT INTO match_decisions (tenant_id, entity, left_id, right_id, decision, decided_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id, entity, left_id, right_id)
+         DO UPDATE SET decision = EXCLUDED.decision, decided_by = EXCLUDED.decided_by, decided_at = now()",
+        vec![tx.tenant_id().into(), entity.into(), left.into(), right.into(), decision.into(), by.into()],
+    )
+    .await
+    .map(drop)
+}
+
+/// A canonical record's place: its unified record and why it is there.
+pub struct NewLink {
+    pub canonical_id: Uuid,
+    pub unified_id: Uuid,
+    pub rule: &'static str,
+    pub score: Option<f64>,
+    pub evidence: Json,
+    pub linked_by: Option<String>,
+}
+
+pub async fn write_links(tx: &ScopedTx<'_>, entity: &str, links: &[NewLink]) -> Result<(), DbErr> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    execute(
+        tx,
+        "INSERT INTO record_links (tenant_id, entity, canonical_id, unified_id, rule, score, evidence, linked_by)
+         SELECT $1, $2, c, u, r, NULLIF(s, 'NaN'), e, NULLIF(b, '')
+         FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::float8[], $7::jsonb[], $8::text[]) AS t(c, u, r, s, e, b)
+         ON CONFLICT (tenant_id, entity, canonical_id) DO UPDATE SET unified_id = EXCLUDED.unified_id,
+             rule = EXCLUDED.rule, score = EXCLUDED.score, evidence = EXCLUDED.evidence,
+             linked_by = EXCLUDED.linked_by,
+             linked_at = CASE WHEN record_links.unified_id = EXCLUDED.unified_id
+                              THEN record_links.linked_at ELSE now() END",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            array(links.iter().map(|l| l.canonical_id), ArrayType::Uuid),
+            array(links.iter().map(|l| l.unified_id), ArrayType::Uuid),
+            array(links.iter().map(|l| l.rule.to_owned()), ArrayType::String),
+            // Arrays bind no NULLs: NaN and '' stand for none.
+            array(links.iter().map(|l| l.score.unwrap_or(f64::NAN)), ArrayType::Double),
+            array(links.iter().map(|l| l.evidence.clone()), ArrayType::Json),
+            array(links.iter().map(|l| l.linked_by.clone().unwrap_or_default()), ArrayType::String),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Moves every member of `from` to `into`.
+pub async fn move_members(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    from: Uuid,
+    into: Uuid,
+) -> Result<(), DbErr> {
+    execute(
+        tx,
+        "UPDATE record_links SET unified_id = $4, linked_at = now()
+         WHERE tenant_id = $1 AND entity = $2 AND unified_id = $3",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            from.into(),
+            into.into(),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// A pair for the review queue (left < right).
+pub struct NewCandidate {
+    pub left: Uuid,
+    pub right: Uuid,
+    pub score: f64,
+    pub evidence: Json,
+}
+
+/// Adds pairs to the review queue, refreshing the score of pairs still waiting.
+pub async fn queue_candidates(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    pairs: &[NewCandidate],
+) -> Result<(), DbErr> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    execute(
+        tx,
+        "INSERT INTO match_candidates (id, tenant_id, entity, left_id, right_id, score, evidence)
+         SELECT id, $1, $2, l, r, s, e FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::float8[], $7::jsonb[])
+              AS t(id, l, r, s, e)
+         ON CONFLICT (tenant_id, entity, left_id, right_id) DO UPDATE
+             SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, updated_at = now()
+             WHERE match_candidates.status = 'PENDING'",
+        vec![
+            tx.tenant_id().into(),
+            entity.into(),
+            array(pairs.iter().map(|_| Uuid::now_v7()), ArrayType::Uuid),
+            array(pairs.iter().map(|p| p.left), ArrayType::Uuid),
+            array(pairs.iter().map(|p| p.right), ArrayType::Uuid),
+            array(pairs.iter().map(|p| p.score), ArrayType::Double),
+            array(pairs.iter().map(|p| p.evidence.clone()), ArrayType::Json),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// How many records each of these unified records has.
+pub async fn cluster_sizes(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    unified: &[Uuid],
+) -> Result<HashMap<Uuid, usize>, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT unified_id, count(*) AS n FROM record_links
+         WHERE tenant_id = $1 AND entity = $2 AND unified_id = ANY($3) GROUP BY unified_id",
+        vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "unified_id")?,
+                r.try_get::<i64>("", "n")? as usize,
+            ))
+        })
+        .collect()
+}
+
+/// Lifts "keep apart" decisions between these two groups of records (a person now joins them).
+pub async fn forget_apart(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    a: &[Uuid],
+    b: &[Uuid],
+) -> Result<(), DbErr> {
+    execute(
+        tx,
+        "DELETE FROM match_decisions WHERE tenant_id = $1 AND entity = $2 AND decision = 'APART'
+           AND ((left_id = ANY($3) AND right_id = ANY($4)) OR (left_id = ANY($4) AND right_id = ANY($3)))",
+        vec![tx.tenant_id().into(), entity.into(), uuids(a), uuids(b)],
+    )
+    .await
+    .map(drop)
+}
