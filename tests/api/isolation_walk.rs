@@ -246,6 +246,7 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("records", "query($s: String) { records(entity: \"account\", search: $s) { totalCount edges { node { id data values { provenance { sourceSystem connectorId } } } } } }".into(), json!({ "s": MARK })),
         ("record", "query($id: ID!) { record(entity: \"account\", id: $id) { id data members { sourceRecordId data } related { id } history { edges { node { detail } } } } }".into(), json!({ "id": a.unified })),
         ("matchCandidates", "{ matchCandidates(status: ALL) { totalCount edges { node { id evidence records { data sourceSystem } } } } }".into(), json!({})),
+        ("recordAggregates", "{ recordAggregates(entity: \"account\", groupBy: [\"name\"], measures: [{ op: COUNT }]) { groups { keys values } } }".into(), json!({})),
         ("survivorshipRules", "{ survivorshipRules(entity: \"account\") { rule sourcePriority } }".into(), json!({})),
         ("decideMatch", "mutation($id: ID!) { decideMatch(id: $id, decision: LINK) { id status } }".into(), json!({ "id": a.candidate })),
         ("mergeRecords", "mutation($ids: [ID!]!) { mergeRecords(entity: \"account\", ids: $ids) { id } }".into(), json!({ "ids": [a.unified, Uuid::now_v7().to_string()] })),

@@ -69,23 +69,61 @@ type Source = (
     &'static [(&'static str, &'static str)],
 );
 
+impl Crm {
+    /// A tenant of its own whose proposals never apply themselves: the mappings are the test's.
+    pub async fn new() -> Self {
+        let app = spawn_app_with(|s| {
+            s.proposals.auto_apply_threshold = 1.0;
+            s.proposals.review_threshold = 0.99;
+        })
+        .await;
+        let t = app.sign_up().await;
+        let rel = format!("rec-{}", uuid::Uuid::now_v7().simple());
+        std::fs::create_dir_all(app.files_of(&t).join(&rel)).unwrap();
+        Self {
+            app,
+            t,
+            rel,
+            connectors: Vec::new(),
+        }
+    }
+
+    /// A CSV connector for the file, its fields mapped (and approved) by hand.
+    pub async fn add(&mut self, (name, file, body, entity, fields): Source) {
+        self.write(file, body);
+        let source_entity = file.trim_end_matches(".csv");
+        let id_column = if body.starts_with("Id") { "Id" } else { "id" };
+        let connector = self
+            .app
+            .create_connector(
+                &self.t.token,
+                name,
+                "CSV",
+                json!({ "path": format!("{}/{file}", self.rel), "entity": source_entity, "idColumn": id_column }),
+            )
+            .await;
+        for (source, field) in fields {
+            let id = self
+                .q(
+                    "mutation($i: CreateMappingInput!) { createMapping(input: $i) { id } }",
+                    json!({ "i": { "connectorId": connector, "sourceEntity": source_entity, "sourceField": source,
+                                   "canonicalEntity": entity, "canonicalField": field } }),
+                )
+                .await["createMapping"]["id"]
+                .clone();
+            self.q(
+                "mutation($id: ID!) { approveMapping(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        }
+        self.connectors.push((name.to_owned(), connector));
+    }
+}
+
 /// Four CSV connectors (two CRMs × accounts, contacts), mapped by hand and synced.
 pub(crate) async fn two_crms() -> Crm {
-    // Proposals never apply themselves here: the mappings are the test's.
-    let app = spawn_app_with(|s| {
-        s.proposals.auto_apply_threshold = 1.0;
-        s.proposals.review_threshold = 0.99;
-    })
-    .await;
-    let t = app.sign_up().await;
-    let rel = format!("rec-{}", uuid::Uuid::now_v7().simple());
-    std::fs::create_dir_all(app.files_of(&t).join(&rel)).unwrap();
-    let mut crm = Crm {
-        app,
-        t,
-        rel,
-        connectors: Vec::new(),
-    };
+    let mut crm = Crm::new().await;
     let sources: [Source; 4] = [
         (
             "crm-accounts",
@@ -138,35 +176,8 @@ pub(crate) async fn two_crms() -> Crm {
             ],
         ),
     ];
-    for (name, file, body, entity, fields) in sources {
-        crm.write(file, body);
-        let source_entity = file.trim_end_matches(".csv");
-        let id_column = if body.starts_with("Id") { "Id" } else { "id" };
-        let connector = crm
-            .app
-            .create_connector(
-                &crm.t.token,
-                name,
-                "CSV",
-                json!({ "path": format!("{}/{file}", crm.rel), "entity": source_entity, "idColumn": id_column }),
-            )
-            .await;
-        for (source, field) in fields {
-            let id = crm
-                .q(
-                    "mutation($i: CreateMappingInput!) { createMapping(input: $i) { id } }",
-                    json!({ "i": { "connectorId": connector, "sourceEntity": source_entity, "sourceField": source,
-                                   "canonicalEntity": entity, "canonicalField": field } }),
-                )
-                .await["createMapping"]["id"]
-                .clone();
-            crm.q(
-                "mutation($id: ID!) { approveMapping(id: $id) { id } }",
-                json!({ "id": id }),
-            )
-            .await;
-        }
-        crm.connectors.push((name.to_owned(), connector));
+    for source in sources {
+        crm.add(source).await;
     }
     for (name, _) in crm.connectors.clone() {
         crm.sync(&name).await;
@@ -652,4 +663,125 @@ async fn subscribers_see_unified_records_change() {
     );
     assert!(seen.iter().any(|c| c["change"] == "CREATED"), "{seen:?}");
     theirs.silent(Duration::from_secs(1)).await;
+}
+
+const DEALS: &str = "id,Deal,Stage,Amount,Close\n\
+D1,Alpha,Won,1000,2026-01-15\n\
+D2,Beta,Won,500,2026-01-20\n\
+D3,Gamma,Open,250,2026-02-03\n\
+D4,Delta,Won,2000,2026-02-28\n\
+D5,Epsilon,Open,,2026-02-10\n";
+
+#[tokio::test]
+async fn aggregates_group_by_field_and_month() {
+    let mut crm = Crm::new().await;
+    crm.add((
+        "deals",
+        "deals.csv",
+        DEALS,
+        "opportunity",
+        &[
+            ("Deal", "name"),
+            ("Stage", "stage"),
+            ("Amount", "amount"),
+            ("Close", "close_date"),
+        ],
+    ))
+    .await;
+    crm.sync("deals").await;
+    let agg = "query($f: RecordFilter, $m: [MeasureInput!]!, $g: [String!], $b: TimeBucketInput) {
+        recordAggregates(entity: \"opportunity\", filter: $f, groupBy: $g, timeBucket: $b, measures: $m) {
+          truncated groups { keys bucket values } } }";
+    let measures = json!([{ "op": "SUM", "field": "amount" }, { "op": "COUNT" }, { "op": "AVG", "field": "amount" }, { "op": "MAX", "field": "amount" }]);
+    let out = crm.q(agg, json!({ "m": measures, "g": ["stage"], "b": { "field": "close_date", "unit": "MONTH" } })).await;
+    assert_eq!(
+        out["recordAggregates"],
+        json!({ "truncated": false, "groups": [
+            { "keys": ["Open"], "bucket": "2026-02-01T00:00:00+00:00", "values": [250.0, 2.0, 250.0, 250.0] },
+            { "keys": ["Won"], "bucket": "2026-01-01T00:00:00+00:00", "values": [1500.0, 2.0, 750.0, 1000.0] },
+            { "keys": ["Won"], "bucket": "2026-02-01T00:00:00+00:00", "values": [2000.0, 1.0, 2000.0, 2000.0] },
+        ] })
+    );
+    // The records filter applies; no grouping gives one row.
+    let won = crm.q(agg, json!({ "m": [{ "op": "SUM", "field": "amount" }], "f": { "field": "stage", "op": "EQ", "value": "Won" } })).await;
+    assert_eq!(
+        won["recordAggregates"]["groups"],
+        json!([{ "keys": [], "bucket": null, "values": [3500.0] }])
+    );
+    let body = crm
+        .app
+        .gql(
+            agg,
+            json!({ "m": [{ "op": "SUM", "field": "stage" }] }),
+            crm.token(),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["problems"][0]["field"], "measures[0].field",
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn records_missing_required_fields_are_quarantined_with_their_reasons() {
+    use sea_orm::{ConnectionTrait, Database};
+    use secrecy::ExposeSecret;
+    let mut crm = Crm::new().await;
+    // The tenant's model says an account needs a name and a whole employee count.
+    let owner = Database::connect(crm.app.settings.database.migration_url.expose_secret())
+        .await
+        .unwrap();
+    owner
+        .execute_unprepared(&format!(
+            "UPDATE canonical_fields f SET is_required = true FROM canonical_entities e
+             WHERE f.entity_id = e.id AND e.name = 'account' AND f.name IN ('name', 'employee_count')
+               AND f.tenant_id = '{}'",
+            crm.t.tenant_id
+        ))
+        .await
+        .unwrap();
+    let body = "id,Name,Employees\nA1,Acme,40\nA2,,12\nA3,Initech,lots\n";
+    crm.add((
+        "accts",
+        "accts.csv",
+        body,
+        "account",
+        &[("Name", "name"), ("Employees", "employee_count")],
+    ))
+    .await;
+    let run = crm.sync("accts").await;
+    assert_eq!(run["status"], "PARTIAL", "{run:#}");
+    assert_eq!(run["counts"]["quarantined"], 2, "{run:#}");
+    let held = crm.q(
+        "query($id: ID!) { syncRun(id: $id) { quarantined { edges { node { rowNumber reason raw } } } } }",
+        json!({ "id": run["id"] }),
+    ).await;
+    let rows: Vec<Value> = held["syncRun"]["quarantined"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(rows.len(), 2, "{held:#}");
+    assert_eq!(rows[0]["rowNumber"], 2);
+    assert_eq!(rows[0]["reason"], "account.name is required and missing");
+    assert!(
+        rows[0]["raw"]
+            .as_str()
+            .unwrap()
+            .contains("\"Employees\":\"12\""),
+        "kept as it came: {rows:#?}"
+    );
+    assert_eq!(rows[1]["rowNumber"], 3);
+    let reason = rows[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("account.employee_count is required; \"lots\" is not a whole number"),
+        "{reason}"
+    );
+    // Only the whole record is an account; the grid counts the value that did not fit.
+    assert_eq!(records(&crm, "account", json!({})).await["totalCount"], 1);
+    let grid = crm.q("{ lineageGrid(search: \"employees\") { edges { node { canonicalField errorCount successRate } } } }", json!({})).await;
+    let row = &grid["lineageGrid"]["edges"][0]["node"];
+    assert_eq!(row["canonicalField"], "employee_count", "{grid:#}");
+    assert_eq!(row["errorCount"], 1, "{grid:#}");
 }

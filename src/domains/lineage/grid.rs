@@ -108,6 +108,7 @@ pub struct Sort {
 pub const MAX_CONDITIONS: usize = 50;
 
 /// Positional parameters of a statement being built (`param` hands out `$n`).
+#[derive(Debug)]
 pub struct Sql {
     pub values: Vec<Value>,
 }

@@ -33,18 +33,31 @@ pub(super) struct Target {
     transform: Option<Result<Arc<Transform>, String>>,
 }
 
-/// Source records → canonical events (one per canonical entity a record feeds).
+/// What a run maps through: each source field's targets, the plan's short version (which
+/// mapping versions apply), and each canonical entity's required fields.
+pub(super) struct Plan {
+    pub targets: HashMap<String, Vec<Target>>,
+    pub version: String,
+    pub required: HashMap<String, Vec<String>>,
+}
+
+/// Source records → canonical events (one per canonical entity a record feeds). A record that
+/// lacks a required field of an entity, or whose value of one does not fit, gives that entity
+/// no event: it is quarantined with its reasons (what it gives other entities flows on).
 pub(super) fn build(
     counts: &mut SyncCounts,
     tenant: Uuid,
     connector: Uuid,
     source_entity: &str,
-    (plan, plan_version): (&HashMap<String, Vec<Target>>, &str),
+    plan: &Plan,
     batch: &Batch,
     stats: &mut HashMap<Uuid, (u64, u64)>,
 ) -> (Vec<NewEvent>, Vec<NewQuarantine>) {
+    let (plan_version, required) = (&plan.version, &plan.required);
+    let plan = &plan.targets;
     let mut events: Vec<NewEvent> = Vec::with_capacity(batch.records.len());
     let mut index: HashMap<Uuid, usize> = HashMap::new();
+    let mut incomplete: Vec<NewQuarantine> = Vec::new();
     for record in &batch.records {
         counts.records_read += 1;
         let mut per_entity: HashMap<&str, EntityValues> = HashMap::new();
@@ -90,6 +103,28 @@ pub(super) fn build(
             counts.unmapped_records += 1;
             continue;
         }
+        let mut reasons: Vec<String> = Vec::new();
+        let mut per_entity: Vec<(&str, EntityValues)> = per_entity.into_iter().collect();
+        per_entity.sort_by(|a, b| a.0.cmp(b.0));
+        per_entity.retain(|(entity, (data, _, errors))| {
+            let missing = missing_required(entity, required, data, errors);
+            let keep = missing.is_empty();
+            reasons.extend(missing);
+            keep
+        });
+        if !reasons.is_empty() {
+            counts.quarantined += 1;
+            let raw: Map<String, Value> = record
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            incomplete.push(NewQuarantine {
+                position: record.position,
+                reason: reasons.join("; "),
+                raw: Value::Object(raw).to_string(),
+            });
+        }
         for (entity, (data, lineage, errors)) in per_entity {
             counts.value_errors += errors.len() as u64;
             let canonical_id = Uuid::new_v5(
@@ -123,7 +158,7 @@ pub(super) fn build(
         }
     }
     counts.quarantined += batch.quarantined.len() as u64;
-    let quarantined = batch
+    let mut quarantined: Vec<NewQuarantine> = batch
         .quarantined
         .iter()
         .map(|q| NewQuarantine {
@@ -132,7 +167,33 @@ pub(super) fn build(
             raw: q.raw.clone(),
         })
         .collect();
+    quarantined.extend(incomplete);
     (events, quarantined)
+}
+
+/// Why a record's values do not make a whole `entity` record: each required field missing, or
+/// whose value did not fit (with the reason).
+fn missing_required(
+    entity: &str,
+    required: &HashMap<String, Vec<String>>,
+    data: &Map<String, Value>,
+    errors: &[Value],
+) -> Vec<String> {
+    let Some(fields) = required.get(entity) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter(|f| data.get(f.as_str()).is_none_or(Value::is_null))
+        .map(|f| match errors.iter().find(|e| e["field"] == f.as_str()) {
+            Some(e) => format!(
+                "{entity}.{f} is required; {:?} {}",
+                e["value"].as_str().unwrap_or_default(),
+                e["reason"].as_str().unwrap_or_default()
+            ),
+            None => format!("{entity}.{f} is required and missing"),
+        })
+        .collect()
 }
 
 /// Source field (lower case) → its canonical targets, from the active mappings; and a short
@@ -142,7 +203,7 @@ pub(super) async fn plan(
     scope: &TenantScope,
     system: &str,
     entity: &str,
-) -> AppResult<(HashMap<String, Vec<Target>>, String)> {
+) -> AppResult<Plan> {
     let tx = ScopedTx::begin(db, scope).await?;
     let ontology = ontology::load_active(&tx).await?;
     let types: HashMap<(&str, &str), &str> = ontology
@@ -192,5 +253,22 @@ pub(super) async fn plan(
         use sha2::{Digest, Sha256};
         hex::encode(&Sha256::digest(applied.join(",").as_bytes())[..6])
     };
-    Ok((plan, version))
+    let required = ontology
+        .entities
+        .iter()
+        .map(|e| {
+            let fields = e
+                .fields
+                .iter()
+                .filter(|f| f.required)
+                .map(|f| f.name.clone());
+            (e.name.clone(), fields.collect::<Vec<_>>())
+        })
+        .filter(|(_, fields)| !fields.is_empty())
+        .collect();
+    Ok(Plan {
+        targets: plan,
+        version,
+        required,
+    })
 }

@@ -94,7 +94,8 @@ impl From<Quarantined> for QuarantinedRecord {
 
 #[ComplexObject]
 impl GqlSyncRun {
-    /// Rows the source could not read, in source order.
+    /// Rows the source could not read, and records lacking a required canonical field (or whose
+    /// value of one did not fit), in source order.
     async fn quarantined(
         &self,
         ctx: &Context<'_>,

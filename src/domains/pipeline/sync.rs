@@ -290,8 +290,7 @@ impl Run {
         let version = self
             .schema_step(pipeline, scope, connector, &system, schema)
             .await?;
-        let (plan, plan_version) =
-            build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
+        let plan = build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
         let after = self
             .checkpoints
             .get(&schema.entity)
@@ -318,7 +317,7 @@ impl Run {
                 scope.tenant_id(),
                 connector.id,
                 &schema.entity,
-                (&plan, &plan_version),
+                &plan,
                 &batch,
                 &mut stats,
             );

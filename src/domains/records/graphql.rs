@@ -2,9 +2,10 @@
 //! each value's provenance and alternatives, members, related records and history; the match
 //! review queue; merge, split, unlink; survivorship rules.
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Json, Object, ID};
+use async_graphql::{Context, InputObject, Json, Object, SimpleObject, ID};
 use serde_json::Value;
 
+use super::aggregate::{AggregateOp, AggregateRequest, Measure, TimeUnit};
 use super::curate::Curate;
 use super::graphql_types::{
     rule_views, GqlMatchCandidate, GqlUnifiedRecord, MatchDecision, MatchStatus,
@@ -72,6 +73,37 @@ pub struct RecordSort {
     pub field: String,
     #[graphql(default)]
     pub direction: SortDirection,
+}
+
+#[derive(InputObject)]
+pub struct MeasureInput {
+    pub op: AggregateOp,
+    /// A number field (any field for COUNT; none counts records).
+    pub field: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct TimeBucketInput {
+    /// A date or timestamp field.
+    pub field: String,
+    pub unit: TimeUnit,
+}
+
+#[derive(SimpleObject)]
+pub struct AggregateGroup {
+    /// The group's values, one per `groupBy` field.
+    pub keys: Vec<Json<Value>>,
+    /// Start of the time bucket (UTC), when bucketed.
+    pub bucket: Option<String>,
+    /// One per measure, in order (null: no values to aggregate).
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(SimpleObject)]
+pub struct RecordAggregates {
+    pub groups: Vec<AggregateGroup>,
+    /// More than 1000 groups: the rest were cut.
+    pub truncated: bool,
 }
 
 const RECORDS_PAGE: i32 = 50;
@@ -197,6 +229,54 @@ impl RecordsQuery {
             |c| c.id,
             GqlMatchCandidate,
         ))
+    }
+
+    /// Count, sum, avg, min, max of golden values, grouped by fields and a time bucket (e.g.
+    /// opportunity amount by stage by month), under the same filter and search as `records`.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_aggregates(
+        &self,
+        ctx: &Context<'_>,
+        entity: String,
+        filter: Option<RecordFilter>,
+        search: Option<String>,
+        group_by: Option<Vec<String>>,
+        time_bucket: Option<TimeBucketInput>,
+        measures: Vec<MeasureInput>,
+    ) -> async_graphql::Result<RecordAggregates> {
+        let scope = ctx.scope(Role::Viewer)?;
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(AppError::bad_field("search", "must be at most 200 characters").into());
+        }
+        let request = AggregateRequest {
+            entity,
+            filter: filter.map(to_filter).transpose()?,
+            search: search
+                .as_deref()
+                .map(grid::search_words)
+                .unwrap_or_default(),
+            group_by: group_by.unwrap_or_default(),
+            bucket: time_bucket.map(|b| (b.field, b.unit)),
+            measures: measures
+                .into_iter()
+                .map(|m| Measure {
+                    op: m.op,
+                    field: m.field,
+                })
+                .collect(),
+        };
+        let (rows, truncated) = service::aggregate(&ctx.app()?.db, &scope, request).await?;
+        Ok(RecordAggregates {
+            groups: rows
+                .into_iter()
+                .map(|r| AggregateGroup {
+                    keys: r.keys.into_iter().map(Json).collect(),
+                    bucket: r.bucket,
+                    values: r.values,
+                })
+                .collect(),
+            truncated,
+        })
     }
 
     /// The entity's survivorship rules: its own first, then per field.

@@ -1,6 +1,7 @@
 //! Unified records: canonical records of one entity that describe the same real-world thing,
 //! linked (keys, Fellegi–Sunter scores, people's decisions) into golden records whose every
 //! value names its source.
+pub mod aggregate;
 pub mod cluster;
 pub mod curate;
 pub mod golden_store;

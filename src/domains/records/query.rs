@@ -52,7 +52,7 @@ fn problem(field: &str, message: impl Into<String>) -> Problem {
 }
 
 impl Fields {
-    fn kind(&self, field: &str, at: &str) -> Result<Kind, Problem> {
+    pub fn kind(&self, field: &str, at: &str) -> Result<Kind, Problem> {
         self.0
             .get(field)
             .copied()

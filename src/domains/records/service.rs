@@ -4,6 +4,7 @@
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::aggregate::{self, AggregateRequest, AggregateRow};
 use super::golden_store;
 use super::model::{HistoryLine, MatchCandidate, MemberRecord, UnifiedRecord};
 use super::query::{Fields, Kind};
@@ -121,4 +122,17 @@ pub async fn rules(db: &DatabaseConnection, scope: &TenantScope, entity: &str) -
     let tx = ScopedTx::begin(db, scope).await?;
     fields(&tx, entity).await?;
     Ok(golden_store::rules(&tx, entity).await?)
+}
+
+/// Groups of golden values with their measures, and whether more groups were cut.
+pub async fn aggregate(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    req: AggregateRequest,
+) -> AppResult<(Vec<AggregateRow>, bool)> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    let fields = fields(&tx, &req.entity).await?;
+    aggregate::run(&tx, &fields, &req)
+        .await?
+        .map_err(|(field, message)| AppError::bad_field(field, message))
 }
