@@ -77,9 +77,9 @@ async fn bad_transforms_are_refused_naming_the_path_of_the_problem() {
     );
 }
 
-const DEALS: &str = "id,Deal,Amount Cents,Stage Code,Closed\n\
-1,  big DEAL ,1999900,cw,31/12/2024\n\
-2,small,abc,zz,2024-13-45\n";
+const DEALS: &str = "id,Deal,Amount Cents,Stage Code,Closed,Owner\n\
+1,  big DEAL ,1999900,cw,31/12/2024,Ada\n\
+2,small,abc,zz,2024-13-45,\n";
 
 #[tokio::test]
 async fn the_pipeline_applies_transforms_and_keeps_what_they_cannot_read() {
@@ -118,6 +118,12 @@ async fn the_pipeline_applies_transforms_and_keeps_what_they_cannot_read() {
             "Closed",
             "close_date",
             json!([{ "op": "date", "formats": ["%d/%m/%Y"] }]),
+        ),
+        // Computed from two source fields of the record.
+        (
+            "Owner",
+            "description",
+            json!([{ "op": "concat", "fields": ["Deal"], "separator": " on " }]),
         ),
     ] {
         let id = app
@@ -164,6 +170,7 @@ async fn the_pipeline_applies_transforms_and_keeps_what_they_cannot_read() {
     assert_eq!(big["data"]["amount"], 19999.0, "{big:#}");
     assert_eq!(big["data"]["stage"], "Closed Won", "{big:#}");
     assert_eq!(big["data"]["close_date"], "2024-12-31", "{big:#}");
+    assert_eq!(big["data"]["description"], "Ada on big DEAL", "{big:#}");
     assert_eq!(big["errors"], json!([]), "{big:#}");
 
     let small = of("2");

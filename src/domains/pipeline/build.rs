@@ -78,7 +78,9 @@ pub(super) fn build(
                     .map(|readable| readable.as_deref())
                     .transpose()
                     .map_err(|broken| format!("transform: {broken}"))
-                    .and_then(|transform| canonical_value(transform, &t.field, &t.data_type, raw));
+                    .and_then(|transform| {
+                        canonical_value(transform, &t.field, &t.data_type, (raw, &record.values))
+                    });
                 match coerced {
                     Ok(Some(value)) => {
                         counted.0 += 1;

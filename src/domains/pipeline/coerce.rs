@@ -12,11 +12,13 @@ pub fn canonical_value(
     transform: Option<&Transform>,
     canonical_field: &str,
     data_type: &str,
-    raw: &str,
+    (raw, record): (&str, &[(String, String)]),
 ) -> Result<Option<Value>, String> {
     let value = match transform {
         None => Some(raw.to_owned()),
-        Some(t) => t.apply(raw).map_err(|e| format!("transform: {e}"))?,
+        Some(t) => t
+            .apply_in(raw, record)
+            .map_err(|e| format!("transform: {e}"))?,
     };
     match value {
         Some(v) => coerce(canonical_field, data_type, &v),

@@ -72,7 +72,12 @@ pub async fn preview(
     Ok(samples
         .into_iter()
         .map(|before| {
-            match canonical_value(transform.as_ref(), &target.name, &target.data_type, &before) {
+            match canonical_value(
+                transform.as_ref(),
+                &target.name,
+                &target.data_type,
+                (&before, &[]),
+            ) {
                 Ok(value) => TransformPreview {
                     before,
                     after: value.map(Json),

@@ -8,7 +8,11 @@
 //! ```
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+
+use self::time::{read_date, Zone};
+
+mod time;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -44,7 +48,8 @@ enum Step {
     /// A number multiplied by `factor` (cents → units: 0.01; micros: 0.000001).
     Scale { factor: f64 },
     /// A date or time read with one of `formats` (strftime, e.g. `%d/%m/%Y`), in `timezone`
-    /// (`UTC` or an offset such as `+02:00`) when it carries none; written as RFC 3339.
+    /// (`UTC`, an offset such as `+02:00`, or an IANA zone such as `America/New_York`) when it
+    /// carries none; written as RFC 3339 in UTC.
     Date {
         formats: Vec<String>,
         #[serde(default)]
@@ -64,6 +69,18 @@ enum Step {
     Replace { from: String, to: String },
     /// The value to use when there is none (empty after the steps before).
     Default { value: String },
+    /// The value joined with other source fields of the same record (`fields`, by name), in
+    /// order, with `separator` (a space by default); empty ones are left out. A COMPUTED field
+    /// from several source fields: full name from first and last.
+    Concat {
+        fields: Vec<String>,
+        #[serde(default = "space")]
+        separator: String,
+    },
+}
+
+fn space() -> String {
+    " ".to_owned()
 }
 
 fn yes() -> bool {
@@ -96,7 +113,7 @@ pub struct Transform {
 enum Compiled {
     Plain(Step),
     Regex(regex::Regex, usize),
-    Date(Vec<String>, FixedOffset),
+    Date(Vec<String>, Zone),
 }
 
 /// Where a transform is wrong: the path inside it (`steps[1].pattern`) and why.
@@ -154,6 +171,15 @@ impl Transform {
     /// The value after every step; `Ok(None)` when nothing is left, `Err` when a step cannot
     /// read it (the reason is kept with the record).
     pub fn apply(&self, raw: &str) -> Result<Option<String>, String> {
+        self.apply_in(raw, &[])
+    }
+
+    /// Applies the steps to a value of a record whose other values `concat` may read.
+    pub fn apply_in(
+        &self,
+        raw: &str,
+        record: &[(String, String)],
+    ) -> Result<Option<String>, String> {
         let mut value = Some(raw.to_owned());
         for step in &self.steps {
             value = match (step, value) {
@@ -161,6 +187,9 @@ impl Transform {
                     Some(v) if !v.trim().is_empty() => Some(v),
                     _ => Some(fallback.clone()),
                 },
+                (Compiled::Plain(Step::Concat { fields, separator }), v) => {
+                    concat(v, fields, separator, record)
+                }
                 (_, None) => None,
                 (step, Some(v)) => apply_step(step, v)?,
             };
@@ -237,12 +266,11 @@ fn compile(step: Step) -> Result<Compiled, (&'static str, String)> {
                     return Err(("formats", format!("[{i}] {f:?} is not a date format")));
                 }
             }
-            let offset = match timezone.as_deref() {
-                None | Some("UTC" | "Z") => FixedOffset::east_opt(0),
-                Some(tz) => parse_offset(tz),
-            }
-            .ok_or(("timezone", "must be UTC or an offset like +02:00".into()))?;
-            Ok(Compiled::Date(formats, offset))
+            let zone = Zone::parse(timezone.as_deref()).ok_or((
+                "timezone",
+                "must be UTC, an offset like +02:00 or a zone like Europe/Berlin".into(),
+            ))?;
+            Ok(Compiled::Date(formats, zone))
         }
         Step::ValueMap { ref map, .. } if map.len() > MAX_MAP_ENTRIES => {
             Err(("map", format!("holds more than {MAX_MAP_ENTRIES} values")))
@@ -256,27 +284,11 @@ fn compile(step: Step) -> Result<Compiled, (&'static str, String)> {
         Step::Replace { ref from, .. } if from.is_empty() => {
             Err(("from", "must not be empty".into()))
         }
+        Step::Concat { ref fields, .. } if fields.is_empty() || fields.len() > 10 => {
+            Err(("fields", "needs 1 to 10 source fields".into()))
+        }
         step => Ok(Compiled::Plain(step)),
     }
-}
-
-/// `+02:00`, `-0530`, `+01`.
-fn parse_offset(tz: &str) -> Option<FixedOffset> {
-    let (sign, rest) = match tz.as_bytes().first()? {
-        b'+' => (1, &tz[1..]),
-        b'-' => (-1, &tz[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits.get(2..).map_or(Some(0), |m| m.parse().ok())?;
-    if hours > 14 || minutes > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 fn apply_step(step: &Compiled, v: String) -> Result<Option<String>, String> {
@@ -285,7 +297,7 @@ fn apply_step(step: &Compiled, v: String) -> Result<Option<String>, String> {
             .captures(&v)
             .and_then(|c| c.get(*group))
             .map(|m| m.as_str().to_owned()),
-        Compiled::Date(formats, offset) => Some(read_date(&v, formats, *offset)?),
+        Compiled::Date(formats, zone) => Some(read_date(&v, formats, *zone)?),
         Compiled::Plain(step) => match step {
             Step::Trim {} => Some(v.trim().to_owned()),
             Step::Case { to } => Some(match to {
@@ -340,30 +352,33 @@ fn apply_step(step: &Compiled, v: String) -> Result<Option<String>, String> {
                     .map(|p| p.trim().to_owned())
             }
             Step::Replace { from, to } => Some(v.replace(from.as_str(), to)),
-            // Handled before (it applies to a missing value too).
-            Step::Default { .. } => Some(v),
+            // Handled before (they apply to a missing value too).
+            Step::Default { .. } | Step::Concat { .. } => Some(v),
             // Compiled into their own variants.
             Step::Regex { .. } | Step::Date { .. } => Some(v),
         },
     })
 }
 
-fn read_date(v: &str, formats: &[String], offset: FixedOffset) -> Result<String, String> {
-    let text = v.trim();
-    for f in formats {
-        if let Ok(at) = DateTime::parse_from_str(text, f) {
-            return Ok(at.with_timezone(&Utc).to_rfc3339());
-        }
-        if let Ok(at) = NaiveDateTime::parse_from_str(text, f) {
-            if let Some(at) = offset.from_local_datetime(&at).single() {
-                return Ok(at.with_timezone(&Utc).to_rfc3339());
-            }
-        }
-        if let Ok(day) = NaiveDate::parse_from_str(text, f) {
-            return Ok(day.format("%Y-%m-%d").to_string());
-        }
-    }
-    Err(format!("{text:?} matches none of the formats {formats:?}"))
+/// The value, then each named field's value of the record (names compared without case).
+fn concat(
+    v: Option<String>,
+    fields: &[String],
+    separator: &str,
+    record: &[(String, String)],
+) -> Option<String> {
+    let others = fields.iter().map(|f| {
+        record
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(f))
+            .map(|(_, value)| value.trim().to_owned())
+    });
+    let parts: Vec<String> = std::iter::once(v.map(|v| v.trim().to_owned()))
+        .chain(others)
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(separator))
 }
 
 fn title_case(v: &str) -> String {
@@ -393,187 +408,4 @@ fn format_number(n: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn run(steps: Value, input: &str) -> Result<Option<String>, String> {
-        Transform::parse(&json!({ "steps": steps }))
-            .unwrap()
-            .apply(input)
-    }
-
-    fn refused(raw: Value) -> TransformProblem {
-        Transform::parse(&raw).unwrap_err()
-    }
-
-    #[test]
-    fn each_step_does_what_it_says() {
-        let cases: Vec<(Value, &str, Option<&str>)> = vec![
-            (json!([{ "op": "trim" }]), "  Acme  ", Some("Acme")),
-            (
-                json!([{ "op": "case", "to": "upper" }]),
-                "acme",
-                Some("ACME"),
-            ),
-            (
-                json!([{ "op": "case", "to": "title" }]),
-                "jOHN smith",
-                Some("John Smith"),
-            ),
-            (
-                json!([{ "op": "valueMap", "map": { "Hot": "HIGH" }, "default": "LOW" }]),
-                "hot",
-                Some("HIGH"),
-            ),
-            (
-                json!([{ "op": "valueMap", "map": { "Hot": "HIGH" }, "default": "LOW" }]),
-                "Cold",
-                Some("LOW"),
-            ),
-            (
-                json!([{ "op": "valueMap", "map": { "Hot": "HIGH" } }]),
-                "Cold",
-                Some("Cold"),
-            ),
-            (
-                json!([{ "op": "valueMap", "map": { "Hot": "HIGH" }, "caseInsensitive": false }]),
-                "hot",
-                Some("hot"),
-            ),
-            (
-                json!([{ "op": "scale", "factor": 0.01 }]),
-                "1999",
-                Some("19.99"),
-            ),
-            (
-                json!([{ "op": "scale", "factor": 0.000001 }]),
-                "2500000",
-                Some("2.5"),
-            ),
-            (
-                json!([{ "op": "date", "formats": ["%d/%m/%Y"] }]),
-                "31/12/2024",
-                Some("2024-12-31"),
-            ),
-            (
-                json!([{ "op": "date", "formats": ["%d/%m/%Y %H:%M"], "timezone": "+02:00" }]),
-                "31/12/2024 10:00",
-                Some("2024-12-31T08:00:00+00:00"),
-            ),
-            (
-                json!([{ "op": "epoch", "unit": "s" }]),
-                "1700000000",
-                Some("2023-11-14T22:13:20+00:00"),
-            ),
-            (
-                json!([{ "op": "epoch", "unit": "ms" }]),
-                "1700000000000",
-                Some("2023-11-14T22:13:20+00:00"),
-            ),
-            (
-                json!([{ "op": "regex", "pattern": "^(\\w+)@", "group": 1 }]),
-                "ann@acme.test",
-                Some("ann"),
-            ),
-            (json!([{ "op": "regex", "pattern": "^\\d+$" }]), "n/a", None),
-            (
-                json!([{ "op": "split", "separator": " ", "index": 0 }]),
-                "Ann Lee",
-                Some("Ann"),
-            ),
-            (
-                json!([{ "op": "split", "separator": " ", "index": -1 }]),
-                "Ann Marie Lee",
-                Some("Lee"),
-            ),
-            (
-                json!([{ "op": "split", "separator": " ", "index": 3 }]),
-                "Ann Lee",
-                None,
-            ),
-            (
-                json!([{ "op": "replace", "from": "-", "to": "" }]),
-                "555-0100",
-                Some("5550100"),
-            ),
-            (
-                json!([{ "op": "trim" }, { "op": "default", "value": "unknown" }]),
-                "   ",
-                Some("unknown"),
-            ),
-            (
-                json!([{ "op": "regex", "pattern": "x" }, { "op": "default", "value": "none" }]),
-                "abc",
-                Some("none"),
-            ),
-        ];
-        for (steps, input, want) in cases {
-            assert_eq!(
-                run(steps.clone(), input),
-                Ok(want.map(str::to_owned)),
-                "{steps} on {input:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn values_a_step_cannot_read_are_errors_with_a_reason() {
-        let e = run(json!([{ "op": "scale", "factor": 100 }]), "twelve").unwrap_err();
-        assert!(e.contains("not a number"), "{e}");
-        let e = run(
-            json!([{ "op": "date", "formats": ["%Y-%m-%d"] }]),
-            "12/31/2024",
-        )
-        .unwrap_err();
-        assert!(e.contains("matches none"), "{e}");
-        assert!(run(json!([{ "op": "epoch", "unit": "s" }]), "soon").is_err());
-    }
-
-    #[test]
-    fn bad_transforms_are_refused_with_the_path_of_the_problem() {
-        let cases: Vec<(Value, &str)> = vec![
-            (
-                json!({ "steps": [{ "op": "trim" }, { "op": "regex", "pattern": "(" }] }),
-                "steps[1].pattern",
-            ),
-            (
-                json!({ "steps": [{ "op": "regex", "pattern": "a", "group": 2 }] }),
-                "steps[0].group",
-            ),
-            (
-                json!({ "steps": [{ "op": "date", "formats": ["%Q"] }] }),
-                "steps[0].formats",
-            ),
-            (
-                json!({ "steps": [{ "op": "date", "formats": ["%Y"], "timezone": "Mars/Base" }] }),
-                "steps[0].timezone",
-            ),
-            (
-                json!({ "steps": [{ "op": "scale", "factor": 0 }] }),
-                "steps[0].factor",
-            ),
-            (
-                json!({ "steps": [{ "op": "split", "separator": "", "index": 0 }] }),
-                "steps[0].separator",
-            ),
-            (json!({ "steps": [{ "op": "teleport" }] }), "steps[0].op"),
-            (
-                json!({ "steps": [{ "op": "case", "to": "sideways" }] }),
-                "steps[0].to",
-            ),
-            (
-                json!({ "steps": [{ "op": "trim", "extra": 1 }] }),
-                "steps[0].extra",
-            ),
-            (json!({ "steps": [] }), "steps"),
-            (json!({ "stages": [] }), "stages"),
-        ];
-        for (raw, path) in cases {
-            let p = refused(raw.clone());
-            assert_eq!(p.path, path, "{raw}: {}", p.reason);
-            assert!(!p.reason.is_empty());
-        }
-    }
-}
+mod tests;
