@@ -109,6 +109,7 @@ pub struct ExportSettings {
 /// Entity resolution (see `config/base.yaml`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RecordSettings {
+    pub resolve: bool,
     pub auto_link: f64,
     pub review_from: f64,
     pub block_cap: usize,

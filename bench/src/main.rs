@@ -16,6 +16,8 @@ mod lineage;
 mod load;
 mod pipeline;
 mod proposals;
+mod records;
+mod records_data;
 mod server;
 mod telemetry;
 
@@ -170,9 +172,10 @@ async fn main() -> anyhow::Result<()> {
         Some("lineage") => lineage::run(out_dir()).await,
         Some("telemetry") => telemetry::run(out_dir()).await,
         Some("load") => load::run(out_dir()).await,
+        Some("records") => records::run(out_dir()).await,
         Some(other) => {
             anyhow::bail!(
-                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry | load)"
+                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry | load | records)"
             )
         }
     }

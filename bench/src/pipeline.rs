@@ -183,7 +183,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
 
 /// Sends the file as a user would (`PUT /uploads/<name>.csv`, streamed); returns its path for a
 /// connector's config.
-async fn upload(
+pub(crate) async fn upload(
     server: &Server,
     token: &str,
     file: &std::path::Path,

@@ -8,11 +8,18 @@ import { Tree } from './pages/Tree';
 import { Graph } from './pages/Graph';
 import { Flow } from './pages/Flow';
 import { Metrics } from './pages/Metrics';
+import { Records } from './pages/Records';
+import { RecordView } from './pages/RecordView';
+import { Matches } from './pages/Matches';
+import { Transforms } from './pages/Transforms';
 import { Boundary } from './ui';
 
 const PAGES = [
   ['connectors', 'Connectors', Connectors],
   ['reviews', 'Review queue', Reviews],
+  ['records', 'Records', Records],
+  ['matches', 'Match review', Matches],
+  ['transforms', 'Transforms', Transforms],
   ['grid', 'Lineage grid', Grid],
   ['tree', 'Tree', Tree],
   ['graph', 'Graph', Graph],
@@ -64,7 +71,8 @@ export function App() {
       </div>
     );
   }
-  const current = PAGES.find(([id]) => id === page) ?? PAGES[0];
+  // A record's own view is reached from the Records page, not the navigation.
+  const current = page === 'record' ? (['records', 'Records', RecordView] as const) : (PAGES.find(([id]) => id === page) ?? PAGES[0]);
   const View = current[2];
   return (
     <div className="shell">

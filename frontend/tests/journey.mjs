@@ -155,6 +155,46 @@ try {
   await audit('08-metrics-dark');
   await fitsPhone('08-metrics-dark');
 
+  step('records: search, open one, see where each value came from');
+  await page.goto(`${base}/#/records`);
+  await page.getByLabel('Search').fill('initech');
+  const records = page.getByRole('table', { name: 'Unified records' });
+  await records.getByRole('link', { name: 'Initech' }).waitFor();
+  await shot('10-records');
+  await audit('10-records');
+  await fitsPhone('10-records');
+  await records.getByRole('link', { name: 'Initech' }).click();
+  await page.getByRole('table', { name: 'Values and provenance' }).getByText(/crm-export · Account Name \(3\)/).waitFor();
+  await page.getByRole('list', { name: 'Source records' }).getByText(/crm-export #3/).waitFor();
+  await shot('11-record');
+  await audit('11-record');
+
+  step('match review: the two Acmes are one');
+  await page.goto(`${base}/#/matches`);
+  const linkPair = page.getByRole('button', { name: 'Link', exact: true }).first();
+  await linkPair.waitFor();
+  await shot('12-match-review');
+  await audit('12-match-review');
+  await fitsPhone('12-match-review');
+  await linkPair.click();
+  await page.getByText('No pairs wait for review.').waitFor();
+
+  step('transform editor: a bad step is refused by path, a good one previewed and saved');
+  await page.goto(`${base}/#/transforms`);
+  const option = page.locator('option', { hasText: 'Account Name → account.name' });
+  await option.waitFor({ state: 'attached' });
+  await page.getByLabel('Mapping').selectOption(await option.getAttribute('value'));
+  await page.getByLabel('Steps (JSON)').fill('[{ "op": "eval", "code": "1" }]');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByRole('alert').getByText(/transform\.steps\[0\]\.op/).waitFor();
+  await page.getByLabel('Steps (JSON)').fill('[{ "op": "case", "to": "upper" }]');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByRole('table', { name: 'Preview' }).getByText('INITECH', { exact: true }).waitFor();
+  await shot('13-transform-editor');
+  await audit('13-transform-editor');
+  await page.getByRole('button', { name: 'Save and approve' }).click();
+  await page.getByRole('status').getByText('Saved as version 2, active.').waitFor();
+
   step('configure a connector: bad JSON is refused, a rename is saved');
   await page.goto(`${base}/#/connectors`);
   await page.getByRole('button', { name: 'Configure' }).first().click();

@@ -11,7 +11,8 @@ async fn a_new_user_does_the_whole_journey_in_a_real_browser() {
         "the UI is not built: `just ui` (part of `just test`) builds it"
     );
     let app = spawn_app_with(|s| s.server.frontend_dir = dist.clone()).await;
-    // A CSV with fields that map on their own and two that need a person.
+    // A CSV with fields that map on their own and two that need a person, and two rows alike
+    // enough by name for the match review queue.
     // The journey uploads it into the workspace it signs up for.
     let dir = std::env::temp_dir().join(format!("ui-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -20,7 +21,8 @@ async fn a_new_user_does_the_whole_journey_in_a_real_browser() {
         "id,Account Name,Website,Annual Revenue,owner_name,favourite_colour\n\
          1,Acme,acme.test,1200000,Ada Lovelace,teal\n\
          2,Globex,globex.test,3400000,Grace Hopper,amber\n\
-         3,Initech,initech.test,560000,Alan Turing,grey\n",
+         3,Initech,initech.test,560000,Alan Turing,grey\n\
+         4,\"Acme, Inc.\",,990000,Ada Lovelace,teal\n",
     )
     .unwrap();
     let shots = frontend.join("test-results");
@@ -54,6 +56,10 @@ async fn a_new_user_does_the_whole_journey_in_a_real_browser() {
         "07-flow-monitor",
         "08-metrics-dark",
         "09-error-state",
+        "10-records",
+        "11-record",
+        "12-match-review",
+        "13-transform-editor",
     ] {
         assert!(
             project_root()

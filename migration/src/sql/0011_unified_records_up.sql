@@ -47,6 +47,8 @@ CREATE TABLE unified_records (
     PRIMARY KEY (tenant_id, entity, id)
 );
 CREATE INDEX unified_records_search_idx ON unified_records USING gin (search);
+-- Equality filters on any canonical field (`data @> {"field": value}`).
+CREATE INDEX unified_records_data_idx ON unified_records USING gin (data jsonb_path_ops);
 CREATE INDEX unified_records_updated_idx ON unified_records (tenant_id, entity, updated_at, id);
 
 -- Pairs in the review band, and what a person decided of them.

@@ -50,6 +50,8 @@ pub struct SyncCounts {
     pub unified_links: u64,
     /// Pairs put in the match review queue.
     pub match_candidates: u64,
+    /// Candidate pairs compared by entity resolution (records sharing a blocking key).
+    pub match_pairs_compared: u64,
 }
 
 /// Links the records a batch changed into unified records, entity by entity.
@@ -302,9 +304,11 @@ impl Run {
                 .await?
                 .events_per_hour
         };
-        let resolver = {
+        let resolver = if pipeline.settings.records.resolve {
             let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            Resolver::load(&tx, &pipeline.settings.records).await?
+            Some(Resolver::load(&tx, &pipeline.settings.records).await?)
+        } else {
+            None
         };
         let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
@@ -338,9 +342,13 @@ impl Run {
             quotas::charge(&tx, Metered::Events, event_quota, written).await?;
             events_store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
             events_store::record_mapping_stats(&tx, &stats, build_us).await?;
-            let unified = resolve_changed(&resolver, &tx, &changed).await?;
+            let unified = match &resolver {
+                Some(r) => resolve_changed(r, &tx, &changed).await?,
+                None => Changes::default(),
+            };
             self.counts.unified_links += unified.linked;
             self.counts.match_candidates += unified.queued_for_review;
+            self.counts.match_pairs_compared += unified.compared;
             self.counts.events_written += written;
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints

@@ -166,11 +166,19 @@ fn build(filter: &Filter, fields: &Fields, sql: &mut Sql) -> Result<String, Prob
                         .collect();
                     format!("{col} IN ({})", params?.join(", "))
                 }
-                Op::Eq | Op::Ne | Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
+                // Containment: the GIN index on `data` finds the rows.
+                Op::Eq => {
+                    let v = typed(kind, value, field)?;
+                    format!(
+                        "u.data @> jsonb_build_object('{}', {}::jsonb)",
+                        field.replace('\'', "''"),
+                        sql.param(v.into())
+                    )
+                }
+                Op::Ne | Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
                     let v = typed(kind, value, field)?;
                     let p = format!("{}::jsonb", sql.param(v.into()));
                     let sign = match op {
-                        Op::Eq => "=",
                         Op::Ne => "<>",
                         Op::Lt => "<",
                         Op::Lte => "<=",

@@ -57,6 +57,8 @@ pub struct Changes {
     pub items: Vec<(String, Uuid, &'static str)>,
     pub linked: u64,
     pub queued_for_review: u64,
+    /// Candidate pairs compared (scored or sharing a key).
+    pub compared: u64,
 }
 
 impl Changes {
@@ -64,6 +66,7 @@ impl Changes {
         self.items.extend(other.items);
         self.linked += other.linked;
         self.queued_for_review += other.queued_for_review;
+        self.compared += other.compared;
     }
 }
 
@@ -190,6 +193,7 @@ impl Resolver {
         let sizes = store::cluster_sizes(tx, entity, &current).await?;
 
         let scores = score_pairs(profile, &candidates, &views).await?;
+        let compared = candidates.values().map(|c| c.len() as u64).sum::<u64>();
         let decided = cluster::decide_all(
             &batch.iter().map(|l| l.member.id).collect::<Vec<_>>(),
             &candidates,
@@ -199,7 +203,9 @@ impl Resolver {
             sizes,
             &self.thresholds,
         );
-        self.apply(tx, entity, decided).await
+        let mut changes = self.apply(tx, entity, decided).await?;
+        changes.compared = compared;
+        Ok(changes)
     }
 
     /// Writes what was decided: links, merges (unless a person kept the two apart), review
