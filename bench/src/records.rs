@@ -136,7 +136,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         .join("autonomos-bench")
         .join(format!("records-{rows}"));
     let data = generate(&root.join("main"), rows)?;
-    let small = generate(&root.join("small"), (rows / 10).max(100))?;
+    let small = generate(&root.join("small"), (rows / 100).max(100))?;
     let bytes = data
         .sources
         .iter()

@@ -164,16 +164,18 @@ fn csv(s: &str) -> String {
     }
 }
 
+/// (file, connector name, source entity, canonical entity, [(source field, canonical field)]).
+pub type Source = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
 pub struct Generated {
     pub dir: PathBuf,
-    /// (file, connector name, source entity, canonical entity, [(source field, canonical field)]).
-    pub sources: Vec<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    pub sources: Vec<Source>,
     /// (source system, source record id) → real-world entity, per canonical entity.
     pub truth: HashMap<(String, String), u64>,
     pub records: u64,
