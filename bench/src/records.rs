@@ -287,7 +287,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
                 .query_all(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     "SELECT u.id, u.data FROM unified_records u WHERE u.tenant_id = $1::uuid AND u.entity = 'contact'
-                       AND u.data @> $2::jsonb
+                       AND u.id IN (SELECT unified_ids_containing('contact', $2::jsonb))
                      ORDER BY coalesce(u.data->'last_name', 'null'::jsonb), u.id LIMIT 51",
                     [tenant_id.into(), containment.into()],
                 ))

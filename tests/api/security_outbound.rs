@@ -259,12 +259,37 @@ async fn csv_connectors_read_their_own_tenants_files_only() {
 async fn the_demo_tenant_reads_its_own_copy_of_the_sample() {
     let root = std::env::temp_dir().join(format!("demo-root-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(root.join("demo")).unwrap();
-    std::fs::copy(
-        crate::helpers::project_root().join("data/files/demo/accounts.csv"),
-        root.join("demo/accounts.csv"),
-    )
-    .unwrap();
+    for file in [
+        "accounts.csv",
+        "crm-contacts.csv",
+        "hubspot-companies.csv",
+        "hubspot-contacts.csv",
+    ] {
+        std::fs::copy(
+            crate::helpers::project_root()
+                .join("data/files/demo")
+                .join(file),
+            root.join("demo").join(file),
+        )
+        .unwrap();
+    }
     let app = spawn_app_with(|s| s.sync.file_root = root.clone()).await;
+    // A demo login an earlier run left in the shared test database is renamed away: the seed
+    // starts anew (its tenant stays, as audit logs are kept).
+    {
+        use sea_orm::{ConnectionTrait, Database};
+        use secrecy::ExposeSecret;
+        let owner = Database::connect(app.settings.database.migration_url.expose_secret())
+            .await
+            .unwrap();
+        owner
+            .execute_unprepared(&format!(
+                "UPDATE users SET email = 'was-' || id || '@example.com' WHERE email = '{}'",
+                autonomos::demo::DEMO_EMAIL
+            ))
+            .await
+            .unwrap();
+    }
     autonomos::demo::seed(&app.services, &app.settings.sync.file_root)
         .await
         .map_err(|e| e.message())
@@ -308,5 +333,26 @@ async fn the_demo_tenant_reads_its_own_copy_of_the_sample() {
     assert!(
         run["counts"]["recordsRead"].as_u64().unwrap() > 0,
         "{run:#}"
+    );
+    // The overlapping sources were synced by the seed: unified records from both CRMs, and a
+    // pair waiting for a person.
+    let unified = app
+        .ok(
+            "{ records(entity: \"account\", sort: { field: \"name\" }, first: 50) { edges { node { memberCount data } } }
+               matchCandidates(entity: \"account\", status: ALL) { totalCount } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    let members: Vec<i64> = unified["records"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["memberCount"].as_i64().unwrap())
+        .collect();
+    assert!(members.iter().any(|n| *n >= 2), "{unified:#}");
+    assert!(
+        unified["matchCandidates"]["totalCount"].as_i64().unwrap() >= 1,
+        "{unified:#}"
     );
 }

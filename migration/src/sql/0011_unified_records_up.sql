@@ -122,3 +122,20 @@ BEGIN
                        'WITH CHECK (tenant_id = app_current_tenant())', t);
     END LOOP;
 END $$;
+-- Under row-level security PostgreSQL will not use an index for a non-leakproof operator such
+-- as jsonb `@>` or tsvector `@@` (see 0005): the records query's equality filters and search
+-- would scan all of a tenant's records. These return the matching ids of the current tenant
+-- (app_current_tenant(), set by the request's transaction; nothing when unset) through the GIN
+-- indexes; the query joins them back under RLS.
+CREATE OR REPLACE FUNCTION unified_ids_containing(p_entity text, p_values jsonb)
+RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT u.id FROM unified_records u
+    WHERE u.tenant_id = app_current_tenant() AND u.entity = p_entity AND u.data @> p_values
+$$;
+CREATE OR REPLACE FUNCTION unified_ids_matching(p_entity text, p_query tsquery)
+RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT u.id FROM unified_records u
+    WHERE u.tenant_id = app_current_tenant() AND u.entity = p_entity AND u.search @@ p_query
+$$;

@@ -23,6 +23,7 @@ use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::records::live;
 use crate::domains::records::resolve::{Changes, Resolver};
+use crate::domains::records::store as records_store;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -52,6 +53,29 @@ pub struct SyncCounts {
     pub match_candidates: u64,
     /// Candidate pairs compared by entity resolution (records sharing a blocking key).
     pub match_pairs_compared: u64,
+}
+
+/// Links the connector's canonical records that are in no unified record yet (stored before
+/// resolution was on), a batch per transaction. Returns how many were linked to others.
+async fn backfill(pipeline: &Pipeline, scope: &TenantScope, connector: Uuid) -> AppResult<u64> {
+    let resolver = {
+        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+        Resolver::load(&tx, &pipeline.settings.records).await?
+    };
+    let mut linked = 0;
+    loop {
+        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+        let batch =
+            records_store::unlinked(&tx, connector, pipeline.settings.sync.batch_size as u64)
+                .await?;
+        if batch.is_empty() {
+            return Ok(linked);
+        }
+        let changes = resolve_changed(&resolver, &tx, &batch).await?;
+        tx.commit().await?;
+        live::publish(&pipeline.telemetry, scope.tenant_id(), &changes, None);
+        linked += changes.linked;
+    }
 }
 
 /// Links the records a batch changed into unified records, entity by entity.
@@ -234,6 +258,9 @@ impl Run {
             .map_err(AppError::from)?;
         let entities = source.entities().await.map_err(AppError::from)?;
         self.counts.entities = entities.len() as u64;
+        if pipeline.settings.records.resolve {
+            self.counts.unified_links += backfill(pipeline, scope, connector.id).await?;
+        }
         for entity in entities {
             let introspected = source
                 .introspect(&entity)

@@ -132,6 +132,62 @@ pub fn org_name(raw: &str) -> String {
     }
 }
 
+/// A country as an ISO 3166 alpha-2 code where its common names are known (`USA`, `United
+/// States`, `us` are all `us`); otherwise its text.
+pub fn country(raw: &str) -> String {
+    const ALIASES: &[(&str, &[&str])] = &[
+        (
+            "us",
+            &[
+                "us",
+                "usa",
+                "u s a",
+                "u s",
+                "united states",
+                "united states of america",
+                "america",
+            ],
+        ),
+        (
+            "gb",
+            &[
+                "gb",
+                "uk",
+                "u k",
+                "united kingdom",
+                "great britain",
+                "england",
+                "scotland",
+                "wales",
+            ],
+        ),
+        ("de", &["de", "deu", "germany", "deutschland"]),
+        ("fr", &["fr", "fra", "france"]),
+        ("es", &["es", "esp", "spain", "espana"]),
+        ("it", &["it", "ita", "italy", "italia"]),
+        (
+            "nl",
+            &["nl", "nld", "netherlands", "the netherlands", "holland"],
+        ),
+        ("ca", &["ca", "can", "canada"]),
+        ("au", &["au", "aus", "australia"]),
+        ("in", &["in", "ind", "india"]),
+        ("jp", &["jp", "jpn", "japan"]),
+        ("cn", &["cn", "chn", "china"]),
+        ("br", &["br", "bra", "brazil", "brasil"]),
+        ("mx", &["mx", "mex", "mexico"]),
+        ("ch", &["ch", "che", "switzerland", "schweiz", "suisse"]),
+        ("se", &["se", "swe", "sweden"]),
+        ("no", &["no", "nor", "norway"]),
+        ("ie", &["ie", "irl", "ireland"]),
+    ];
+    let t = text(raw);
+    ALIASES
+        .iter()
+        .find(|(_, names)| names.contains(&t.as_str()))
+        .map_or(t, |(code, _)| (*code).to_owned())
+}
+
 /// American Soundex of the first word (`Robert` and `Rupert` are `R163`): a blocking key that
 /// survives most typos after the first letter.
 pub fn soundex(raw: &str) -> Option<String> {
@@ -220,6 +276,13 @@ mod tests {
         assert_eq!(org_name("ACME Incorporated"), "acme");
         assert_eq!(org_name("The Company"), "the company");
         assert_eq!(org_name("Müller GmbH & Co. KG"), "muller kg");
+    }
+
+    #[test]
+    fn countries_compare_by_code() {
+        assert_eq!(country("USA"), country("United States"));
+        assert_eq!(country("U.K."), "gb");
+        assert_eq!(country("Atlantis"), "atlantis");
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Profile {
         let text = |field: &str| data.get(field).and_then(value_text);
         let mut given = None;
         let mut family = None;
+        let mut org: Option<String> = None;
         let mut place = None;
         for (field, role) in &self.fields {
             let Some(v) = text(field) else { continue };
@@ -122,16 +123,7 @@ impl Profile {
                         keys.push(("b:phone".into(), p));
                     }
                 }
-                Role::OrgName => {
-                    let name = normalize::org_name(&v);
-                    let compact: String = name.chars().filter(|c| *c != ' ').collect();
-                    if compact.chars().count() >= 2 {
-                        keys.push(("b:name4".into(), compact.chars().take(4).collect()));
-                    }
-                    if let Some(s) = normalize::soundex(&name) {
-                        keys.push(("b:namesx".into(), s));
-                    }
-                }
+                Role::OrgName => org = Some(normalize::org_name(&v)),
                 Role::GivenName => given = Some(normalize::text(&v)),
                 Role::FamilyName => family = Some(v),
                 Role::PostalCode | Role::City if place.is_none() => {
@@ -142,8 +134,8 @@ impl Profile {
                 _ => {}
             }
         }
-        // People: family name's sound with the given name's initial, and with the place (a typo
-        // in either still shares one block).
+        // People: the family name's sound with the given name's initial, and with the place
+        // (a typo in either still shares one block).
         if let Some(sx) = family.as_deref().and_then(normalize::soundex) {
             if let Some(initial) = given.as_deref().and_then(|g| g.chars().next()) {
                 keys.push(("b:person".into(), format!("{sx}{initial}")));
@@ -152,8 +144,14 @@ impl Profile {
                 keys.push(("b:personplace".into(), format!("{sx}{p}")));
             }
         }
-        if let (Some(g), Some(p)) = (given.as_deref().and_then(normalize::soundex), &place) {
-            keys.push(("b:givenplace".into(), format!("{g}{p}")));
+        // Organizations: the whole name without its legal form, and its first word's sound
+        // with the place (a typo in the name).
+        if let Some(name) = org.filter(|n| n.chars().filter(|c| *c != ' ').count() >= 2) {
+            let first = name.split(' ').next().unwrap_or_default().to_owned();
+            keys.push(("b:name".into(), name.replace(' ', "")));
+            if let (Some(sx), Some(p)) = (normalize::soundex(&first), &place) {
+                keys.push(("b:namesx".into(), format!("{sx}{p}")));
+            }
         }
         keys.sort();
         keys.dedup();
@@ -309,7 +307,7 @@ mod tests {
         let has = |k: &str, v: &str| keys.iter().any(|(a, b)| a == k && b == v);
         assert!(has("k:domain", "acme.com"), "{keys:?}");
         assert!(has("b:phone", "+14155550134"));
-        assert!(has("b:name4", "acme"));
+        assert!(has("b:name", "acme"));
         assert!(has("self", "7"));
 
         let contact = profile(

@@ -166,11 +166,12 @@ fn build(filter: &Filter, fields: &Fields, sql: &mut Sql) -> Result<String, Prob
                         .collect();
                     format!("{col} IN ({})", params?.join(", "))
                 }
-                // Containment: the GIN index on `data` finds the rows.
+                // Containment through the GIN index on `data` (a function: under row-level
+                // security `@>` could not use it; migration 0011).
                 Op::Eq => {
                     let v = typed(kind, value, field)?;
                     format!(
-                        "u.data @> jsonb_build_object('{}', {}::jsonb)",
+                        "u.id IN (SELECT unified_ids_containing($2, jsonb_build_object('{}', {}::jsonb)))",
                         field.replace('\'', "''"),
                         sql.param(v.into())
                     )
@@ -192,7 +193,8 @@ fn build(filter: &Filter, fields: &Fields, sql: &mut Sql) -> Result<String, Prob
     })
 }
 
-/// Every word must begin a word of the golden values (`search` is the record's tsvector).
+/// Every word must begin a word of the golden values (`search` is the record's tsvector). `$2`
+/// is the entity, as in every statement built here.
 pub fn search_condition(words: &[String], sql: &mut Sql) -> Option<String> {
     if words.is_empty() {
         return None;
@@ -204,7 +206,7 @@ pub fn search_condition(words: &[String], sql: &mut Sql) -> Option<String> {
         .collect::<Vec<_>>()
         .join(" & ");
     Some(format!(
-        "u.search @@ to_tsquery('simple', {})",
+        "u.id IN (SELECT unified_ids_matching($2, to_tsquery('simple', {})))",
         sql.param(query.into())
     ))
 }

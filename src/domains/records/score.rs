@@ -157,7 +157,7 @@ fn compare(role: &Role, x: &str, y: &str, country: &str) -> Option<Level> {
             }
         }
         Role::State => equal_levels(x, y, (0.90, 0.10)),
-        Role::Country => equal_levels(x, y, (0.95, 0.30)),
+        Role::Country => equal_levels(&normalize::country(x), &normalize::country(y), (0.95, 0.30)),
         Role::PostalCode => {
             let (a, b) = (
                 normalize::text(x).replace(' ', ""),

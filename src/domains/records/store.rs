@@ -230,9 +230,11 @@ pub async fn records(tx: &ScopedTx<'_>, entity: &str, ids: &[Uuid]) -> Result<Ve
     let rows = query(
         tx,
         &format!(
-            "SELECT {MEMBER_COLUMNS} FROM canonical_records r
-             LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id
-             WHERE r.tenant_id = $1 AND r.entity = $2 AND r.id = ANY($3)"
+            // Driven by the ids (a nested loop over the keys), whatever the planner's statistics
+            // say of tables that grow during a run.
+            "SELECT {MEMBER_COLUMNS} FROM unnest($3::uuid[]) AS k(id)
+             JOIN canonical_records r ON r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id
+             LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id"
         ),
         vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
     )
@@ -249,9 +251,9 @@ pub async fn members(
     let rows = query(
         tx,
         &format!(
-            "SELECT {MEMBER_COLUMNS} FROM record_links l
+            "SELECT {MEMBER_COLUMNS} FROM unnest($3::uuid[]) AS u(id)
+             JOIN record_links l ON l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id
              JOIN canonical_records r ON r.tenant_id = l.tenant_id AND r.entity = l.entity AND r.id = l.canonical_id
-             WHERE l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = ANY($3)
              ORDER BY r.id"
         ),
         vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
@@ -436,8 +438,9 @@ pub async fn cluster_sizes(
 ) -> Result<HashMap<Uuid, usize>, DbErr> {
     let rows = query(
         tx,
-        "SELECT unified_id, count(*) AS n FROM record_links
-         WHERE tenant_id = $1 AND entity = $2 AND unified_id = ANY($3) GROUP BY unified_id",
+        "SELECT l.unified_id, count(*) AS n FROM unnest($3::uuid[]) AS u(id)
+         JOIN record_links l ON l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id
+         GROUP BY l.unified_id",
         vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
     )
     .await?;
@@ -466,4 +469,30 @@ pub async fn forget_apart(
     )
     .await
     .map(drop)
+}
+
+/// Canonical records of a connector not yet in any unified record (written before resolution
+/// was on, or before this version): (entity, id), at most `limit`.
+pub async fn unlinked(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    limit: u64,
+) -> Result<Vec<(String, Uuid)>, DbErr> {
+    let rows = query(
+        tx,
+        "SELECT r.entity, r.id FROM canonical_records r
+         WHERE r.tenant_id = $1 AND r.connector_id = $2 AND NOT EXISTS (
+             SELECT 1 FROM record_links l
+             WHERE l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id)
+         LIMIT $3",
+        vec![
+            tx.tenant_id().into(),
+            connector.into(),
+            (limit as i64).into(),
+        ],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "entity")?, r.try_get("", "id")?)))
+        .collect()
 }
