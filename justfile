@@ -81,6 +81,12 @@ bench-lineage rows="1000000": services
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite lineage --rows {{rows}} --out bench/results
 
+# Two overlapping generated CRMs (known truth) through the pipeline, resolution off vs on: records/s, precision/recall/F1, review share, read latency
+bench-records rows="1000000": services
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite records --rows {{rows}} --out bench/results
+
 # 1,000 live subscribers (100 tenants x 10) at 1,000 events/s: latency vs raw Redis, memory per subscriber
 bench-telemetry seconds="20": services
     cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
