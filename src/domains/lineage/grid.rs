@@ -141,6 +141,19 @@ fn count(f: &Filter) -> usize {
     }
 }
 
+/// The lower-case LIKE pattern of a CONTAINS or STARTS_WITH condition's value.
+pub fn like_pattern(op: Op, value: &Json) -> Result<String, Problem> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| problem("filter.value", "needs a string"))?;
+    let escaped = like_escape(&s.to_lowercase());
+    Ok(if op == Op::Contains {
+        format!("%{escaped}%")
+    } else {
+        format!("{escaped}%")
+    })
+}
+
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -207,14 +220,7 @@ fn build(filter: &Filter, sql: &mut Sql) -> Result<String, Problem> {
                             format!("{op:?} works on text columns, not {}", column.name()),
                         ));
                     }
-                    let s = value
-                        .as_str()
-                        .ok_or_else(|| problem("filter.value", "needs a string"))?;
-                    let pattern = if *op == Op::Contains {
-                        format!("%{}%", like_escape(&s.to_lowercase()))
-                    } else {
-                        format!("{}%", like_escape(&s.to_lowercase()))
-                    };
+                    let pattern = like_pattern(*op, value)?;
                     format!("lower({col}) LIKE {}", sql.param(pattern.into()))
                 }
                 Op::In => {

@@ -135,14 +135,7 @@ impl Curate<'_> {
                 .new_value(json!({ "entity": entity, "merged": others })),
         )
         .await?;
-        let merged = reads::get(&tx, entity, target)
-            .await?
-            .ok_or(AppError::NotFound {
-                what: "unified record",
-            })?;
-        tx.commit().await?;
-        self.publish(&changes);
-        Ok(merged)
+        self.finish(tx, entity, target, &changes).await
     }
 
     /// Moves these members out of the unified record into a record of their own, kept apart
@@ -186,14 +179,25 @@ impl Curate<'_> {
                 .new_value(json!({ "entity": entity, "moved": moving, "into": new_id })),
         )
         .await?;
-        let created = reads::get(&tx, entity, new_id)
+        self.finish(tx, entity, new_id, &changes).await
+    }
+
+    /// The record as the change left it; then commit and tell subscribers.
+    async fn finish(
+        &self,
+        tx: ScopedTx<'_>,
+        entity: &str,
+        id: Uuid,
+        changes: &Changes,
+    ) -> AppResult<UnifiedRecord> {
+        let record = reads::get(&tx, entity, id)
             .await?
             .ok_or(AppError::NotFound {
                 what: "unified record",
             })?;
         tx.commit().await?;
-        self.publish(&changes);
-        Ok(created)
+        self.publish(changes);
+        Ok(record)
     }
 
     /// Takes one canonical record out of its unified record.

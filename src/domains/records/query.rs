@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use crate::domains::lineage::grid::{like_escape, Cursor, Op, Problem, Sql, MAX_CONDITIONS};
+use crate::domains::lineage::grid::{like_pattern, Cursor, Op, Problem, Sql, MAX_CONDITIONS};
 
 /// How a canonical field's values compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,14 +137,7 @@ fn build(filter: &Filter, fields: &Fields, sql: &mut Sql) -> Result<String, Prob
                             format!("{op:?} works on text fields, not {field}"),
                         ));
                     }
-                    let s = value
-                        .as_str()
-                        .ok_or_else(|| problem("filter.value", "needs a string"))?;
-                    let pattern = if *op == Op::Contains {
-                        format!("%{}%", like_escape(&s.to_lowercase()))
-                    } else {
-                        format!("{}%", like_escape(&s.to_lowercase()))
-                    };
+                    let pattern = like_pattern(*op, value)?;
                     format!(
                         "lower(u.data->>'{}') LIKE {}",
                         field.replace('\'', "''"),
