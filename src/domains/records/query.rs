@@ -121,7 +121,34 @@ fn build(filter: &Filter, fields: &Fields, sql: &mut Sql) -> Result<String, Prob
         Ok(format!("({})", built?.join(join)))
     };
     Ok(match filter {
-        Filter::And(parts) => many(parts, sql, " AND ")?,
+        Filter::And(parts) => {
+            // The equality conditions of one AND: one containment lookup for all of them.
+            let mut equal = serde_json::Map::new();
+            let mut rest: Vec<Filter> = Vec::new();
+            for p in parts {
+                match p {
+                    Filter::Cond {
+                        field,
+                        op: Op::Eq,
+                        value,
+                    } if !equal.contains_key(field) => {
+                        let kind = fields.kind(field, "filter.field")?;
+                        equal.insert(field.clone(), typed(kind, value, field)?);
+                    }
+                    other => rest.push(other.clone()),
+                }
+            }
+            if equal.is_empty() {
+                many(parts, sql, " AND ")?
+            } else {
+                let lookup = format!(
+                    "u.id IN (SELECT unified_ids_containing($2, {}::jsonb))",
+                    sql.param(Json::Object(equal).into())
+                );
+                let others = many(&rest, sql, " AND ")?;
+                format!("({lookup} AND {others})")
+            }
+        }
         Filter::Or(parts) => many(parts, sql, " OR ")?,
         Filter::Not(inner) => format!("(NOT coalesce({}, FALSE))", build(inner, fields, sql)?),
         Filter::Cond { field, op, value } => {
@@ -270,6 +297,22 @@ mod tests {
             "((u.data->'amount') >= $1::jsonb AND (NOT coalesce(lower(u.data->>'name') LIKE $2, FALSE)) AND (u.data->'close_date') < $3::jsonb)"
         );
         assert_eq!(sql.values.len(), 3);
+    }
+
+    #[test]
+    fn equalities_of_one_and_are_one_lookup() {
+        let mut sql = Sql::new(vec![]);
+        let f = Filter::And(vec![
+            cond("name", Op::Eq, json!("Acme")),
+            cond("amount", Op::Eq, json!(5)),
+            cond("amount", Op::Gt, json!(1)),
+        ]);
+        let c = condition(&f, &fields(), &mut sql).unwrap();
+        assert_eq!(
+            c,
+            "(u.id IN (SELECT unified_ids_containing($2, $1::jsonb)) AND ((u.data->'amount') > $2::jsonb))"
+        );
+        assert_eq!(sql.values.len(), 2);
     }
 
     #[test]
