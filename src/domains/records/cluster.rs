@@ -202,9 +202,13 @@ pub fn decide_all(
             }
             *sizes.entry(target).or_default() += 1;
         }
-        for v in views.values_mut() {
-            if v.unified.is_some_and(|u| merge.contains(&u)) {
-                v.unified = Some(target);
+        // Only a merge moves other records: without one, no pass over every loaded view (once
+        // per record of the batch, it was the batch's largest loop).
+        if !merge.is_empty() {
+            for v in views.values_mut() {
+                if v.unified.is_some_and(|u| merge.contains(&u)) {
+                    v.unified = Some(target);
+                }
             }
         }
         if let Some(v) = views.get_mut(&record) {
