@@ -114,6 +114,8 @@ pub struct RecordSettings {
     pub review_from: f64,
     pub block_cap: usize,
     pub default_country: String,
+    /// Queued records the resolution stage takes per transaction.
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -395,6 +397,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "records.auto_link",
                 reason: "needs 0 < review_from <= auto_link <= 1".into(),
+            });
+        }
+        if !(1..=20_000).contains(&r.batch_size) {
+            return Err(ConfigError::Invalid {
+                key: "records.batch_size",
+                reason: "must be between 1 and 20000".into(),
             });
         }
         if r.block_cap < 2

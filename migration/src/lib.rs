@@ -60,6 +60,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0011_unified_records_up.sql"),
         down: include_str!("sql/0011_unified_records_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000012_resolution_queue",
+        up: include_str!("sql/0012_resolution_queue_up.sql"),
+        down: include_str!("sql/0012_resolution_queue_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -244,7 +244,7 @@ pub fn error_code(body: &Value) -> String {
 /// The fields of a sync run the pipeline tests look at.
 pub const SYNC_RUN: &str = "id status attempts traceId errors { entity message }
     counts { entities recordsRead eventsWritten eventsUnchanged quarantined valueErrors unmappedRecords
-             driftEvents fieldsProposed autoApplied needsReview }";
+             driftEvents fieldsProposed autoApplied needsReview unifiedLinks matchCandidates matchPairsCompared }";
 
 impl TestApp {
     pub async fn create_connector(

@@ -24,6 +24,7 @@ mod pipeline;
 mod proposals;
 mod quotas;
 mod records;
+mod resolution;
 mod rest_sources;
 mod rls;
 mod roles;

@@ -61,7 +61,7 @@ impl Crm {
 }
 
 /// A connector: name, file, content, canonical entity, (source field, canonical field).
-type Source = (
+pub(crate) type Source = (
     &'static str,
     &'static str,
     &'static str,
@@ -72,9 +72,15 @@ type Source = (
 impl Crm {
     /// A tenant of its own whose proposals never apply themselves: the mappings are the test's.
     pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// The same, on an app with some settings changed.
+    pub async fn with(change: impl FnOnce(&mut autonomos::config::Settings)) -> Self {
         let app = spawn_app_with(|s| {
             s.proposals.auto_apply_threshold = 1.0;
             s.proposals.review_threshold = 0.99;
+            change(s);
         })
         .await;
         let t = app.sign_up().await;
@@ -124,7 +130,18 @@ impl Crm {
 /// Four CSV connectors (two CRMs × accounts, contacts), mapped by hand and synced.
 pub(crate) async fn two_crms() -> Crm {
     let mut crm = Crm::new().await;
-    let sources: [Source; 4] = [
+    for source in sources() {
+        crm.add(source).await;
+    }
+    for (name, _) in crm.connectors.clone() {
+        crm.sync(&name).await;
+    }
+    crm
+}
+
+/// The two CRMs' connectors: accounts, companies, contacts of each.
+pub(crate) fn sources() -> [Source; 4] {
+    [
         (
             "crm-accounts",
             "accounts.csv",
@@ -175,14 +192,7 @@ pub(crate) async fn two_crms() -> Crm {
                 ("company_id", "account_id"),
             ],
         ),
-    ];
-    for source in sources {
-        crm.add(source).await;
-    }
-    for (name, _) in crm.connectors.clone() {
-        crm.sync(&name).await;
-    }
-    crm
+    ]
 }
 
 const RECORDS: &str =
@@ -208,7 +218,7 @@ pub(crate) async fn records(crm: &Crm, entity: &str, vars: Value) -> Value {
     crm.q(RECORDS, v).await["records"].clone()
 }
 
-fn nodes(page: &Value) -> Vec<Value> {
+pub(crate) fn nodes(page: &Value) -> Vec<Value> {
     page["edges"]
         .as_array()
         .unwrap()

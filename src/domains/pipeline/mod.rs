@@ -6,6 +6,7 @@ mod events_store;
 pub mod graphql;
 pub mod model;
 pub mod preview;
+mod resolution;
 pub mod service;
 mod store;
 pub mod sync;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::build;
 use super::events_store::{self, EventSource};
+use super::resolution::Stage;
 use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
@@ -21,9 +22,7 @@ use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
-use crate::domains::records::live;
-use crate::domains::records::resolve::{Changes, Resolver};
-use crate::domains::records::store as records_store;
+use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -53,46 +52,6 @@ pub struct SyncCounts {
     pub match_candidates: u64,
     /// Candidate pairs compared by entity resolution (records sharing a blocking key).
     pub match_pairs_compared: u64,
-}
-
-/// Links the connector's canonical records that are in no unified record yet (stored before
-/// resolution was on), a batch per transaction. Returns how many were linked to others.
-async fn backfill(pipeline: &Pipeline, scope: &TenantScope, connector: Uuid) -> AppResult<u64> {
-    let resolver = {
-        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-        Resolver::load(&tx, &pipeline.settings.records).await?
-    };
-    let mut linked = 0;
-    loop {
-        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-        let batch =
-            records_store::unlinked(&tx, connector, pipeline.settings.sync.batch_size as u64)
-                .await?;
-        if batch.is_empty() {
-            return Ok(linked);
-        }
-        let changes = resolve_changed(&resolver, &tx, &batch).await?;
-        tx.commit().await?;
-        live::publish(&pipeline.telemetry, scope.tenant_id(), &changes, None);
-        linked += changes.linked;
-    }
-}
-
-/// Links the records a batch changed into unified records, entity by entity.
-async fn resolve_changed(
-    resolver: &Resolver,
-    tx: &ScopedTx<'_>,
-    changed: &[(String, Uuid)],
-) -> AppResult<Changes> {
-    let mut by_entity: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
-    for (entity, id) in changed {
-        by_entity.entry(entity).or_default().push(*id);
-    }
-    let mut changes = Changes::default();
-    for (entity, ids) in by_entity {
-        changes.extend(resolver.resolve(tx, entity, &ids).await?);
-    }
-    Ok(changes)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,40 +217,32 @@ impl Run {
             .map_err(AppError::from)?;
         let entities = source.entities().await.map_err(AppError::from)?;
         self.counts.entities = entities.len() as u64;
-        if pipeline.settings.records.resolve {
-            self.counts.unified_links += backfill(pipeline, scope, connector.id).await?;
-        }
-        for entity in entities {
-            let introspected = source
-                .introspect(&entity)
-                .await
-                .and_then(|mut schema| schema.check_text().map(|()| schema));
-            let result = match introspected {
-                Ok(schema) => {
-                    self.entity(
-                        pipeline,
-                        scope,
-                        job.id,
-                        &connector,
-                        source.as_ref(),
-                        &schema,
-                    )
-                    .await
-                }
-                Err(e) => Err(AppError::from(e)),
-            };
-            if let Err(e) = result {
-                // Our own database away is no fault of the entity: stop, to be resumed.
-                if e.is_unavailable() {
-                    return Err(e);
-                }
-                // One entity failing does not stop the others.
-                tracing::warn!(entity = %entity, error = ?e, "an entity of the sync failed");
-                self.errors.push(RunError {
-                    entity: Some(entity),
-                    message: e.message(),
-                });
-            }
+        let stage = if pipeline.settings.records.resolve {
+            Some(Stage::start(pipeline, scope, connector.id, &self.trace_id).await?)
+        } else {
+            None
+        };
+        let ingested = self
+            .ingest(
+                pipeline,
+                scope,
+                job,
+                &connector,
+                source.as_ref(),
+                &entities,
+                stage.as_ref(),
+            )
+            .await;
+        // The stage finishes what the ingest queued even when the ingest stopped early.
+        if let Some(stage) = stage {
+            let resolved = stage.finish().await;
+            ingested?;
+            let resolved = resolved?;
+            self.counts.unified_links += resolved.linked;
+            self.counts.match_candidates += resolved.queued_for_review;
+            self.counts.match_pairs_compared += resolved.compared;
+        } else {
+            ingested?;
         }
         // Nothing read from any entity is a failed run; some entities read is a partial one.
         if !self.errors.is_empty()
@@ -306,6 +257,47 @@ impl Run {
         Ok(())
     }
 
+    /// Reads every entity of the source through the mappings, a batch per transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn ingest(
+        &mut self,
+        pipeline: &Pipeline,
+        scope: &TenantScope,
+        job: &entity::jobs::Model,
+        connector: &Connector,
+        source: &dyn Source,
+        entities: &[String],
+        stage: Option<&Stage>,
+    ) -> AppResult<()> {
+        for entity in entities {
+            let introspected = source
+                .introspect(entity)
+                .await
+                .and_then(|mut schema| schema.check_text().map(|()| schema));
+            let result = match introspected {
+                Ok(schema) => {
+                    self.entity(pipeline, scope, job.id, connector, source, &schema, stage)
+                        .await
+                }
+                Err(e) => Err(AppError::from(e)),
+            };
+            if let Err(e) = result {
+                // Our own database away is no fault of the entity: stop, to be resumed.
+                if e.is_unavailable() {
+                    return Err(e);
+                }
+                // One entity failing does not stop the others.
+                tracing::warn!(entity = %entity, error = ?e, "an entity of the sync failed");
+                self.errors.push(RunError {
+                    entity: Some(entity.clone()),
+                    message: e.message(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn entity(
         &mut self,
         pipeline: &Pipeline,
@@ -314,6 +306,7 @@ impl Run {
         connector: &Connector,
         source: &dyn Source,
         schema: &EntitySchema,
+        stage: Option<&Stage>,
     ) -> AppResult<()> {
         let system = connector.name.clone();
         let version = self
@@ -330,12 +323,6 @@ impl Run {
             quotas::limits(&tx, &pipeline.settings.quotas)
                 .await?
                 .events_per_hour
-        };
-        let resolver = if pipeline.settings.records.resolve {
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            Some(Resolver::load(&tx, &pipeline.settings.records).await?)
-        } else {
-            None
         };
         let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
         while let Some(batch) = batches.recv().await {
@@ -369,13 +356,9 @@ impl Run {
             quotas::charge(&tx, Metered::Events, event_quota, written).await?;
             events_store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
             events_store::record_mapping_stats(&tx, &stats, build_us).await?;
-            let unified = match &resolver {
-                Some(r) => resolve_changed(r, &tx, &changed).await?,
-                None => Changes::default(),
-            };
-            self.counts.unified_links += unified.linked;
-            self.counts.match_candidates += unified.queued_for_review;
-            self.counts.match_pairs_compared += unified.compared;
+            if stage.is_some() {
+                resolution_queue::enqueue(&tx, &changed).await?;
+            }
             self.counts.events_written += written;
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
@@ -388,12 +371,9 @@ impl Run {
             )
             .await?;
             tx.commit().await?;
-            live::publish(
-                &pipeline.telemetry,
-                scope.tenant_id(),
-                &unified,
-                Some(&self.trace_id),
-            );
+            if let Some(stage) = stage {
+                stage.nudge();
+            }
             pipeline
                 .metrics
                 .sync_records

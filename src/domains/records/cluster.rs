@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::resolve::Thresholds;
 use super::score::Score;
-use super::store::Linked;
 
 /// A record as the decision sees it: its values and its current unified record.
 #[derive(Debug, Clone)]
@@ -15,16 +14,6 @@ pub struct RecordView {
     pub data: Map<String, Value>,
     pub unified: Option<Uuid>,
     pub rule: Option<String>,
-}
-
-impl From<Linked> for RecordView {
-    fn from(l: Linked) -> Self {
-        Self {
-            data: l.member.data,
-            unified: l.unified_id,
-            rule: l.rule,
-        }
-    }
 }
 
 /// A pair for people to review (left < right).

@@ -279,7 +279,7 @@ async fn join(
 ) -> AppResult<Changes> {
     let mut all = others.to_vec();
     all.push(target);
-    let groups = store::members(tx, entity, &all).await?;
+    let groups = store::members(tx, entity, &all, false).await?;
     let anchor = groups
         .get(&target)
         .and_then(|m| m.first())
@@ -329,7 +329,7 @@ async fn separate(
     moving: &[Uuid],
     by: &str,
 ) -> AppResult<(Uuid, Changes)> {
-    let stay: Vec<Uuid> = store::members(tx, entity, &[from])
+    let stay: Vec<Uuid> = store::members(tx, entity, &[from], false)
         .await?
         .remove(&from)
         .unwrap_or_default()

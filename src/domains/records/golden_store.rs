@@ -1,11 +1,11 @@
 //! Rows of golden records: the values survivorship chose, their history, the tenant's rules.
 use sea_orm::sea_query::ArrayType;
 use sea_orm::DbErr;
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::store::{array, execute, query, uuids};
-use super::survivorship::{Golden, RuleSpec, Rules, SurvivorshipRule};
+use super::survivorship::{RuleSpec, Rules, SurvivorshipRule};
 use crate::tenancy::ScopedTx;
 
 /// Writes golden records (created or updated) and removes unified records left without members.
@@ -13,7 +13,7 @@ use crate::tenancy::ScopedTx;
 pub async fn write_golden(
     tx: &ScopedTx<'_>,
     entity: &str,
-    golden: &[(Uuid, Golden, usize)],
+    golden: &[(Uuid, Map<String, Json>, usize)],
     emptied: &[Uuid],
 ) -> Result<Vec<Uuid>, DbErr> {
     if !emptied.is_empty() {
@@ -29,12 +29,11 @@ pub async fn write_golden(
     }
     let rows = query(
         tx,
-        "INSERT INTO unified_records (tenant_id, entity, id, data, provenance, alternatives, member_count, search)
-         SELECT $1, $2, id, d, p, a, n,
+        "INSERT INTO unified_records (tenant_id, entity, id, data, member_count, search)
+         SELECT $1, $2, id, d, n,
                 to_tsvector('simple', coalesce((SELECT string_agg(v, ' ') FROM jsonb_each_text(d) AS e(k, v)), ''))
-         FROM unnest($3::uuid[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::int[]) AS t(id, d, p, a, n)
+         FROM unnest($3::uuid[], $4::jsonb[], $5::int[]) AS t(id, d, n)
          ON CONFLICT (tenant_id, entity, id) DO UPDATE SET data = EXCLUDED.data,
-             provenance = EXCLUDED.provenance, alternatives = EXCLUDED.alternatives,
              member_count = EXCLUDED.member_count, search = EXCLUDED.search,
              version = unified_records.version + 1, updated_at = now()
          RETURNING id, (xmax = 0) AS created",
@@ -42,9 +41,7 @@ pub async fn write_golden(
             tx.tenant_id().into(),
             entity.into(),
             array(golden.iter().map(|g| g.0), ArrayType::Uuid),
-            array(golden.iter().map(|g| Json::Object(g.1.data.clone())), ArrayType::Json),
-            array(golden.iter().map(|g| Json::Object(g.1.provenance.clone())), ArrayType::Json),
-            array(golden.iter().map(|g| Json::Object(g.1.alternatives.clone())), ArrayType::Json),
+            array(golden.iter().map(|g| Json::Object(g.1.clone())), ArrayType::Json),
             array(golden.iter().map(|g| g.2 as i32), ArrayType::Int),
         ],
     )

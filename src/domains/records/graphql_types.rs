@@ -14,7 +14,7 @@ use crate::graphql::pagination::{self, Conn};
 
 /// Where a value came from: the source record, connector, source field, mapping version and
 /// transform, and the survivorship rule that chose it.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct ValueProvenance {
     pub canonical_record_id: Option<ID>,
     pub connector_id: Option<ID>,
@@ -181,29 +181,39 @@ impl GqlUnifiedRecord {
         Json(self.0.data.clone())
     }
     /// Each golden value with its provenance and alternatives (`fields`: only these).
-    async fn values(&self, fields: Option<Vec<String>>) -> Vec<UnifiedValue> {
+    async fn values(
+        &self,
+        ctx: &Context<'_>,
+        fields: Option<Vec<String>>,
+    ) -> async_graphql::Result<Vec<UnifiedValue>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let mut golden = service::golden(&ctx.app()?.db, &scope, &self.0.entity, self.0.id).await?;
         let Some(data) = self.0.data.as_object() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        data.iter()
+        Ok(data
+            .iter()
             .filter(|(k, _)| fields.as_ref().is_none_or(|f| f.contains(k)))
             .map(|(field, value)| UnifiedValue {
                 field: field.clone(),
                 value: Json(value.clone()),
-                provenance: ValueProvenance::from(&self.0.provenance[field.as_str()]),
-                alternatives: self.0.alternatives[field.as_str()]
-                    .as_array()
-                    .map(|alts| {
-                        alts.iter()
-                            .map(|a| AlternativeValue {
-                                value: Json(a.get("value").cloned().unwrap_or(Value::Null)),
-                                provenance: ValueProvenance::from(a),
-                            })
-                            .collect()
-                    })
+                provenance: golden
+                    .provenance
+                    .get(field)
+                    .map(ValueProvenance::from)
                     .unwrap_or_default(),
+                alternatives: match golden.alternatives.remove(field) {
+                    Some(Value::Array(alts)) => alts
+                        .iter()
+                        .map(|a| AlternativeValue {
+                            value: Json(a.get("value").cloned().unwrap_or(Value::Null)),
+                            provenance: ValueProvenance::from(a),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
             })
-            .collect()
+            .collect())
     }
     async fn member_count(&self) -> i32 {
         self.0.member_count

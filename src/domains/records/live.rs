@@ -1,6 +1,6 @@
 //! Changes to unified records told to subscribers, after the transaction that made them commits:
 //! one DCL event per entity and batch, listing each record and how it changed.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -14,11 +14,11 @@ const PER_EVENT: usize = 500;
 
 pub fn publish(telemetry: &Telemetry, tenant: Uuid, changes: &Changes, trace: Option<&str>) {
     let mut by_entity: BTreeMap<&str, Vec<(Uuid, &str)>> = BTreeMap::new();
+    let mut seen: HashSet<(&str, Uuid)> = HashSet::new();
     for (entity, id, change) in &changes.items {
-        let list = by_entity.entry(entity).or_default();
         // One line per record: a record created, then updated in the same batch, is created.
-        if !list.iter().any(|(seen, _)| seen == id) {
-            list.push((*id, change));
+        if seen.insert((entity, *id)) {
+            by_entity.entry(entity).or_default().push((*id, change));
         }
     }
     let publisher = telemetry.layer(Layer::Dcl);

@@ -12,6 +12,7 @@ pub mod model;
 pub mod normalize;
 pub mod profile;
 pub mod query;
+pub mod queue;
 pub mod reads;
 pub mod related;
 pub mod resolve;

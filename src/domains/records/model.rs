@@ -3,14 +3,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// A golden record: its values, each value's provenance, the alternatives.
+/// A golden record: its values (their provenance and alternatives are read from its members).
 #[derive(Debug, Clone)]
 pub struct UnifiedRecord {
     pub entity: String,
     pub id: Uuid,
     pub data: Value,
-    pub provenance: Value,
-    pub alternatives: Value,
     pub member_count: i32,
     pub version: i32,
     pub created_at: DateTime<Utc>,

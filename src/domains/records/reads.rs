@@ -14,8 +14,6 @@ read_columns!(UnifiedRecord {
     entity,
     id,
     data,
-    provenance,
-    alternatives,
     member_count,
     version,
     created_at,
@@ -56,7 +54,7 @@ read_columns!(HistoryLine {
 });
 
 const RECORD_COLUMNS: &str =
-    "u.entity, u.id, u.data, u.provenance, u.alternatives, u.member_count, u.version, u.created_at, u.updated_at";
+    "u.entity, u.id, u.data, u.member_count, u.version, u.created_at, u.updated_at";
 
 pub struct ListRequest {
     pub entity: String,

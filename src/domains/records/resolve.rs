@@ -112,6 +112,24 @@ impl Resolver {
         self.profiles.keys().map(String::as_str)
     }
 
+    /// Links canonical records of any entities, entity by entity (in name order, the order
+    /// every resolving transaction takes the entities' locks in).
+    pub async fn resolve_all(
+        &self,
+        tx: &ScopedTx<'_>,
+        records: &[(String, Uuid)],
+    ) -> AppResult<Changes> {
+        let mut by_entity: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
+        for (entity, id) in records {
+            by_entity.entry(entity).or_default().push(*id);
+        }
+        let mut changes = Changes::default();
+        for (entity, ids) in by_entity {
+            changes.extend(self.resolve(tx, entity, &ids).await?);
+        }
+        Ok(changes)
+    }
+
     /// Links these canonical records of `entity` (just written) and refreshes the golden
     /// records they touch.
     pub async fn resolve(
@@ -127,12 +145,11 @@ impl Resolver {
             return Ok(Changes::default());
         }
         store::lock_entity(tx, entity).await?;
-        let batch = store::records(tx, entity, ids).await?;
+        let batch = store::compared(tx, entity, ids).await?;
         let mut keys: Vec<(Uuid, String, String)> = Vec::new();
         for r in &batch {
-            let m = &r.member;
-            for (kind, value) in profile.keys(&m.source_record_id, &m.data) {
-                keys.push((m.id, kind, value));
+            for (kind, value) in profile.keys(&r.source_record_id, &r.view.data) {
+                keys.push((r.id, kind, value));
             }
         }
         store::replace_keys(tx, entity, ids, &keys).await?;
@@ -181,21 +198,19 @@ impl Resolver {
         outside.retain(|c| !in_batch.contains(c));
         outside.sort();
         outside.dedup();
-        let mut views: HashMap<Uuid, RecordView> = HashMap::new();
-        for l in batch
-            .iter()
-            .cloned()
-            .chain(store::records(tx, entity, &outside).await?)
-        {
-            views.insert(l.member.id, RecordView::from(l));
-        }
-        let current: Vec<Uuid> = batch.iter().filter_map(|l| l.unified_id).collect();
+        let order: Vec<Uuid> = batch.iter().map(|r| r.id).collect();
+        let current: Vec<Uuid> = batch.iter().filter_map(|r| r.view.unified).collect();
+        let views: HashMap<Uuid, RecordView> = batch
+            .into_iter()
+            .chain(store::compared(tx, entity, &outside).await?)
+            .map(|r| (r.id, r.view))
+            .collect();
         let sizes = store::cluster_sizes(tx, entity, &current).await?;
 
         let scores = score_pairs(profile, &candidates, &views).await?;
         let compared = candidates.values().map(|c| c.len() as u64).sum::<u64>();
         let decided = cluster::decide_all(
-            &batch.iter().map(|l| l.member.id).collect::<Vec<_>>(),
+            &order,
             &candidates,
             &scores,
             &decisions,
@@ -292,12 +307,12 @@ pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppRe
     unified.sort();
     unified.dedup();
     let rules = golden_store::rules(tx, entity).await?;
-    let members = store::members(tx, entity, &unified).await?;
-    let golden: Vec<(Uuid, survivorship::Golden, usize)> = members
+    let members = store::members(tx, entity, &unified, false).await?;
+    let golden: Vec<(Uuid, serde_json::Map<String, serde_json::Value>, usize)> = members
         .iter()
         .map(|(id, ms)| {
             let ms: Vec<_> = ms.iter().map(|l| l.member.clone()).collect();
-            (*id, survivorship::golden(&ms, &rules), ms.len())
+            (*id, survivorship::values(&ms, &rules), ms.len())
         })
         .collect();
     let emptied: Vec<Uuid> = unified

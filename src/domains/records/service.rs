@@ -9,7 +9,8 @@ use super::golden_store;
 use super::model::{HistoryLine, MatchCandidate, MemberRecord, UnifiedRecord};
 use super::query::{Fields, Kind};
 use super::reads::{self, ListError, ListRequest};
-use super::survivorship::Rules;
+use super::store;
+use super::survivorship::{self, Golden, Rules};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::ontology::service as ontology;
 use crate::error::{AppError, AppResult};
@@ -72,6 +73,26 @@ pub async fn get(
     let tx = ScopedTx::begin(db, scope).await?;
     fields(&tx, entity).await?;
     Ok(reads::get(&tx, entity, id).await?)
+}
+
+/// The golden values of a unified record with each one's provenance and alternatives, from its
+/// members as they are now and the tenant's rules (what the stored values were chosen by).
+pub async fn golden(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: &str,
+    id: Uuid,
+) -> AppResult<Golden> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    let rules = golden_store::rules(&tx, entity).await?;
+    let members: Vec<_> = store::members(&tx, entity, &[id], true)
+        .await?
+        .remove(&id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l.member)
+        .collect();
+    Ok(survivorship::golden(&members, &rules))
 }
 
 pub async fn members(

@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
+use super::cluster::RecordView;
 use super::survivorship::Member;
 use crate::tenancy::ScopedTx;
 
@@ -205,9 +206,21 @@ pub struct Linked {
     pub rule: Option<String>,
 }
 
+/// Member columns (`{lineage}`: the lineage column, or an empty object when not needed).
 const MEMBER_COLUMNS: &str =
-    "r.id, r.source_system, r.connector_id, r.source_record_id, r.data, r.lineage,
+    "r.id, r.source_system, r.connector_id, r.source_record_id, r.data, {lineage} AS lineage,
      r.updated_at, l.unified_id, l.rule";
+
+fn member_columns(with_lineage: bool) -> String {
+    MEMBER_COLUMNS.replace(
+        "{lineage}",
+        if with_lineage {
+            "r.lineage"
+        } else {
+            "'{}'::jsonb"
+        },
+    )
+}
 
 fn linked(r: &QueryResult) -> Result<Linked, DbErr> {
     Ok(Linked {
@@ -225,36 +238,59 @@ fn linked(r: &QueryResult) -> Result<Linked, DbErr> {
     })
 }
 
-/// Canonical records by id, with their links.
-pub async fn records(tx: &ScopedTx<'_>, entity: &str, ids: &[Uuid]) -> Result<Vec<Linked>, DbErr> {
+/// A canonical record as resolution compares it: its values and current link (no lineage).
+pub struct Compared {
+    pub id: Uuid,
+    pub source_record_id: String,
+    pub view: RecordView,
+}
+
+/// Canonical records by id, as resolution compares them.
+pub async fn compared(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    ids: &[Uuid],
+) -> Result<Vec<Compared>, DbErr> {
     let rows = query(
         tx,
-        &format!(
-            // Driven by the ids (a nested loop over the keys), whatever the planner's statistics
-            // say of tables that grow during a run.
-            "SELECT {MEMBER_COLUMNS} FROM unnest($3::uuid[]) AS k(id)
-             JOIN canonical_records r ON r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id
-             LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id"
-        ),
+        // Driven by the ids (a nested loop over the keys), whatever the planner's statistics say
+        // of tables that grow during a run.
+        "SELECT r.id, r.source_record_id, r.data, l.unified_id, l.rule FROM unnest($3::uuid[]) AS k(id)
+         JOIN canonical_records r ON r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id
+         LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id",
         vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
     )
     .await?;
-    rows.iter().map(linked).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(Compared {
+                id: r.try_get("", "id")?,
+                source_record_id: r.try_get("", "source_record_id")?,
+                view: RecordView {
+                    data: object(r.try_get("", "data")?),
+                    unified: r.try_get("", "unified_id")?,
+                    rule: r.try_get("", "rule")?,
+                },
+            })
+        })
+        .collect()
 }
 
-/// The members of unified records, by unified id.
+/// The members of unified records, by unified id (with their lineage, for provenance).
 pub async fn members(
     tx: &ScopedTx<'_>,
     entity: &str,
     unified: &[Uuid],
+    with_lineage: bool,
 ) -> Result<HashMap<Uuid, Vec<Linked>>, DbErr> {
     let rows = query(
         tx,
         &format!(
-            "SELECT {MEMBER_COLUMNS} FROM unnest($3::uuid[]) AS u(id)
+            "SELECT {} FROM unnest($3::uuid[]) AS u(id)
              JOIN record_links l ON l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id
              JOIN canonical_records r ON r.tenant_id = l.tenant_id AND r.entity = l.entity AND r.id = l.canonical_id
-             ORDER BY r.id"
+             ORDER BY r.id",
+            member_columns(with_lineage)
         ),
         vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
     )
@@ -469,30 +505,4 @@ pub async fn forget_apart(
     )
     .await
     .map(drop)
-}
-
-/// Canonical records of a connector not yet in any unified record (written before resolution
-/// was on, or before this version): (entity, id), at most `limit`.
-pub async fn unlinked(
-    tx: &ScopedTx<'_>,
-    connector: Uuid,
-    limit: u64,
-) -> Result<Vec<(String, Uuid)>, DbErr> {
-    let rows = query(
-        tx,
-        "SELECT r.entity, r.id FROM canonical_records r
-         WHERE r.tenant_id = $1 AND r.connector_id = $2 AND NOT EXISTS (
-             SELECT 1 FROM record_links l
-             WHERE l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id)
-         LIMIT $3",
-        vec![
-            tx.tenant_id().into(),
-            connector.into(),
-            (limit as i64).into(),
-        ],
-    )
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("", "entity")?, r.try_get("", "id")?)))
-        .collect()
 }

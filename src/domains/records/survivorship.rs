@@ -104,20 +104,37 @@ pub struct Golden {
     pub alternatives: Map<String, Value>,
 }
 
-pub fn golden(members: &[Member], rules: &Rules) -> Golden {
+/// For each field some member fills: the member whose value survives, the members that
+/// have one, and the rule that chose.
+fn choices<'a>(
+    members: &'a [Member],
+    rules: &'a Rules,
+) -> impl Iterator<Item = (&'a String, &'a Member, Vec<&'a Member>, &'a RuleSpec)> {
     let mut fields: Vec<&String> = members.iter().flat_map(|m| m.data.keys()).collect();
     fields.sort();
     fields.dedup();
-    let mut out = Golden::default();
-    for field in fields {
+    fields.into_iter().filter_map(move |field| {
         let having: Vec<&Member> = members
             .iter()
             .filter(|m| m.data.get(field).is_some_and(|v| !is_empty(v)))
             .collect();
         let spec = rules.for_field(field);
-        let Some(chosen) = choose(&having, field, spec) else {
-            continue;
-        };
+        let chosen = choose(&having, field, spec)?;
+        Some((field, chosen, having, spec))
+    })
+}
+
+/// The golden values alone (what is stored and queried; provenance is read from members).
+pub fn values(members: &[Member], rules: &Rules) -> Map<String, Value> {
+    choices(members, rules)
+        .map(|(field, chosen, ..)| (field.clone(), chosen.data[field].clone()))
+        .collect()
+}
+
+/// The golden values with each one's provenance and the other members' values.
+pub fn golden(members: &[Member], rules: &Rules) -> Golden {
+    let mut out = Golden::default();
+    for (field, chosen, having, spec) in choices(members, rules) {
         out.data.insert(field.clone(), chosen.data[field].clone());
         let mut origin = chosen.origin(field);
         origin["rule"] = json!(spec.rule.as_str());
@@ -227,6 +244,11 @@ mod tests {
         );
         let frequent = pick(SurvivorshipRule::MostFrequent, &[]);
         assert_eq!(frequent.data["name"], json!("ACME"));
+        assert_eq!(
+            values(&members, &rules(SurvivorshipRule::MostFrequent, &[])),
+            frequent.data,
+            "the values alone are the same values"
+        );
         assert_eq!(
             frequent.provenance["name"]["sourceSystem"],
             json!("hubspot"),

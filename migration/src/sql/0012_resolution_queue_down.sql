@@ -1,0 +1,5 @@
+ALTER TABLE unified_records ADD COLUMN provenance jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN alternatives jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE record_keys ADD CONSTRAINT record_keys_tenant_id_fkey
+    FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE;
+DROP TABLE IF EXISTS resolution_queue;

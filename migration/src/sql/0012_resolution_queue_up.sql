@@ -1,0 +1,24 @@
+-- Entity resolution runs as a stage of its own beside the ingest: a batch's transaction queues
+-- the canonical records it changed, and the resolution stage takes them in its own
+-- transactions (so ingest and resolution overlap, and a crash between the two loses nothing:
+-- whatever is queued is resolved by the tenant's next run).
+CREATE TABLE resolution_queue (
+    tenant_id     uuid NOT NULL,
+    entity        text NOT NULL,
+    canonical_id  uuid NOT NULL,
+    queued_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, entity, canonical_id)
+);
+CREATE INDEX resolution_queue_order_idx ON resolution_queue (tenant_id, queued_at);
+ALTER TABLE resolution_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON resolution_queue USING (tenant_id = app_current_tenant())
+    WITH CHECK (tenant_id = app_current_tenant());
+
+-- Record keys are an index derived from canonical records (rebuilt from them at will), written
+-- several per record: they go with their records, not through a check on the tenant per row.
+ALTER TABLE record_keys DROP CONSTRAINT record_keys_tenant_id_fkey;
+
+-- A golden record stores its values; each value's provenance and the alternatives are read from
+-- its members when asked for (the same survivorship over the same rows), so a sync writes a
+-- small row per unified record rather than every member's origin of every field.
+ALTER TABLE unified_records DROP COLUMN provenance, DROP COLUMN alternatives;

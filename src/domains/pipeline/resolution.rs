@@ -1,0 +1,110 @@
+//! The resolution stage of a sync run. Ingest batches queue the canonical records they change
+//! (in their own transactions) and nudge the stage; the stage, a task beside the ingest, takes
+//! queued records in transactions of its own and links them into unified records. Ingest and
+//! resolution overlap (each waits on the database at different times), and what is queued
+//! survives a crash: the tenant's next run resolves it. A run ends once both are done.
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::service::Pipeline;
+use crate::domains::auth::scope::TenantScope;
+use crate::domains::records::resolve::{Changes, Resolver};
+use crate::domains::records::{live, queue};
+use crate::error::{AppError, AppResult};
+use crate::tenancy::ScopedTx;
+
+/// The running stage: nudge it after each committed batch, finish it at the end of the run.
+pub struct Stage {
+    nudge: mpsc::Sender<()>,
+    task: JoinHandle<AppResult<Changes>>,
+}
+
+impl Stage {
+    /// Starts the stage of a run over `connector`, first queueing that connector's records
+    /// that are in no unified record yet (stored while resolution was off).
+    pub async fn start(
+        pipeline: &Pipeline,
+        scope: &TenantScope,
+        connector: uuid::Uuid,
+        trace: &str,
+    ) -> AppResult<Self> {
+        let resolver = {
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            let resolver = Resolver::load(&tx, &pipeline.settings.records).await?;
+            queue::enqueue_unlinked(&tx, connector).await?;
+            tx.commit().await?;
+            resolver
+        };
+        // One pending nudge is enough: the stage drains everything queued when it wakes.
+        let (nudge, nudged) = mpsc::channel(1);
+        let task = tokio::spawn(run(
+            pipeline.clone(),
+            scope.clone(),
+            resolver,
+            nudged,
+            trace.to_owned(),
+        ));
+        Ok(Self { nudge, task })
+    }
+
+    /// A batch committed records to resolve.
+    pub fn nudge(&self) {
+        // Full means a nudge is already waiting; closed means the stage failed (its error is
+        // reported by `finish`).
+        let _ = self.nudge.try_send(());
+    }
+
+    /// Resolves what is still queued, then stops. Returns everything the stage did.
+    pub async fn finish(self) -> AppResult<Changes> {
+        drop(self.nudge);
+        self.task.await.map_err(AppError::internal)?
+    }
+}
+
+async fn run(
+    pipeline: Pipeline,
+    scope: TenantScope,
+    resolver: Resolver,
+    mut nudged: mpsc::Receiver<()>,
+    trace: String,
+) -> AppResult<Changes> {
+    let mut total = Changes::default();
+    loop {
+        drain(&pipeline, &scope, &resolver, &trace, &mut total).await?;
+        if nudged.recv().await.is_none() {
+            // The ingest is over: what its last batches queued, then stop.
+            drain(&pipeline, &scope, &resolver, &trace, &mut total).await?;
+            return Ok(total);
+        }
+    }
+}
+
+/// Resolves queued records of the tenant, a transaction per batch, until none is left.
+async fn drain(
+    pipeline: &Pipeline,
+    scope: &TenantScope,
+    resolver: &Resolver,
+    trace: &str,
+    total: &mut Changes,
+) -> AppResult<()> {
+    let limit = pipeline.settings.records.batch_size;
+    loop {
+        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+        let batch = queue::take(&tx, limit).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let changes = resolver.resolve_all(&tx, &batch).await?;
+        tx.commit().await?;
+        live::publish(
+            &pipeline.telemetry,
+            scope.tenant_id(),
+            &changes,
+            Some(trace),
+        );
+        // Subscribers have been told; the run keeps the counts.
+        total.linked += changes.linked;
+        total.queued_for_review += changes.queued_for_review;
+        total.compared += changes.compared;
+    }
+}

@@ -1,0 +1,62 @@
+//! The resolution queue: canonical records changed by an ingest batch (queued in its
+//! transaction) waiting for the resolution stage, which takes them in transactions of its own.
+use sea_orm::sea_query::ArrayType;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use super::store::{array, execute, query};
+use crate::tenancy::ScopedTx;
+
+/// Queues records for resolution (a record already waiting keeps its place).
+pub async fn enqueue(tx: &ScopedTx<'_>, records: &[(String, Uuid)]) -> Result<(), DbErr> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    execute(
+        tx,
+        "INSERT INTO resolution_queue (tenant_id, entity, canonical_id)
+         SELECT $1, e, c FROM unnest($2::text[], $3::uuid[]) AS t(e, c)
+         ON CONFLICT DO NOTHING",
+        vec![
+            tx.tenant_id().into(),
+            array(records.iter().map(|r| r.0.clone()), ArrayType::String),
+            array(records.iter().map(|r| r.1), ArrayType::Uuid),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Queues the connector's canonical records that are in no unified record (stored while
+/// resolution was off, or before it existed). Returns how many.
+pub async fn enqueue_unlinked(tx: &ScopedTx<'_>, connector: Uuid) -> Result<u64, DbErr> {
+    execute(
+        tx,
+        "INSERT INTO resolution_queue (tenant_id, entity, canonical_id)
+         SELECT r.tenant_id, r.entity, r.id FROM canonical_records r
+         WHERE r.tenant_id = $1 AND r.connector_id = $2 AND NOT EXISTS (
+             SELECT 1 FROM record_links l
+             WHERE l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id)
+         ON CONFLICT DO NOTHING",
+        vec![tx.tenant_id().into(), connector.into()],
+    )
+    .await
+}
+
+/// Takes up to `limit` queued records, oldest first, out of the queue (the caller resolves
+/// them in the same transaction; rows another stage is taking are skipped, not waited for).
+pub async fn take(tx: &ScopedTx<'_>, limit: usize) -> Result<Vec<(String, Uuid)>, DbErr> {
+    let rows = query(
+        tx,
+        "DELETE FROM resolution_queue q USING (
+             SELECT entity, canonical_id FROM resolution_queue
+             WHERE tenant_id = $1 ORDER BY queued_at LIMIT $2 FOR UPDATE SKIP LOCKED) t
+         WHERE q.tenant_id = $1 AND q.entity = t.entity AND q.canonical_id = t.canonical_id
+         RETURNING q.entity, q.canonical_id",
+        vec![tx.tenant_id().into(), (limit as i64).into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "entity")?, r.try_get("", "canonical_id")?)))
+        .collect()
+}
