@@ -6,10 +6,13 @@ CREATE TABLE resolution_queue (
     tenant_id     uuid NOT NULL,
     entity        text NOT NULL,
     canonical_id  uuid NOT NULL,
+    -- Taken in this order; a stage reads on from the last it took, never over the rows it
+    -- deleted (a queue's dead rows would otherwise be walked by every take until vacuumed).
+    seq           bigint GENERATED ALWAYS AS IDENTITY,
     queued_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, entity, canonical_id)
 );
-CREATE INDEX resolution_queue_order_idx ON resolution_queue (tenant_id, queued_at);
+CREATE INDEX resolution_queue_order_idx ON resolution_queue (tenant_id, seq);
 ALTER TABLE resolution_queue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON resolution_queue USING (tenant_id = app_current_tenant())
     WITH CHECK (tenant_id = app_current_tenant());

@@ -69,31 +69,36 @@ async fn run(
     trace: String,
 ) -> AppResult<Changes> {
     let mut total = Changes::default();
+    let mut after = 0;
     loop {
-        drain(&pipeline, &scope, &resolver, &trace, &mut total).await?;
+        after = drain(&pipeline, &scope, &resolver, &trace, after, &mut total).await?;
         if nudged.recv().await.is_none() {
-            // The ingest is over: what its last batches queued, then stop.
-            drain(&pipeline, &scope, &resolver, &trace, &mut total).await?;
+            // The ingest is over: what its last batches queued, then stop. From the start of
+            // the queue: a batch of another run may have committed behind the position.
+            drain(&pipeline, &scope, &resolver, &trace, 0, &mut total).await?;
             return Ok(total);
         }
     }
 }
 
-/// Resolves queued records of the tenant, a transaction per batch, until none is left.
+/// Resolves queued records of the tenant after position `after`, a transaction per batch,
+/// until none is left. Returns the position reached.
 async fn drain(
     pipeline: &Pipeline,
     scope: &TenantScope,
     resolver: &Resolver,
     trace: &str,
+    mut after: i64,
     total: &mut Changes,
-) -> AppResult<()> {
+) -> AppResult<i64> {
     let limit = pipeline.settings.records.batch_size;
     loop {
         let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-        let batch = queue::take(&tx, limit).await?;
+        let (batch, last) = queue::take(&tx, after, limit).await?;
         if batch.is_empty() {
-            return Ok(());
+            return Ok(after);
         }
+        after = last;
         let changes = resolver.resolve_all(&tx, &batch).await?;
         tx.commit().await?;
         live::publish(

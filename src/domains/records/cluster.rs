@@ -41,10 +41,17 @@ pub struct Decision {
 /// A cluster a record links to, and why.
 struct Link {
     cluster: Uuid,
+    /// The record of that cluster it was compared with.
+    with: Uuid,
     rule: &'static str,
     score: f64,
+    weight: f64,
     evidence: Value,
 }
+
+/// Two clusters a record scores this close to (log2 of the odds) are as likely as each other:
+/// namesakes, say. Neither is linked by a score; both pairs go to review.
+const AMBIGUOUS_WITHIN: f64 = 4.0;
 
 #[allow(clippy::too_many_arguments)]
 pub fn decide_all(
@@ -109,8 +116,10 @@ pub fn decide_all(
             if *deterministic {
                 links.push(Link {
                     cluster,
+                    with: *c,
                     rule: "KEY",
                     score: 1.0,
+                    weight: f64::INFINITY,
                     evidence: json!({ "deterministicKey": true, "with": c,
                                       "score": score.map(Score::evidence) }),
                 });
@@ -118,12 +127,23 @@ pub fn decide_all(
                 if s.probability >= t.auto_link {
                     links.push(Link {
                         cluster,
+                        with: *c,
                         rule: "SCORE",
                         score: s.probability,
+                        weight: s.weight,
                         evidence: json!({ "with": c, "score": s.evidence() }),
                     });
                 } else if s.probability >= t.review_from {
                     maybe.push((*c, cluster, s.clone()));
+                }
+            }
+        }
+        if let Some(tied) = ambiguous(&links, previous) {
+            for l in links.drain(..) {
+                if tied.contains(&l.cluster) {
+                    if let Some(s) = scores.get(&(record, l.with)) {
+                        maybe.push((l.with, l.cluster, s.clone()));
+                    }
                 }
             }
         }
@@ -217,6 +237,26 @@ pub fn decide_all(
     out
 }
 
+/// The clusters a record's score links tie between, when no key decides and the record is in
+/// none of them already (staying where it is is no ambiguity).
+fn ambiguous(links: &[Link], previous: Option<Uuid>) -> Option<Vec<Uuid>> {
+    if links
+        .iter()
+        .any(|l| l.rule != "SCORE" || Some(l.cluster) == previous)
+    {
+        return None;
+    }
+    let best = links.iter().map(|l| l.weight).fold(f64::MIN, f64::max);
+    let mut tied: Vec<Uuid> = links
+        .iter()
+        .filter(|l| best - l.weight < AMBIGUOUS_WITHIN)
+        .map(|l| l.cluster)
+        .collect();
+    tied.sort();
+    tied.dedup();
+    (tied.len() > 1).then_some(tied)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +273,7 @@ mod tests {
     fn score(p: f64) -> Score {
         Score {
             probability: p,
-            weight: 0.0,
+            weight: (p / (1.0 - p)).log2(),
             comparisons: vec![Comparison {
                 field: "name".into(),
                 level: "exact",
@@ -364,5 +404,27 @@ mod tests {
         let d = &case.run(&[r])[0];
         assert_ne!(d.target, c1);
         assert_eq!((d.previous, d.rule), (Some(c1), "NEW"));
+    }
+
+    #[test]
+    fn namesakes_scoring_alike_go_to_review_and_a_clear_best_links() {
+        let (c1, c2) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut case = Case::new();
+        let (a, b) = (case.existing(c1), case.existing(c2));
+        let r = Uuid::now_v7();
+        case.views.insert(r, view(None));
+        case.pair(r, a, 0.990, false);
+        case.pair(r, b, 0.995, false);
+        let d = &case.run(&[r])[0];
+        assert_eq!(d.rule, "NEW", "neither namesake is linked");
+        assert_eq!(d.review.len(), 2, "both pairs wait for a person");
+
+        let mut case = Case::new();
+        let (a, b) = (case.existing(c1), case.existing(c2));
+        case.views.insert(r, view(None));
+        case.pair(r, a, 0.99999, false);
+        case.pair(r, b, 0.96, false);
+        let d = &case.run(&[r])[0];
+        assert_eq!((d.target, d.rule), (c1, "SCORE"), "far ahead: linked");
     }
 }

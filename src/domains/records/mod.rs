@@ -20,3 +20,4 @@ pub mod score;
 pub mod service;
 pub mod store;
 pub mod survivorship;
+pub mod targets;

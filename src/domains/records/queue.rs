@@ -43,20 +43,29 @@ pub async fn enqueue_unlinked(tx: &ScopedTx<'_>, connector: Uuid) -> Result<u64,
     .await
 }
 
-/// Takes up to `limit` queued records, oldest first, out of the queue (the caller resolves
-/// them in the same transaction; rows another stage is taking are skipped, not waited for).
-pub async fn take(tx: &ScopedTx<'_>, limit: usize) -> Result<Vec<(String, Uuid)>, DbErr> {
+/// Takes up to `limit` queued records after position `after`, in queue order, out of the queue
+/// (the caller resolves them in the same transaction; rows another stage is taking are skipped,
+/// not waited for). Returns them with the position of the last.
+pub async fn take(
+    tx: &ScopedTx<'_>,
+    after: i64,
+    limit: usize,
+) -> Result<(Vec<(String, Uuid)>, i64), DbErr> {
     let rows = query(
         tx,
         "DELETE FROM resolution_queue q USING (
              SELECT entity, canonical_id FROM resolution_queue
-             WHERE tenant_id = $1 ORDER BY queued_at LIMIT $2 FOR UPDATE SKIP LOCKED) t
+             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) t
          WHERE q.tenant_id = $1 AND q.entity = t.entity AND q.canonical_id = t.canonical_id
-         RETURNING q.entity, q.canonical_id",
-        vec![tx.tenant_id().into(), (limit as i64).into()],
+         RETURNING q.entity, q.canonical_id, q.seq",
+        vec![tx.tenant_id().into(), after.into(), (limit as i64).into()],
     )
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("", "entity")?, r.try_get("", "canonical_id")?)))
-        .collect()
+    let mut last = after;
+    let mut taken = Vec::with_capacity(rows.len());
+    for r in &rows {
+        last = last.max(r.try_get::<i64>("", "seq")?);
+        taken.push((r.try_get("", "entity")?, r.try_get("", "canonical_id")?));
+    }
+    Ok((taken, last))
 }

@@ -15,6 +15,7 @@ use super::profile::{FieldInfo, Profile};
 use super::score::{self, Score};
 use super::store::{self, NewCandidate, NewLink};
 use super::survivorship;
+use super::targets::{self, Targets};
 use crate::config::RecordSettings;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -200,14 +201,14 @@ impl Resolver {
         outside.dedup();
         let order: Vec<Uuid> = batch.iter().map(|r| r.id).collect();
         let current: Vec<Uuid> = batch.iter().filter_map(|r| r.view.unified).collect();
-        let views: HashMap<Uuid, RecordView> = batch
-            .into_iter()
-            .chain(store::compared(tx, entity, &outside).await?)
-            .map(|r| (r.id, r.view))
-            .collect();
+        let mut compared = batch;
+        compared.extend(store::compared(tx, entity, &outside).await?);
+        let targets = targets::targets(tx, profile, &compared).await?;
+        let views: HashMap<Uuid, RecordView> =
+            compared.into_iter().map(|r| (r.id, r.view)).collect();
         let sizes = store::cluster_sizes(tx, entity, &current).await?;
 
-        let scores = score_pairs(profile, &candidates, &views).await?;
+        let scores = score_pairs(profile, &candidates, &views, targets).await?;
         let compared = candidates.values().map(|c| c.len() as u64).sum::<u64>();
         let decided = cluster::decide_all(
             &order,
@@ -352,6 +353,7 @@ async fn score_pairs(
     profile: &Profile,
     candidates: &HashMap<Uuid, Vec<(Uuid, bool)>>,
     views: &HashMap<Uuid, RecordView>,
+    targets: HashMap<Uuid, Targets>,
 ) -> AppResult<HashMap<(Uuid, Uuid), Score>> {
     let pairs: Vec<(Uuid, Uuid)> = candidates
         .iter()
@@ -366,11 +368,10 @@ async fn score_pairs(
         .collect();
     let profile = profile.clone();
     tokio::task::spawn_blocking(move || {
+        let side = |id: &Uuid| Some((data.get(id)?, targets.get(id)));
         pairs
             .into_iter()
-            .filter_map(|(a, b)| {
-                Some(((a, b), score::score(&profile, data.get(&a)?, data.get(&b)?)))
-            })
+            .filter_map(|(a, b)| Some(((a, b), score::score_with(&profile, side(&a)?, side(&b)?))))
             .collect()
     })
     .await

@@ -6,6 +6,7 @@ use strsim::jaro_winkler;
 
 use super::normalize;
 use super::profile::{value_text, Profile, Role};
+use super::targets::Targets;
 
 /// One field's comparison: the level it reached and its weight (log2 of m/u).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,8 +43,33 @@ const PRIOR_WEIGHT: f64 = -7.0;
 type Level = (&'static str, f64, f64);
 
 pub fn score(profile: &Profile, a: &Map<String, Value>, b: &Map<String, Value>) -> Score {
+    score_with(profile, (a, None), (b, None))
+}
+
+/// A record's values and what its references resolve to.
+pub type Side<'a> = (&'a Map<String, Value>, Option<&'a Targets>);
+
+/// Scores a pair, comparing references by the unified records they resolve to.
+pub fn score_with(profile: &Profile, (a, ta): Side<'_>, (b, tb): Side<'_>) -> Score {
     let mut comparisons = Vec::new();
     for (field, role) in &profile.fields {
+        if let Role::Reference(_) = role {
+            let target = |t: Option<&Targets>| t.and_then(|t| t.get(field).copied());
+            if let (Some(x), Some(y)) = (target(ta), target(tb)) {
+                // Colleagues share an account; one person's records rarely name two.
+                let (level, m, u): Level = if x == y {
+                    ("same record", 0.90, 0.01)
+                } else {
+                    ("other record", 0.10, 0.99)
+                };
+                comparisons.push(Comparison {
+                    field: field.clone(),
+                    level,
+                    weight: (m / u).log2(),
+                });
+            }
+            continue;
+        }
         let (Some(x), Some(y)) = (
             a.get(field).and_then(value_text),
             b.get(field).and_then(value_text),
@@ -301,5 +327,33 @@ mod tests {
         assert_eq!(s.comparisons[0].level, "exact");
         let c = map(json!({"name": "Acme Logistics", "billing_city": "Reno"}));
         assert!(score(&p, &a, &c).probability < 0.2);
+    }
+
+    #[test]
+    fn references_compare_by_the_unified_record_they_resolve_to() {
+        let infos: Vec<FieldInfo<'_>> = ["first_name", "last_name", "account_id"]
+            .iter()
+            .map(|name| FieldInfo {
+                name,
+                data_type: "string",
+            })
+            .collect();
+        let p = Profile::infer("contact", &infos, &["contact", "account"]);
+        // Namesakes: the same name, each at an account of their own.
+        let a = map(json!({"first_name": "Ann", "last_name": "Lee", "account_id": "A1"}));
+        let b = map(json!({"first_name": "Ann", "last_name": "Lee", "account_id": "H9"}));
+        let (acme, globex) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let at = |u| Targets::from([("account_id".to_owned(), u)]);
+        let (ta, same, other) = (at(acme), at(acme), at(globex));
+        let alike = score_with(&p, (&a, Some(&ta)), (&b, Some(&same)));
+        let apart = score_with(&p, (&a, Some(&ta)), (&b, Some(&other)));
+        let unknown = score(&p, &a, &b);
+        assert!(alike.weight > unknown.weight + 6.0, "{alike:?}");
+        assert!(apart.weight < unknown.weight - 3.0, "{apart:?}");
+        assert_eq!(
+            unknown.comparisons.len(),
+            2,
+            "raw ids of two sources say nothing"
+        );
     }
 }

@@ -241,6 +241,7 @@ fn linked(r: &QueryResult) -> Result<Linked, DbErr> {
 /// A canonical record as resolution compares it: its values and current link (no lineage).
 pub struct Compared {
     pub id: Uuid,
+    pub source_system: String,
     pub source_record_id: String,
     pub view: RecordView,
 }
@@ -255,7 +256,7 @@ pub async fn compared(
         tx,
         // Driven by the ids (a nested loop over the keys), whatever the planner's statistics say
         // of tables that grow during a run.
-        "SELECT r.id, r.source_record_id, r.data, l.unified_id, l.rule FROM unnest($3::uuid[]) AS k(id)
+        "SELECT r.id, r.source_system, r.source_record_id, r.data, l.unified_id, l.rule FROM unnest($3::uuid[]) AS k(id)
          JOIN canonical_records r ON r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id
          LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id",
         vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
@@ -265,6 +266,7 @@ pub async fn compared(
         .map(|r| {
             Ok(Compared {
                 id: r.try_get("", "id")?,
+                source_system: r.try_get("", "source_system")?,
                 source_record_id: r.try_get("", "source_record_id")?,
                 view: RecordView {
                     data: object(r.try_get("", "data")?),
