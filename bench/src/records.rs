@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::pipeline::upload;
 use super::proposals::tenant;
 use super::records_data::{generate, pairwise, Generated};
-use super::server::{Server, Services};
+use super::server::{fresh_database, Server, Services};
 use super::{arg, measure_with, Client, Stats};
 
 struct Synced {
@@ -132,6 +132,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
     let rows: u64 = arg("--rows")
         .and_then(|r| r.parse().ok())
         .unwrap_or(1_000_000);
+    fresh_database("autonomos_bench_records").await?;
     let root = std::env::temp_dir()
         .join("autonomos-bench")
         .join(format!("records-{rows}"));

@@ -68,6 +68,76 @@ impl Services {
     }
 }
 
+/// Gives this benchmark run a database of its own, made afresh (what earlier runs left behind
+/// would weigh on this one's figures), migrated, and named in `AUTONOMOS__DATABASE__…` for the
+/// server processes and the references. Extensions come from the cluster's template.
+pub async fn fresh_database(name: &str) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    anyhow::ensure!(
+        name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "a plain database name"
+    );
+    let services = Services::load()?;
+    let swap = |url: &str| match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => url.to_owned(),
+    };
+    let app_role = services
+        .database
+        .url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '@']).next())
+        .unwrap_or_default()
+        .to_owned();
+    anyhow::ensure!(
+        !app_role.is_empty()
+            && app_role
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "the application role is not in the database url"
+    );
+    let owner = sea_orm::Database::connect(&services.database.migration_url).await?;
+    owner
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    owner
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    owner.close().await?;
+    let fresh = sea_orm::Database::connect(swap(&services.database.migration_url)).await?;
+    fresh
+        .execute_unprepared(&format!(
+            "GRANT CONNECT ON DATABASE {name} TO {app_role};
+             GRANT USAGE ON SCHEMA public TO {app_role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app_role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app_role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {app_role};"
+        ))
+        .await?;
+    fresh.close().await?;
+    std::env::set_var("AUTONOMOS__DATABASE__URL", swap(&services.database.url));
+    std::env::set_var(
+        "AUTONOMOS__DATABASE__MIGRATION_URL",
+        swap(&services.database.migration_url),
+    );
+    let status = Command::new(server_binary()?)
+        .arg("migrate")
+        .env("RUST_LOG", "warn")
+        .status()
+        .await?;
+    anyhow::ensure!(status.success(), "migrating {name} failed");
+    Ok(())
+}
+
+/// The release `autonomos` binary next to this one.
+fn server_binary() -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_exe()?
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no bin dir"))?
+        .join("autonomos"))
+}
+
 /// The running server; stopped when dropped.
 pub struct Server {
     pub child: Child,
@@ -78,11 +148,7 @@ impl Server {
     /// Starts `autonomos serve` on a free loopback port with `settings` as `AUTONOMOS__…`
     /// overrides (e.g. `("SYNC__BATCH_SIZE", "1000")`) and waits until `/health` answers.
     pub async fn start(settings: &[(&str, String)]) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let bin = exe
-            .parent()
-            .ok_or_else(|| anyhow::anyhow!("no bin dir"))?
-            .join("autonomos");
+        let bin = server_binary()?;
         let port = free_port()?;
         let mut command = Command::new(&bin);
         command

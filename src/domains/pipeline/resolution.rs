@@ -61,6 +61,14 @@ impl Stage {
     }
 }
 
+/// What the stage did, and when it next refreshes the planner's statistics.
+#[derive(Default)]
+struct Totals {
+    changes: Changes,
+    taken: u64,
+    next_statistics: u64,
+}
+
 async fn run(
     pipeline: Pipeline,
     scope: TenantScope,
@@ -68,7 +76,10 @@ async fn run(
     mut nudged: mpsc::Receiver<()>,
     trace: String,
 ) -> AppResult<Changes> {
-    let mut total = Changes::default();
+    let mut total = Totals {
+        next_statistics: 20_000,
+        ..Totals::default()
+    };
     let mut after = 0;
     loop {
         after = drain(&pipeline, &scope, &resolver, &trace, after, &mut total).await?;
@@ -76,7 +87,7 @@ async fn run(
             // The ingest is over: what its last batches queued, then stop. From the start of
             // the queue: a batch of another run may have committed behind the position.
             drain(&pipeline, &scope, &resolver, &trace, 0, &mut total).await?;
-            return Ok(total);
+            return Ok(total.changes);
         }
     }
 }
@@ -89,7 +100,7 @@ async fn drain(
     resolver: &Resolver,
     trace: &str,
     mut after: i64,
-    total: &mut Changes,
+    total: &mut Totals,
 ) -> AppResult<i64> {
     let limit = pipeline.settings.records.batch_size;
     loop {
@@ -101,6 +112,14 @@ async fn drain(
         after = last;
         let changes = resolver.resolve_all(&tx, &batch).await?;
         tx.commit().await?;
+        total.taken += batch.len() as u64;
+        if total.taken >= total.next_statistics {
+            // A run this large may have outgrown what the planner knows of the tables.
+            total.next_statistics *= 4;
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            queue::refresh_statistics(&tx).await?;
+            tx.commit().await?;
+        }
         live::publish(
             &pipeline.telemetry,
             scope.tenant_id(),
@@ -108,8 +127,8 @@ async fn drain(
             Some(trace),
         );
         // Subscribers have been told; the run keeps the counts.
-        total.linked += changes.linked;
-        total.queued_for_review += changes.queued_for_review;
-        total.compared += changes.compared;
+        total.changes.linked += changes.linked;
+        total.changes.queued_for_review += changes.queued_for_review;
+        total.changes.compared += changes.compared;
     }
 }

@@ -69,3 +69,10 @@ pub async fn take(
     }
     Ok((taken, last))
 }
+
+/// Refreshes the planner's statistics of the tables resolution reads (see migration 0012).
+pub async fn refresh_statistics(tx: &ScopedTx<'_>) -> Result<(), DbErr> {
+    execute(tx, "SELECT refresh_resolution_statistics()", Vec::new())
+        .await
+        .map(drop)
+}

@@ -120,6 +120,11 @@ impl Resolver {
         tx: &ScopedTx<'_>,
         records: &[(String, Uuid)],
     ) -> AppResult<Changes> {
+        // Every statement of resolution looks rows up by the batch's ids and keys. Statistics
+        // of tables that grow during a run (a first sync) can claim they are nearly empty and
+        // choose to scan them whole (measured on a fresh database: reading a batch's records
+        // took 26 ms, 11 ms by the index).
+        store::lookups_by_index(tx).await?;
         let mut by_entity: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
         for (entity, id) in records {
             by_entity.entry(entity).or_default().push(*id);

@@ -71,6 +71,13 @@ pub async fn lock_entity(tx: &ScopedTx<'_>, entity: &str) -> Result<(), DbErr> {
     .map(drop)
 }
 
+/// For the rest of the transaction, tables are read through their indexes (see the caller).
+pub async fn lookups_by_index(tx: &ScopedTx<'_>) -> Result<(), DbErr> {
+    execute(tx, "SET LOCAL enable_seqscan = off", Vec::new())
+        .await
+        .map(drop)
+}
+
 /// Replaces the keys of these records.
 pub async fn replace_keys(
     tx: &ScopedTx<'_>,
