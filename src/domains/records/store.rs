@@ -261,11 +261,14 @@ pub async fn compared(
 ) -> Result<Vec<Compared>, DbErr> {
     let rows = query(
         tx,
-        // Driven by the ids (a nested loop over the keys), whatever the planner's statistics say
-        // of tables that grow during a run.
-        "SELECT r.id, r.source_system, r.source_record_id, r.data, l.unified_id, l.rule FROM unnest($3::uuid[]) AS k(id)
-         JOIN canonical_records r ON r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id
-         LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id",
+        // Driven by the ids, one index lookup each, whatever the planner's statistics say of
+        // tables that grow during a run (as a plain join, a first sync's statistics made it a
+        // 260 ms scan per batch at 100,000 records).
+        "SELECT hit.* FROM unnest($3::uuid[]) AS k(id) CROSS JOIN LATERAL (
+             SELECT r.id, r.source_system, r.source_record_id, r.data, l.unified_id, l.rule
+             FROM canonical_records r
+             LEFT JOIN record_links l ON l.tenant_id = r.tenant_id AND l.entity = r.entity AND l.canonical_id = r.id
+             WHERE r.tenant_id = $1 AND r.entity = $2 AND r.id = k.id) hit",
         vec![tx.tenant_id().into(), entity.into(), uuids(ids)],
     )
     .await?;
@@ -295,10 +298,12 @@ pub async fn members(
     let rows = query(
         tx,
         &format!(
-            "SELECT {} FROM unnest($3::uuid[]) AS u(id)
-             JOIN record_links l ON l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id
-             JOIN canonical_records r ON r.tenant_id = l.tenant_id AND r.entity = l.entity AND r.id = l.canonical_id
-             ORDER BY r.id",
+            // Per unified id, by the indexes (see `compared`).
+            "SELECT m.* FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL (
+                 SELECT {} FROM record_links l
+                 JOIN canonical_records r ON r.tenant_id = l.tenant_id AND r.entity = l.entity AND r.id = l.canonical_id
+                 WHERE l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id) m
+             ORDER BY m.id",
             member_columns(with_lineage)
         ),
         vec![tx.tenant_id().into(), entity.into(), uuids(unified)],
