@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::proposals::tenant;
 use super::server::Server;
@@ -115,34 +115,14 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         .unwrap_or_default()
         .to_owned();
     let started = Instant::now();
-    let run = client
-        .call(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&token),
-        )
-        .await?;
-    let run_id = run["syncConnector"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let finished = loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let r = client
-            .call(
-                "query($id: ID!) { syncRun(id: $id) { status counts { recordsRead eventsWritten quarantined valueErrors autoApplied fieldsProposed } errors { message } } }",
-                json!({ "id": run_id }),
-                Some(&token),
-            )
-            .await?;
-        let status = r["syncRun"]["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if !matches!(status.as_str(), "QUEUED" | "RUNNING") {
-            break r["syncRun"].clone();
-        }
-    };
+    let finished = sync_to_end(
+        &client,
+        &token,
+        &connector,
+        "recordsRead eventsWritten quarantined valueErrors autoApplied fieldsProposed",
+        Duration::from_millis(500),
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     let read = finished["counts"]["recordsRead"].as_u64().unwrap_or(0);
     let rate = read as f64 / seconds;
@@ -179,6 +159,42 @@ pub async fn run(out: PathBuf) -> anyhow::Result<()> {
         }))?,
     )?;
     Ok(())
+}
+
+/// Starts a sync of the connector and polls it every `poll` until it ends; returns the run with
+/// these `counts` fields and its errors.
+pub(crate) async fn sync_to_end(
+    client: &Client,
+    token: &str,
+    connector: &str,
+    counts: &str,
+    poll: Duration,
+) -> anyhow::Result<Value> {
+    let run = client
+        .call(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(token),
+        )
+        .await?["syncConnector"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    loop {
+        tokio::time::sleep(poll).await;
+        let r = client
+            .call(
+                &format!(
+                    "query($id: ID!) {{ syncRun(id: $id) {{ status counts {{ {counts} }} errors {{ message }} }} }}"
+                ),
+                json!({ "id": run }),
+                Some(token),
+            )
+            .await?;
+        if !matches!(r["syncRun"]["status"].as_str(), Some("QUEUED" | "RUNNING")) {
+            return Ok(r["syncRun"].clone());
+        }
+    }
 }
 
 /// Sends the file as a user would (`PUT /uploads/<name>.csv`, streamed); returns its path for a

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
 use serde_json::{json, Value};
 
-use super::pipeline::upload;
+use super::pipeline::{sync_to_end, upload};
 use super::proposals::tenant;
 use super::records_data::{generate, pairwise, Generated};
 use super::server::{fresh_database, Server, Services};
@@ -85,29 +85,14 @@ async fn sync_all(server: &Server, client: &Client, data: &Generated) -> anyhow:
     let mut records = 0;
     let mut counts = Vec::new();
     for connector in connectors {
-        let run = client
-            .call(
-                "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-                json!({ "id": connector }),
-                Some(&token),
-            )
-            .await?["syncConnector"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let done = loop {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            let r = client
-                .call(
-                    "query($id: ID!) { syncRun(id: $id) { status counts { recordsRead eventsWritten unifiedLinks matchCandidates matchPairsCompared } errors { message } } }",
-                    json!({ "id": run }),
-                    Some(&token),
-                )
-                .await?;
-            if !matches!(r["syncRun"]["status"].as_str(), Some("QUEUED" | "RUNNING")) {
-                break r["syncRun"].clone();
-            }
-        };
+        let done = sync_to_end(
+            client,
+            &token,
+            &connector,
+            "recordsRead eventsWritten unifiedLinks matchCandidates matchPairsCompared",
+            Duration::from_millis(250),
+        )
+        .await?;
         anyhow::ensure!(done["status"] == "SUCCEEDED", "sync ended {done}");
         records += done["counts"]["recordsRead"].as_u64().unwrap_or(0);
         counts.push(done["counts"].clone());

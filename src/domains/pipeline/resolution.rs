@@ -112,14 +112,6 @@ async fn drain(
         after = last;
         let changes = resolver.resolve_all(&tx, &batch).await?;
         tx.commit().await?;
-        total.taken += batch.len() as u64;
-        if total.taken >= total.next_statistics {
-            // A run this large may have outgrown what the planner knows of the tables.
-            total.next_statistics *= 4;
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            queue::refresh_statistics(&tx).await?;
-            tx.commit().await?;
-        }
         live::publish(
             &pipeline.telemetry,
             scope.tenant_id(),
@@ -130,5 +122,13 @@ async fn drain(
         total.changes.linked += changes.linked;
         total.changes.queued_for_review += changes.queued_for_review;
         total.changes.compared += changes.compared;
+        total.taken += batch.len() as u64;
+        if total.taken >= total.next_statistics {
+            // A run this large may have outgrown what the planner knows of the tables.
+            total.next_statistics *= 4;
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            queue::refresh_statistics(&tx).await?;
+            tx.commit().await?;
+        }
     }
 }

@@ -187,10 +187,10 @@ impl GqlUnifiedRecord {
         fields: Option<Vec<String>>,
     ) -> async_graphql::Result<Vec<UnifiedValue>> {
         let scope = ctx.scope(Role::Viewer)?;
-        let mut golden = service::golden(&ctx.app()?.db, &scope, &self.0.entity, self.0.id).await?;
         let Some(data) = self.0.data.as_object() else {
             return Ok(Vec::new());
         };
+        let mut golden = service::golden(&ctx.app()?.db, &scope, &self.0.entity, self.0.id).await?;
         Ok(data
             .iter()
             .filter(|(k, _)| fields.as_ref().is_none_or(|f| f.contains(k)))

@@ -93,13 +93,9 @@ pub async fn related(
                         let sys = systems.get(cid).map(String::as_str).unwrap_or_default();
                         let named: Vec<Uuid> =
                             holders.iter().filter(|h| &h.0 == v).map(|h| h.1).collect();
-                        let same: Vec<Uuid> = named
+                        own_source_first(named, &holder_system, sys)
                             .iter()
-                            .copied()
-                            .filter(|h| holder_system.get(h).is_some_and(|s| s == sys))
-                            .collect();
-                        let resolved = if same.is_empty() { named } else { same };
-                        resolved.iter().any(|r| system_of.contains_key(r))
+                            .any(|r| system_of.contains_key(r))
                     })
                     .map(|h| h.1)
                     .collect();
@@ -118,6 +114,25 @@ pub async fn related(
         }
     }
     Ok(out)
+}
+
+/// The records a reference names among those holding its id: those of the referring record's
+/// own source when there are any, all of them otherwise.
+fn own_source_first(
+    holders: Vec<Uuid>,
+    systems: &HashMap<Uuid, String>,
+    system: &str,
+) -> Vec<Uuid> {
+    let same: Vec<Uuid> = holders
+        .iter()
+        .copied()
+        .filter(|h| systems.get(h).is_some_and(|s| s == system))
+        .collect();
+    if same.is_empty() {
+        holders
+    } else {
+        same
+    }
 }
 
 fn push_related(out: &mut Vec<Related>, r: Related) {
@@ -148,12 +163,7 @@ async fn follow(
     let mut chosen: Vec<Uuid> = Vec::new();
     for (system, value) in wanted {
         let holders: Vec<Uuid> = hits.iter().filter(|h| &h.0 == value).map(|h| h.1).collect();
-        let same: Vec<Uuid> = holders
-            .iter()
-            .copied()
-            .filter(|h| systems.get(h).is_some_and(|s| s == system))
-            .collect();
-        chosen.extend(if same.is_empty() { holders } else { same });
+        chosen.extend(own_source_first(holders, &systems, system));
     }
     let mut unified: Vec<Uuid> = reads::unified_of(tx, entity, &chosen)
         .await?

@@ -314,17 +314,18 @@ pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppRe
     unified.dedup();
     let rules = golden_store::rules(tx, entity).await?;
     let members = store::members(tx, entity, &unified, false).await?;
-    let golden: Vec<(Uuid, serde_json::Map<String, serde_json::Value>, usize)> = members
-        .iter()
-        .map(|(id, ms)| {
-            let ms: Vec<_> = ms.iter().map(|l| l.member.clone()).collect();
-            (*id, survivorship::values(&ms, &rules), ms.len())
-        })
-        .collect();
     let emptied: Vec<Uuid> = unified
         .iter()
         .filter(|u| !members.contains_key(u))
         .copied()
+        .collect();
+    // Each member moved, not copied, into the survivorship of its record.
+    let golden: Vec<(Uuid, serde_json::Map<String, serde_json::Value>, usize)> = members
+        .into_iter()
+        .map(|(id, ms)| {
+            let ms: Vec<_> = ms.into_iter().map(|l| l.member).collect();
+            (id, survivorship::values(&ms, &rules), ms.len())
+        })
         .collect();
     let created: HashSet<Uuid> = golden_store::write_golden(tx, entity, &golden, &emptied)
         .await?
@@ -332,7 +333,7 @@ pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppRe
         .collect();
     let mut changes = Changes::default();
     let mut history = Vec::new();
-    for (id, ..) in &golden {
+    for (id, _, size) in &golden {
         let kind = if created.contains(id) {
             "CREATED"
         } else {
@@ -343,7 +344,7 @@ pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppRe
             unified_id: *id,
             kind,
             actor: None,
-            detail: json!({ "members": members.get(id).map_or(0, Vec::len) }),
+            detail: json!({ "members": size }),
         });
     }
     for id in emptied {
