@@ -65,6 +65,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0012_resolution_queue_up.sql"),
         down: include_str!("sql/0012_resolution_queue_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000013_lookup_indexes",
+        up: include_str!("sql/0013_lookup_indexes_up.sql"),
+        down: include_str!("sql/0013_lookup_indexes_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

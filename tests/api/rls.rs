@@ -65,7 +65,7 @@ async fn the_app_role_is_subject_to_rls() {
 }
 
 #[tokio::test]
-async fn every_tenant_table_has_tenant_id_an_index_and_a_policy() {
+async fn every_tenant_table_has_tenant_id_in_an_index_and_a_policy() {
     let db = owner_role().await;
     for table in TENANT_TABLES {
         let rls = count(
@@ -86,15 +86,37 @@ async fn every_tenant_table_has_tenant_id_an_index_and_a_policy() {
         )
         .await;
         assert_eq!(not_null, 1, "{table}: tenant_id missing or nullable");
-        let leading_index = count(
+        // Held by an index, not necessarily first: tables read by ids lead their indexes with
+        // the ids (an index led by the tenant served lookups by ids it does not hold while a
+        // first sync's statistics were stale; migration 0013).
+        let tenant_index = count(
             &db,
             &format!(
-                "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                  WHERE i.indrelid = '{table}'::regclass AND a.attname = 'tenant_id'"
             ),
         )
         .await;
-        assert!(leading_index >= 1, "{table}: no index led by tenant_id");
+        assert!(tenant_index >= 1, "{table}: no index holds tenant_id");
+    }
+}
+
+/// Resolution reads these tables by ids while a first sync grows them; with statistics that
+/// still say "empty", the planner served lookups from whichever index matched a prefix and was
+/// smallest. With distinct leading columns, only the index of the id looked up can serve it.
+#[tokio::test]
+async fn lookup_tables_lead_each_index_with_a_different_column() {
+    let db = owner_role().await;
+    for table in ["canonical_records", "record_links", "record_keys"] {
+        let shared = count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM (SELECT i.indkey[0] FROM pg_index i
+                 WHERE i.indrelid = '{table}'::regclass GROUP BY 1 HAVING count(*) > 1) t"
+            ),
+        )
+        .await;
+        assert_eq!(shared, 0, "{table}: two indexes lead with the same column");
     }
 }
 

@@ -76,8 +76,10 @@ async fn run(
     mut nudged: mpsc::Receiver<()>,
     trace: String,
 ) -> AppResult<Changes> {
+    // Early, while a first sync's tables still grow fast (their statistics say "empty" until
+    // then), and rarer as they grow.
     let mut total = Totals {
-        next_statistics: 20_000,
+        next_statistics: 2 * pipeline.settings.records.batch_size as u64,
         ..Totals::default()
     };
     let mut after = 0;

@@ -36,6 +36,9 @@ pub struct Decision {
     /// Other unified records the record's deterministic keys join to `target`.
     pub merge: Vec<Uuid>,
     pub review: Vec<Pair>,
+    /// `target` was made in this pass: its members are records of the batch, and nothing
+    /// else has been read or written of it.
+    pub fresh: bool,
 }
 
 /// A cluster a record links to, and why.
@@ -64,6 +67,7 @@ pub fn decide_all(
     t: &Thresholds,
 ) -> Vec<Decision> {
     let mut out = Vec::with_capacity(order.len());
+    let mut made: HashSet<Uuid> = HashSet::new();
     for &record in order {
         let Some(view) = views.get(&record) else {
             continue;
@@ -81,6 +85,7 @@ pub fn decide_all(
                     evidence: json!({ "kept": "a person placed this record" }),
                     merge: Vec::new(),
                     review: Vec::new(),
+                    fresh: false,
                 });
                 continue;
             }
@@ -191,7 +196,11 @@ pub fn decide_all(
                     (p, "NEW", None, json!({}), Vec::new())
                 }
                 // Nothing links it to its record any more: it leaves (re-evaluated on change).
-                _ => (Uuid::now_v7(), "NEW", None, json!({}), Vec::new()),
+                _ => {
+                    let id = Uuid::now_v7();
+                    made.insert(id);
+                    (id, "NEW", None, json!({}), Vec::new())
+                }
             }
         };
         let review = maybe
@@ -230,6 +239,7 @@ pub fn decide_all(
             rule,
             score,
             evidence,
+            fresh: made.contains(&target),
             merge,
             review,
         });

@@ -106,10 +106,13 @@ impl Profile {
                 }
                 Role::Domain => {
                     if let Some(d) = normalize::domain(&v).filter(|d| !normalize::is_free_mail(d)) {
-                        if self.role_deterministic(role) {
-                            keys.push(("k:domain".into(), d.clone()));
-                        }
-                        keys.push(("b:domain".into(), d));
+                        // A key blocks too: a second, blocking key would find the same records.
+                        let kind = if self.role_deterministic(role) {
+                            "k:domain"
+                        } else {
+                            "b:domain"
+                        };
+                        keys.push((kind.into(), d));
                     }
                 }
                 Role::Identifier => {
@@ -306,6 +309,7 @@ mod tests {
         let keys = account.keys("7", data.as_object().unwrap());
         let has = |k: &str, v: &str| keys.iter().any(|(a, b)| a == k && b == v);
         assert!(has("k:domain", "acme.com"), "{keys:?}");
+        assert!(!has("b:domain", "acme.com"), "a key blocks by itself");
         assert!(has("b:phone", "+14155550134"));
         assert!(has("b:name", "acme"));
         assert!(has("self", "7"));
@@ -325,6 +329,7 @@ mod tests {
             !keys.iter().any(|(k, _)| k == "k:domain"),
             "a person's website is no key"
         );
+        assert!(keys.iter().any(|(k, v)| k == "b:domain" && v == "acme.com"));
         assert!(keys
             .iter()
             .any(|(k, v)| k == "k:email" && v == "ada@acme.com"));

@@ -14,7 +14,7 @@ use super::golden_store::{self, HistoryEntry};
 use super::profile::{FieldInfo, Profile};
 use super::score::{self, Score};
 use super::store::{self, NewCandidate, NewLink};
-use super::survivorship;
+use super::survivorship::{self, Member};
 use super::targets::{self, Targets};
 use crate::config::RecordSettings;
 use crate::error::{AppError, AppResult};
@@ -158,6 +158,9 @@ impl Resolver {
                 keys.push((r.id, kind, value));
             }
         }
+        // A record asked for twice has its keys once.
+        keys.sort();
+        keys.dedup();
         store::replace_keys(tx, entity, ids, &keys).await?;
 
         // Candidates: records sharing a key, through keys that are not too common.
@@ -206,6 +209,8 @@ impl Resolver {
         outside.dedup();
         let order: Vec<Uuid> = batch.iter().map(|r| r.id).collect();
         let current: Vec<Uuid> = batch.iter().filter_map(|r| r.view.unified).collect();
+        // The batch's records as members, for the unified records this pass makes of them.
+        let members: HashMap<Uuid, Member> = batch.iter().map(|r| (r.id, r.member())).collect();
         let mut compared = batch;
         compared.extend(store::compared(tx, entity, &outside).await?);
         let targets = targets::targets(tx, profile, &compared).await?;
@@ -224,18 +229,20 @@ impl Resolver {
             sizes,
             &self.thresholds,
         );
-        let mut changes = self.apply(tx, entity, decided).await?;
+        let mut changes = self.apply(tx, entity, decided, members).await?;
         changes.compared = compared;
         Ok(changes)
     }
 
     /// Writes what was decided: links, merges (unless a person kept the two apart), review
-    /// pairs, then the golden records of every unified record touched.
+    /// pairs, then the golden records of every unified record touched (`members`: the batch's
+    /// records, the whole of each unified record made in this pass).
     async fn apply(
         &self,
         tx: &ScopedTx<'_>,
         entity: &str,
         decided: Vec<Decision>,
+        mut members: HashMap<Uuid, Member>,
     ) -> AppResult<Changes> {
         let mut changes = Changes::default();
         let mut history: Vec<HistoryEntry> = Vec::new();
@@ -243,8 +250,12 @@ impl Resolver {
         let mut links: Vec<NewLink> = Vec::new();
         let mut review: Vec<NewCandidate> = Vec::new();
         let mut merged: Vec<(Uuid, Uuid)> = Vec::new();
+        let mut known: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for d in decided {
             touched.push(d.target);
+            if let Some(m) = members.remove(&d.record).filter(|_| d.fresh) {
+                known.entry(d.target).or_default().push(m);
+            }
             if let Some(previous) = d.previous.filter(|p| *p != d.target) {
                 touched.push(previous);
                 history.push(HistoryEntry {
@@ -290,6 +301,9 @@ impl Resolver {
             }
             store::move_members(tx, entity, from, into).await?;
             touched.extend([from, into]);
+            // Both now differ from what the batch knows of them.
+            known.remove(&from);
+            known.remove(&into);
             history.push(HistoryEntry {
                 unified_id: into,
                 kind: "MERGED",
@@ -300,7 +314,7 @@ impl Resolver {
         }
         changes.queued_for_review = review.len() as u64;
         store::queue_candidates(tx, entity, &review).await?;
-        let refreshed = refresh(tx, entity, &touched).await?;
+        let refreshed = refresh_known(tx, entity, &touched, known).await?;
         golden_store::write_history(tx, entity, &history).await?;
         changes.extend(refreshed);
         Ok(changes)
@@ -309,23 +323,43 @@ impl Resolver {
 
 /// Recomputes the golden records of these unified records (removing the ones left empty).
 pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppResult<Changes> {
+    refresh_known(tx, entity, unified, HashMap::new()).await
+}
+
+/// [`refresh`], given the whole membership of some of them (not read again).
+async fn refresh_known(
+    tx: &ScopedTx<'_>,
+    entity: &str,
+    unified: &[Uuid],
+    known: HashMap<Uuid, Vec<Member>>,
+) -> AppResult<Changes> {
     let mut unified = unified.to_vec();
     unified.sort();
     unified.dedup();
     let rules = golden_store::rules(tx, entity).await?;
-    let members = store::members(tx, entity, &unified, false).await?;
+    let unknown: Vec<Uuid> = unified
+        .iter()
+        .filter(|u| !known.contains_key(u))
+        .copied()
+        .collect();
+    let mut members: HashMap<Uuid, Vec<Member>> = store::members(tx, entity, &unknown, false)
+        .await?
+        .into_iter()
+        .map(|(id, ms)| (id, ms.into_iter().map(|l| l.member).collect()))
+        .collect();
+    // In id order, as read (survivorship breaks ties by order).
+    members.extend(known.into_iter().map(|(id, mut ms)| {
+        ms.sort_by_key(|m| m.id);
+        (id, ms)
+    }));
     let emptied: Vec<Uuid> = unified
         .iter()
         .filter(|u| !members.contains_key(u))
         .copied()
         .collect();
-    // Each member moved, not copied, into the survivorship of its record.
     let golden: Vec<(Uuid, serde_json::Map<String, serde_json::Value>, usize)> = members
         .into_iter()
-        .map(|(id, ms)| {
-            let ms: Vec<_> = ms.into_iter().map(|l| l.member).collect();
-            (id, survivorship::values(&ms, &rules), ms.len())
-        })
+        .map(|(id, ms)| (id, survivorship::values(&ms, &rules), ms.len()))
         .collect();
     let created: HashSet<Uuid> = golden_store::write_golden(tx, entity, &golden, &emptied)
         .await?

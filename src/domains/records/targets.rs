@@ -55,15 +55,18 @@ async fn holders(
 ) -> Result<HashMap<String, Vec<(String, Uuid)>>, DbErr> {
     let rows = query(
         tx,
-        // Driven by the ids, a few rows each (a first sync's statistics once made this a
-        // 370 ms join per batch).
-        "SELECT v.value, hit.source_system, hit.unified_id FROM unnest($3::text[]) AS v(value)
+        // One lookup per value and table (see `store`'s note on lookups).
+        "SELECT v.value, r.source_system, l.unified_id FROM unnest($3::text[]) AS v(value)
          CROSS JOIN LATERAL (
-             SELECT r.source_system, l.unified_id FROM record_keys k
-             JOIN canonical_records r ON r.tenant_id = k.tenant_id AND r.entity = k.entity AND r.id = k.canonical_id
-             JOIN record_links l ON l.tenant_id = k.tenant_id AND l.entity = k.entity AND l.canonical_id = k.canonical_id
+             SELECT k.canonical_id FROM record_keys k
              WHERE k.tenant_id = $1 AND k.entity = $2 AND k.kind = 'self' AND k.value = v.value
-             LIMIT 20) hit",
+             LIMIT 20) k
+         CROSS JOIN LATERAL (
+             SELECT r.source_system FROM canonical_records r
+             WHERE r.tenant_id = $1 AND r.entity = $2 AND r.id = k.canonical_id OFFSET 0) r
+         CROSS JOIN LATERAL (
+             SELECT l.unified_id FROM record_links l
+             WHERE l.tenant_id = $1 AND l.entity = $2 AND l.canonical_id = k.canonical_id OFFSET 0) l",
         vec![
             tx.tenant_id().into(),
             entity.into(),
