@@ -70,7 +70,7 @@ pub async fn take(
     Ok((taken, last))
 }
 
-/// Refreshes the planner's statistics of the tables resolution reads (see migration 0012).
+/// Refreshes the planner's statistics of the tables resolution reads (migrations 0012, 0013).
 pub async fn refresh_statistics(tx: &ScopedTx<'_>) -> Result<(), DbErr> {
     execute(tx, "SELECT refresh_resolution_statistics()", Vec::new())
         .await

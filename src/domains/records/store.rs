@@ -518,7 +518,7 @@ pub async fn cluster_sizes(
 ) -> Result<HashMap<Uuid, usize>, DbErr> {
     let rows = query(
         tx,
-        // Per unified id, by the index (see `compared`).
+        // One lookup per unified id (see the module's note on lookups).
         "SELECT u.id AS unified_id, n.n FROM unnest($3::uuid[]) AS u(id) CROSS JOIN LATERAL (
              SELECT count(*) AS n FROM record_links l
              WHERE l.tenant_id = $1 AND l.entity = $2 AND l.unified_id = u.id) n
