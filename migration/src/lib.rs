@@ -70,6 +70,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0013_lookup_indexes_up.sql"),
         down: include_str!("sql/0013_lookup_indexes_down.sql"),
     },
+    SqlMigration {
+        name: "m20261129_000014_match_models",
+        up: include_str!("sql/0014_match_models_up.sql"),
+        down: include_str!("sql/0014_match_models_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -248,6 +248,7 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("matchCandidates", "{ matchCandidates(status: ALL) { totalCount edges { node { id evidence records { data sourceSystem } } } } }".into(), json!({})),
         ("recordAggregates", "{ recordAggregates(entity: \"account\", groupBy: [\"name\"], measures: [{ op: COUNT }]) { groups { keys values } } }".into(), json!({})),
         ("survivorshipRules", "{ survivorshipRules(entity: \"account\") { rule sourcePriority } }".into(), json!({})),
+        ("matchModel", "{ matchModel(entity: \"account\") { pairs levels { field m u } } }".into(), json!({})),
         ("decideMatch", "mutation($id: ID!) { decideMatch(id: $id, decision: LINK) { id status } }".into(), json!({ "id": a.candidate })),
         ("mergeRecords", "mutation($ids: [ID!]!) { mergeRecords(entity: \"account\", ids: $ids) { id } }".into(), json!({ "ids": [a.unified, Uuid::now_v7().to_string()] })),
         ("splitRecord", "mutation($id: ID!, $m: ID!) { splitRecord(entity: \"account\", id: $id, members: [$m]) { id } }".into(), json!({ "id": a.unified, "m": a.record })),

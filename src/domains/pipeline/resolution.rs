@@ -3,12 +3,19 @@
 //! queued records in transactions of its own and links them into unified records. Ingest and
 //! resolution overlap (each waits on the database at different times), and what is queued
 //! survives a crash: the tenant's next run resolves it. A run ends once both are done.
+//! The stage also learns: the pairs it scores teach the tenant's match model, re-estimated each
+//! time a quarter more evidence has come in, and used by the batches after.
+use std::collections::BTreeMap;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::service::Pipeline;
 use crate::domains::auth::scope::TenantScope;
+use crate::domains::records::learn::{self, Evidence};
+use crate::domains::records::learn_store;
 use crate::domains::records::resolve::{Changes, Resolver};
+use crate::domains::records::score::PRIOR_WEIGHT;
 use crate::domains::records::{live, queue};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -61,18 +68,20 @@ impl Stage {
     }
 }
 
-/// What the stage did, and when it next refreshes the planner's statistics.
+/// What the stage did, when it next refreshes the planner's statistics, and what it has not
+/// learned from yet.
 #[derive(Default)]
 struct Totals {
     changes: Changes,
     taken: u64,
     next_statistics: u64,
+    unlearned: BTreeMap<String, Evidence>,
 }
 
 async fn run(
     pipeline: Pipeline,
     scope: TenantScope,
-    resolver: Resolver,
+    mut resolver: Resolver,
     mut nudged: mpsc::Receiver<()>,
     trace: String,
 ) -> AppResult<Changes> {
@@ -84,11 +93,20 @@ async fn run(
     };
     let mut after = 0;
     loop {
-        after = drain(&pipeline, &scope, &resolver, &trace, after, &mut total).await?;
+        after = drain(&pipeline, &scope, &mut resolver, &trace, after, &mut total).await?;
         if nudged.recv().await.is_none() {
             // The ingest is over: what its last batches queued, then stop. From the start of
             // the queue: a batch of another run may have committed behind the position.
-            drain(&pipeline, &scope, &resolver, &trace, 0, &mut total).await?;
+            drain(&pipeline, &scope, &mut resolver, &trace, 0, &mut total).await?;
+            // What is left to learn from serves the next run; a first model re-places what
+            // was linked by a score before it.
+            let mut requeued = 0;
+            for (entity, evidence) in std::mem::take(&mut total.unlearned) {
+                requeued += learn_from(&pipeline, &scope, &mut resolver, &entity, evidence).await?;
+            }
+            if requeued > 0 {
+                drain(&pipeline, &scope, &mut resolver, &trace, 0, &mut total).await?;
+            }
             return Ok(total.changes);
         }
     }
@@ -99,7 +117,7 @@ async fn run(
 async fn drain(
     pipeline: &Pipeline,
     scope: &TenantScope,
-    resolver: &Resolver,
+    resolver: &mut Resolver,
     trace: &str,
     mut after: i64,
     total: &mut Totals,
@@ -112,7 +130,7 @@ async fn drain(
             return Ok(after);
         }
         after = last;
-        let changes = resolver.resolve_all(&tx, &batch).await?;
+        let mut changes = resolver.resolve_all(&tx, &batch).await?;
         tx.commit().await?;
         live::publish(
             &pipeline.telemetry,
@@ -125,6 +143,16 @@ async fn drain(
         total.changes.queued_for_review += changes.queued_for_review;
         total.changes.compared += changes.compared;
         total.taken += batch.len() as u64;
+        for (entity, evidence) in std::mem::take(&mut changes.evidence) {
+            let unlearned = total.unlearned.entry(entity.clone()).or_default();
+            unlearned.merge(evidence);
+            // Geometrically: a model is re-estimated a few times however large the run.
+            if unlearned.total() >= learn::MIN_PAIRS.max(resolver.learned_from(&entity) / 4.0) {
+                let evidence = std::mem::take(unlearned);
+                // Records queued again are taken by this drain (they queue behind `after`).
+                learn_from(pipeline, scope, resolver, &entity, evidence).await?;
+            }
+        }
         if total.taken >= total.next_statistics {
             // A run this large may have outgrown what the planner knows of the tables.
             total.next_statistics *= 4;
@@ -133,4 +161,31 @@ async fn drain(
             tx.commit().await?;
         }
     }
+}
+
+/// Adds the evidence to what the tenant's model of `entity` was learned from, re-estimates it,
+/// and scores the stage's next batches with it. The entity's first model queues the records
+/// linked by a score before it, to be placed again (returns how many).
+async fn learn_from(
+    pipeline: &Pipeline,
+    scope: &TenantScope,
+    resolver: &mut Resolver,
+    entity: &str,
+    evidence: Evidence,
+) -> AppResult<u64> {
+    if evidence.patterns.is_empty() {
+        return Ok(0);
+    }
+    let first = resolver.learned_from(entity) == 0.0;
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+    let model = learn_store::learn(&tx, entity, evidence, PRIOR_WEIGHT).await?;
+    let mut requeued = 0;
+    if let Some(model) = model {
+        if first {
+            requeued = queue::enqueue_scored(&tx, entity).await?;
+        }
+        resolver.set_model(entity, model);
+    }
+    tx.commit().await?;
+    Ok(requeued)
 }

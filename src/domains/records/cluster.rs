@@ -288,6 +288,7 @@ mod tests {
                 field: "name".into(),
                 level: "exact",
                 weight: 1.0,
+                defaults: (0.9, 0.1),
             }],
         }
     }

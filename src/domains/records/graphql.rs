@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::aggregate::{AggregateOp, AggregateRequest, Measure, TimeUnit};
 use super::curate::Curate;
 use super::graphql_types::{
-    rule_views, GqlMatchCandidate, GqlUnifiedRecord, MatchDecision, MatchStatus,
-    SurvivorshipRuleView,
+    match_model_view, rule_views, GqlMatchCandidate, GqlUnifiedRecord, MatchDecision,
+    MatchModelView, MatchStatus, SurvivorshipRuleView,
 };
 use super::query::{Filter, Sort};
 use super::reads::ListRequest;
@@ -277,6 +277,17 @@ impl RecordsQuery {
                 .collect(),
             truncated,
         })
+    }
+
+    /// What resolution learned of the entity's records (none until enough pairs were compared).
+    async fn match_model(
+        &self,
+        ctx: &Context<'_>,
+        entity: String,
+    ) -> async_graphql::Result<Option<MatchModelView>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let model = service::match_model(&ctx.app()?.db, &scope, &entity).await?;
+        Ok(model.map(|m| match_model_view(entity, m)))
     }
 
     /// The entity's survivorship rules: its own first, then per field.

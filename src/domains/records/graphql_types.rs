@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::learn::Model;
 use super::model::{HistoryLine, MatchCandidate, MemberRecord, Related, UnifiedRecord};
 use super::related;
 use super::service;
@@ -351,4 +352,59 @@ pub fn rule_views(rules: Rules) -> Vec<SurvivorshipRuleView> {
         source_priority: s.source_priority,
     }));
     out
+}
+
+/// What resolution learned of a tenant's records of an entity: per compared field and level, how
+/// often records of one thing show it (m, estimated from the pairs it compared) and other
+/// things' records do (u), and the prior. Scores use these in place of the built-in values.
+#[derive(SimpleObject)]
+pub struct MatchModelView {
+    pub entity: String,
+    /// log2 of the prior odds that a compared pair is a match.
+    pub prior_weight: f64,
+    /// Compared pairs the model was learned from, and those of them a strong identifier (an
+    /// equal email, phone or registry id) links, which m is estimated from.
+    pub pairs: f64,
+    pub anchored_pairs: f64,
+    pub trained_at: DateTime<Utc>,
+    pub levels: Vec<MatchLevelView>,
+}
+
+#[derive(SimpleObject)]
+pub struct MatchLevelView {
+    pub field: String,
+    pub level: String,
+    pub m: f64,
+    pub u: f64,
+    /// log2(m / u): what the level adds to a pair's match weight.
+    pub weight: f64,
+}
+
+pub fn match_model_view(
+    entity: String,
+    (model, trained_at): (Model, DateTime<Utc>),
+) -> MatchModelView {
+    let levels = model
+        .levels
+        .into_iter()
+        .flat_map(|(field, levels)| {
+            levels
+                .into_iter()
+                .map(move |(level, (m, u))| MatchLevelView {
+                    field: field.clone(),
+                    level,
+                    m,
+                    u,
+                    weight: (m / u).log2(),
+                })
+        })
+        .collect();
+    MatchModelView {
+        entity,
+        prior_weight: model.prior,
+        pairs: model.pairs,
+        anchored_pairs: model.anchored,
+        trained_at,
+        levels,
+    }
 }

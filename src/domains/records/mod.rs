@@ -7,6 +7,8 @@ pub mod curate;
 pub mod golden_store;
 pub mod graphql;
 pub mod graphql_types;
+pub mod learn;
+pub mod learn_store;
 pub mod live;
 pub mod model;
 pub mod normalize;

@@ -49,6 +49,8 @@ pub struct Profile {
     pub person: bool,
     /// Calling code for phone numbers written without one.
     pub country: String,
+    /// What resolution learned of the tenant's records of the entity, once it has.
+    pub model: Option<std::sync::Arc<super::learn::Model>>,
 }
 
 /// A canonical field as resolution needs it: name and type.
@@ -71,6 +73,7 @@ impl Profile {
             fields,
             person,
             country: "1".to_owned(),
+            model: None,
         }
     }
 

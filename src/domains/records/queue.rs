@@ -43,6 +43,20 @@ pub async fn enqueue_unlinked(tx: &ScopedTx<'_>, connector: Uuid) -> Result<u64,
     .await
 }
 
+/// Queues the entity's records linked by a score (scored before the tenant's model was learned:
+/// what was learned may place them elsewhere). Returns how many.
+pub async fn enqueue_scored(tx: &ScopedTx<'_>, entity: &str) -> Result<u64, DbErr> {
+    execute(
+        tx,
+        "INSERT INTO resolution_queue (tenant_id, entity, canonical_id)
+         SELECT tenant_id, entity, canonical_id FROM record_links
+         WHERE tenant_id = $1 AND entity = $2 AND rule = 'SCORE'
+         ON CONFLICT DO NOTHING",
+        vec![tx.tenant_id().into(), entity.into()],
+    )
+    .await
+}
+
 /// Takes up to `limit` queued records after position `after`, in queue order, out of the queue
 /// (the caller resolves them in the same transaction; rows another stage is taking are skipped,
 /// not waited for). Returns them with the position of the last.

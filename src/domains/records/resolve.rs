@@ -3,7 +3,7 @@
 //! Fellegi–Sunter scores (off the async executor) → each record's unified record (auto-link at
 //! or above the high threshold, the review queue in the middle band, a person's decisions
 //! first) → golden values of every unified record touched.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::cluster::{self, Decision, Pair, RecordView};
 use super::golden_store::{self, HistoryEntry};
+use super::learn::{Evidence, Model};
+use super::learn_store;
 use super::profile::{FieldInfo, Profile};
 use super::score::{self, Score};
 use super::store::{self, NewCandidate, NewLink};
@@ -60,6 +62,8 @@ pub struct Changes {
     pub queued_for_review: u64,
     /// Candidate pairs compared (scored or sharing a key).
     pub compared: u64,
+    /// The levels of the pairs scored, by entity, to learn from.
+    pub evidence: BTreeMap<String, Evidence>,
 }
 
 impl Changes {
@@ -68,6 +72,14 @@ impl Changes {
         self.linked += other.linked;
         self.queued_for_review += other.queued_for_review;
         self.compared += other.compared;
+        for (entity, evidence) in other.evidence {
+            match self.evidence.get_mut(&entity) {
+                Some(known) => known.merge(evidence),
+                None => {
+                    self.evidence.insert(entity, evidence);
+                }
+            }
+        }
     }
 }
 
@@ -99,10 +111,31 @@ impl Resolver {
                 (e.name.clone(), profile)
             })
             .collect();
-        Ok(Self {
+        let mut resolver = Self {
             profiles: Arc::new(profiles),
             thresholds: Thresholds::from(settings),
-        })
+        };
+        for (entity, (evidence, model)) in learn_store::load(tx).await? {
+            // Learned of the entity's fields as they were: a changed model starts afresh.
+            if resolver.profile(&entity).map(field_names) == Some(evidence.fields) {
+                resolver.set_model(&entity, model);
+            }
+        }
+        Ok(resolver)
+    }
+
+    /// From now on, scores of `entity` use what was learned of it.
+    pub fn set_model(&mut self, entity: &str, model: Model) {
+        if let Some(p) = Arc::make_mut(&mut self.profiles).get_mut(entity) {
+            p.model = Some(Arc::new(model));
+        }
+    }
+
+    /// How many pairs the entity's model was learned from (0 while it has none).
+    pub fn learned_from(&self, entity: &str) -> f64 {
+        self.profile(entity)
+            .and_then(|p| p.model.as_ref())
+            .map_or(0.0, |m| m.pairs)
     }
 
     pub fn profile(&self, entity: &str) -> Option<&Profile> {
@@ -220,6 +253,13 @@ impl Resolver {
 
         let scores = score_pairs(profile, &candidates, &views, targets).await?;
         let compared = candidates.values().map(|c| c.len() as u64).sum::<u64>();
+        let mut evidence = Evidence::new(field_names(profile));
+        for ((a, b), score) in &scores {
+            // A pair of two records of the batch is scored both ways: counted once.
+            if a < b || !scores.contains_key(&(*b, *a)) {
+                evidence.add(score);
+            }
+        }
         let decided = cluster::decide_all(
             &order,
             &candidates,
@@ -231,6 +271,7 @@ impl Resolver {
         );
         let mut changes = self.apply(tx, entity, decided, members).await?;
         changes.compared = compared;
+        changes.evidence.insert(entity.to_owned(), evidence);
         Ok(changes)
     }
 
@@ -319,6 +360,11 @@ impl Resolver {
         changes.extend(refreshed);
         Ok(changes)
     }
+}
+
+/// The fields a profile compares, in order: what its evidence is counted by.
+fn field_names(profile: &Profile) -> Vec<String> {
+    profile.fields.iter().map(|(f, _)| f.clone()).collect()
 }
 
 /// Recomputes the golden records of these unified records (removing the ones left empty).

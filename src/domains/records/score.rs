@@ -1,6 +1,8 @@
 //! Fellegi–Sunter scoring of a pair of records: each compared field lands on a level (exact,
 //! close, different) whose m and u probabilities give a match weight; the weights add up with
-//! the prior to a match probability. Missing values weigh nothing. Pure and CPU-only.
+//! the prior to a match probability. Missing values weigh nothing. The m and u here are
+//! hand-set; a tenant's learned model (`learn`) replaces them where it has evidence. Pure and
+//! CPU-only.
 use serde_json::{json, Map, Value};
 use strsim::jaro_winkler;
 
@@ -14,6 +16,8 @@ pub struct Comparison {
     pub field: String,
     pub level: &'static str,
     pub weight: f64,
+    /// The hand-set (m, u) of the level, where learning starts.
+    pub defaults: (f64, f64),
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +41,7 @@ impl Score {
 }
 
 /// Prior odds that two records sharing a block are the same thing (log2): most are not.
-const PRIOR_WEIGHT: f64 = -7.0;
+pub const PRIOR_WEIGHT: f64 = -7.0;
 
 /// (level, m, u): P(level | same thing), P(level | different things).
 type Level = (&'static str, f64, f64);
@@ -51,22 +55,28 @@ pub type Side<'a> = (&'a Map<String, Value>, Option<&'a Targets>);
 
 /// Scores a pair, comparing references by the unified records they resolve to.
 pub fn score_with(profile: &Profile, (a, ta): Side<'_>, (b, tb): Side<'_>) -> Score {
+    let model = profile.model.as_deref();
+    let compared = |field: &str, (level, m, u): Level| {
+        let (lm, lu) = model.and_then(|md| md.get(field, level)).unwrap_or((m, u));
+        Comparison {
+            field: field.to_owned(),
+            level,
+            weight: (lm / lu).log2(),
+            defaults: (m, u),
+        }
+    };
     let mut comparisons = Vec::new();
     for (field, role) in &profile.fields {
         if let Role::Reference(_) = role {
             let target = |t: Option<&Targets>| t.and_then(|t| t.get(field).copied());
             if let (Some(x), Some(y)) = (target(ta), target(tb)) {
                 // Colleagues share an account; one person's records rarely name two.
-                let (level, m, u): Level = if x == y {
+                let level: Level = if x == y {
                     ("same record", 0.90, 0.01)
                 } else {
                     ("other record", 0.10, 0.99)
                 };
-                comparisons.push(Comparison {
-                    field: field.clone(),
-                    level,
-                    weight: (m / u).log2(),
-                });
+                comparisons.push(compared(field, level));
             }
             continue;
         }
@@ -76,15 +86,12 @@ pub fn score_with(profile: &Profile, (a, ta): Side<'_>, (b, tb): Side<'_>) -> Sc
         ) else {
             continue;
         };
-        if let Some((level, m, u)) = compare(role, &x, &y, &profile.country) {
-            comparisons.push(Comparison {
-                field: field.clone(),
-                level,
-                weight: (m / u).log2(),
-            });
+        if let Some(level) = compare(role, &x, &y, &profile.country) {
+            comparisons.push(compared(field, level));
         }
     }
-    let weight = PRIOR_WEIGHT + comparisons.iter().map(|c| c.weight).sum::<f64>();
+    let prior = model.map_or(PRIOR_WEIGHT, |m| m.prior);
+    let weight = prior + comparisons.iter().map(|c| c.weight).sum::<f64>();
     Score {
         probability: 1.0 / (1.0 + (-weight).exp2()),
         weight,

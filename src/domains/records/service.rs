@@ -1,11 +1,14 @@
 //! What the API reads of unified records: pages and one record with its members and history,
 //! the match review queue, survivorship rules (changes are in `curate`, references in
 //! `related`).
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::aggregate::{self, AggregateRequest, AggregateRow};
 use super::golden_store;
+use super::learn::Model;
+use super::learn_store;
 use super::model::{HistoryLine, MatchCandidate, MemberRecord, UnifiedRecord};
 use super::query::{Fields, Kind};
 use super::reads::{self, ListError, ListRequest};
@@ -137,6 +140,17 @@ pub async fn pair(
 ) -> AppResult<Vec<MemberRecord>> {
     let tx = ScopedTx::begin(db, scope).await?;
     Ok(reads::canonical(&tx, &c.entity, &[c.left_id, c.right_id]).await?)
+}
+
+/// What resolution learned of the entity's records, once it has (`learn`).
+pub async fn match_model(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entity: &str,
+) -> AppResult<Option<(Model, DateTime<Utc>)>> {
+    let tx = ScopedTx::begin(db, scope).await?;
+    fields(&tx, entity).await?;
+    Ok(learn_store::model(&tx, entity).await?)
 }
 
 pub async fn rules(db: &DatabaseConnection, scope: &TenantScope, entity: &str) -> AppResult<Rules> {
