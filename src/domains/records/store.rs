@@ -479,6 +479,19 @@ pub struct NewCandidate {
     pub evidence: Json,
 }
 
+/// One candidate per pair, the best-scored: two records of a batch that are both linked already
+/// each send their pair, and one statement may not touch a row twice.
+fn best_of_each_pair(pairs: &[NewCandidate]) -> Vec<&NewCandidate> {
+    let mut order: Vec<&NewCandidate> = pairs.iter().collect();
+    order.sort_by(|a, b| {
+        (a.left, a.right)
+            .cmp(&(b.left, b.right))
+            .then(b.score.total_cmp(&a.score))
+    });
+    order.dedup_by_key(|p| (p.left, p.right));
+    order
+}
+
 /// Adds pairs to the review queue, refreshing the score of pairs still waiting.
 pub async fn queue_candidates(
     tx: &ScopedTx<'_>,
@@ -488,6 +501,7 @@ pub async fn queue_candidates(
     if pairs.is_empty() {
         return Ok(());
     }
+    let pairs = best_of_each_pair(pairs);
     execute(
         tx,
         "INSERT INTO match_candidates (id, tenant_id, entity, left_id, right_id, score, evidence)
@@ -551,4 +565,26 @@ pub async fn forget_apart(
     )
     .await
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pair_sent_twice_is_queued_once_with_its_best_score() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let pair = |left, right, score| NewCandidate {
+            left,
+            right,
+            score,
+            evidence: Json::Null,
+        };
+        let sent = [pair(a, b, 0.7), pair(a, c, 0.8), pair(a, b, 0.9)];
+        let kept: Vec<(Uuid, Uuid, f64)> = best_of_each_pair(&sent)
+            .iter()
+            .map(|p| (p.left, p.right, p.score))
+            .collect();
+        assert_eq!(kept, vec![(a, b, 0.9), (a, c, 0.8)]);
+    }
 }
