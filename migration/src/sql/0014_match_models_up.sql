@@ -1,13 +1,16 @@
--- What entity resolution has learned of a tenant's entity (Fellegi–Sunter's m and u per field
--- and level, the prior, estimated by expectation–maximisation from the pairs it compared), and
--- the evidence it was learned from: how many compared pairs showed each pattern of levels.
+-- What entity resolution has learned of a tenant's entity (Fellegi–Sunter's m per field and
+-- level, estimated from the compared pairs a strong identifier links; u and the prior as built
+-- in), and the evidence it was learned from: how many compared pairs showed each pattern of
+-- levels.
 -- Patterns accumulate across runs, so a model sharpens as a tenant grows.
 CREATE TABLE match_models (
     tenant_id   uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     entity      text NOT NULL,
-    -- {"fields": [...], "patterns": {"<level per field, '|'-separated>": count}}
+    -- {"fields": [...], "patterns": {"<level per field, '|'-separated>": count},
+    --  "defaults": {"<field>": {"<level>": [m, u]}}}
     patterns    jsonb NOT NULL,
-    -- {"prior": log2 odds, "levels": {"<field>": {"<level>": [m, u]}}, "pairs": n, "matches": n}
+    -- {"prior": log2 odds, "levels": {"<field>": {"<level>": [m, u]}}, "pairs": n, "anchored": n}
+    -- (null while the evidence is too thin)
     model       jsonb NOT NULL,
     trained_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, entity)

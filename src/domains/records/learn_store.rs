@@ -9,23 +9,24 @@ use super::learn::{self, Evidence, Model};
 use super::store::{self, execute, query};
 use crate::tenancy::ScopedTx;
 
-/// The tenant's learned models by entity, with the evidence each rests on.
-pub async fn load(tx: &ScopedTx<'_>) -> Result<HashMap<String, (Evidence, Model)>, DbErr> {
+/// The tenant's learned models by entity, with the fields each was learned of (not the
+/// evidence itself: every resolver loads these, the record view's too).
+pub async fn load(tx: &ScopedTx<'_>) -> Result<HashMap<String, (Vec<String>, Model)>, DbErr> {
     let rows = query(
         tx,
-        "SELECT entity, patterns, model FROM match_models WHERE tenant_id = $1",
+        "SELECT entity, patterns -> 'fields' AS fields, model FROM match_models WHERE tenant_id = $1",
         vec![tx.tenant_id().into()],
     )
     .await?;
     let mut out = HashMap::new();
     for r in rows {
-        let (patterns, model): (Json, Json) = (r.try_get("", "patterns")?, r.try_get("", "model")?);
+        let (fields, model): (Json, Json) = (r.try_get("", "fields")?, r.try_get("", "model")?);
         // A row this version cannot read is relearned from the next run's pairs.
-        if let (Ok(e), Ok(m)) = (
-            serde_json::from_value(patterns),
+        if let (Ok(f), Ok(m)) = (
+            serde_json::from_value(fields),
             serde_json::from_value(model),
         ) {
-            out.insert(r.try_get("", "entity")?, (e, m));
+            out.insert(r.try_get("", "entity")?, (f, m));
         }
     }
     Ok(out)

@@ -73,12 +73,7 @@ impl Changes {
         self.queued_for_review += other.queued_for_review;
         self.compared += other.compared;
         for (entity, evidence) in other.evidence {
-            match self.evidence.get_mut(&entity) {
-                Some(known) => known.merge(evidence),
-                None => {
-                    self.evidence.insert(entity, evidence);
-                }
-            }
+            self.evidence.entry(entity).or_default().merge(evidence);
         }
     }
 }
@@ -115,9 +110,9 @@ impl Resolver {
             profiles: Arc::new(profiles),
             thresholds: Thresholds::from(settings),
         };
-        for (entity, (evidence, model)) in learn_store::load(tx).await? {
+        for (entity, (fields, model)) in learn_store::load(tx).await? {
             // Learned of the entity's fields as they were: a changed model starts afresh.
-            if resolver.profile(&entity).map(field_names) == Some(evidence.fields) {
+            if resolver.profile(&entity).map(field_names) == Some(fields) {
                 resolver.set_model(&entity, model);
             }
         }
