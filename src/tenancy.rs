@@ -28,6 +28,16 @@ pub struct Actor {
     pub id: Option<Uuid>,
 }
 
+impl Actor {
+    /// Who, as stored beside a decision: `USER:<id>`, `API_KEY:<id>`, or the kind alone.
+    pub fn label(&self) -> String {
+        match self.id {
+            Some(id) => format!("{}:{id}", self.kind.as_str()),
+            None => self.kind.as_str().to_owned(),
+        }
+    }
+}
+
 /// Where a request came from, for the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {

@@ -75,6 +75,16 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0014_match_models_up.sql"),
         down: include_str!("sql/0014_match_models_down.sql"),
     },
+    SqlMigration {
+        name: "m20261207_000015_record_search_words",
+        up: include_str!("sql/0015_record_search_words_up.sql"),
+        down: include_str!("sql/0015_record_search_words_down.sql"),
+    },
+    SqlMigration {
+        name: "m20261207_000016_one_sync_per_connector",
+        up: include_str!("sql/0016_one_sync_per_connector_up.sql"),
+        down: include_str!("sql/0016_one_sync_per_connector_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -31,6 +31,7 @@ mod roles;
 mod schema;
 mod security_access;
 mod security_outbound;
+mod sync_control;
 mod telemetry;
 mod transforms;
 mod ui;

@@ -30,17 +30,40 @@ const RUN_UPDATED = graphql(`
   }
 `);
 
+const CANCEL = graphql(`
+  mutation CancelRun($id: ID!) {
+    cancelSyncRun(id: $id) { id status }
+  }
+`);
+
 function RunStatus({ runId }: { runId: string }) {
   const [run, setRun] = useState<{ status: string; counts: Record<string, unknown>; errors: { message: string }[] } | null>(null);
+  const [cancelError, setCancelError] = useState<ApiError | null>(null);
   const error = useSubscription(RUN_UPDATED, { id: runId }, runId, (d) => setRun(d.syncRunUpdated));
   if (error) return <ErrorBox error={error} />;
   if (!run) return <span className="muted">waiting for the run…</span>;
+  // A running run stops at its next checkpoint; the subscription shows CANCELLED then.
+  async function cancel() {
+    setCancelError(null);
+    try {
+      await request(CANCEL, { id: runId });
+    } catch (err) {
+      setCancelError(err as ApiError);
+    }
+  }
+  const active = run.status === 'QUEUED' || run.status === 'RUNNING';
   return (
     <span className="run" data-testid="run-status">
       <span className={`badge status-${run.status.toLowerCase()}`}>{run.status}</span>{' '}
       {String(run.counts.recordsRead ?? 0)} read · {String(run.counts.eventsWritten ?? 0)} events ·{' '}
       {String(run.counts.needsReview ?? 0)} to review
       {run.errors.length > 0 && <span className="muted"> · {run.errors[0].message}</span>}
+      {active && (
+        <button type="button" className="ghost" onClick={cancel}>
+          Cancel run
+        </button>
+      )}
+      {cancelError && <ErrorBox error={cancelError} />}
     </span>
   );
 }

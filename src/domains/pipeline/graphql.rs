@@ -521,7 +521,8 @@ pub struct PipelineMutation;
 impl PipelineMutation {
     /// Starts a sync run: introspection → drift check → proposals for new fields → records
     /// through the active mappings → canonical events. Returns the run at once (QUEUED or
-    /// RUNNING), or when it has finished with `wait: true`.
+    /// RUNNING), or when it has finished with `wait: true`. One run of a connector at a time:
+    /// while one is queued or running, another is a CONFLICT naming it.
     async fn sync_connector(
         &self,
         ctx: &Context<'_>,
@@ -537,5 +538,21 @@ impl PipelineMutation {
         )
         .await?
         .into())
+    }
+
+    /// Stops a sync run: a queued one at once, a running one at its next checkpoint (status
+    /// CANCELLED; every batch it committed is kept, and what it left unresolved waits for the
+    /// next run). A finished run is a CONFLICT.
+    async fn cancel_sync_run(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<GqlSyncRun> {
+        let scope = ctx.scope(Role::Editor)?;
+        Ok(
+            service::cancel(ctx.service::<Pipeline>()?, &scope, parse_id("id", &id)?)
+                .await?
+                .into(),
+        )
     }
 }

@@ -61,6 +61,13 @@ impl Stage {
         let _ = self.nudge.try_send(());
     }
 
+    /// Stops at once: a transaction under way is rolled back, and what is queued waits for the
+    /// tenant's next run.
+    pub async fn abandon(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
     /// Resolves what is still queued, then stops. Returns everything the stage did.
     pub async fn finish(self) -> AppResult<Changes> {
         drop(self.nudge);
@@ -154,7 +161,10 @@ async fn drain(
             }
         }
         if total.taken >= total.next_statistics {
-            // A run this large may have outgrown what the planner knows of the tables.
+            // A run this large may have outgrown what the planner knows of the tables. Not
+            // redundant with the lookups' shape: without it the keys' DELETE by record id
+            // walked the tenant's keys by the primary key (a 100,000-record run: 33 s in it,
+            // against 0.4 s, and 5 s of refreshing).
             total.next_statistics *= 4;
             let tx = ScopedTx::begin(&pipeline.db, scope).await?;
             queue::refresh_statistics(&tx).await?;

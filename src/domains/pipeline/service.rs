@@ -2,7 +2,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, SqlErr};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -100,7 +100,22 @@ pub async fn start(
         .trace_id
         .clone()
         .unwrap_or_else(|| Uuid::now_v7().simple().to_string());
-    let job = store::create_job(&tx, connector_id, &trace_id).await?;
+    if let Some(running) = store::unfinished_job(&tx, connector_id).await? {
+        return Err(already_syncing(&running));
+    }
+    let job = match store::create_job(&tx, connector_id, &trace_id).await {
+        Ok(job) => job,
+        // Another request started one in between (migration 0016's index): name it.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            drop(tx);
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            return Err(match store::unfinished_job(&tx, connector_id).await? {
+                Some(running) => already_syncing(&running),
+                None => AppError::Conflict("the connector's sync run just changed".into()),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     audit::record(
         &tx,
         AuditEntry::new("connector.sync", "connector", connector_id)
@@ -125,6 +140,36 @@ pub async fn start(
         return get(pipeline, scope, job.id).await;
     }
     Ok(job.into())
+}
+
+/// One sync run of a connector at a time: the refusal names the one there is.
+fn already_syncing(running: &entity::jobs::Model) -> AppError {
+    AppError::Conflict(format!(
+        "the connector already has a sync run {}: {}",
+        running.status.to_lowercase(),
+        running.id
+    ))
+}
+
+/// Asks a sync run to stop: a queued one is cancelled at once, a running one at its next
+/// checkpoint, keeping every batch it committed. A finished run is a CONFLICT.
+pub async fn cancel(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
+    let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+    let job = store::find_job(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound { what: "sync run" })?;
+    if store::request_cancel(&tx, id, &scope.actor().label())
+        .await?
+        .is_none()
+    {
+        return Err(AppError::Conflict(format!(
+            "the sync run has finished ({})",
+            job.status
+        )));
+    }
+    audit::record(&tx, AuditEntry::new("sync_run.cancel", "sync_run", id)).await?;
+    tx.commit().await?;
+    get(pipeline, scope, id).await
 }
 
 pub async fn get(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {

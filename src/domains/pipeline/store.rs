@@ -246,6 +246,45 @@ pub async fn create_job(
     .await
 }
 
+/// The connector's sync run that is queued or running, if any (at most one: migration 0016).
+pub async fn unfinished_job(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
+        .filter(jobs::Column::Kind.eq("SYNC"))
+        .filter(jobs::Column::ConnectorId.eq(connector))
+        .filter(
+            jobs::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        )
+        .one(tx.conn())
+        .await
+}
+
+/// Asks a sync run to stop: a queued one is cancelled at once, a running one stops at its next
+/// checkpoint (see `beat`). Returns the run's status after, None when it was not unfinished.
+pub async fn request_cancel(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    by: &str,
+) -> Result<Option<String>, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET payload = payload || jsonb_build_object('cancelRequested',
+                        jsonb_build_object('at', now(), 'by', $3::text)),
+                    finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END,
+                    status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED' ELSE status END
+             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC' AND status IN ('QUEUED', 'RUNNING')
+             RETURNING status",
+            [tx.tenant_id().into(), id.into(), by.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "status")).transpose()
+}
+
 pub async fn find_job(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<jobs::Model>, DbErr> {
     jobs::Entity::find_by_id(id)
         .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
@@ -268,18 +307,21 @@ pub async fn job_page(
     newest_first(tx, base, jobs::Column::Id, page).await
 }
 
+/// Stores a run's checkpoint. Returns whether someone asked the run to stop (`request_cancel`).
 pub async fn beat(
     tx: &ScopedTx<'_>,
     id: Uuid,
     counts: &serde_json::Value,
     checkpoints: &serde_json::Value,
-) -> Result<(), DbErr> {
-    tx.conn()
-        .execute(Statement::from_sql_and_values(
+) -> Result<bool, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE jobs SET heartbeat_at = now(), counts = $3,
                     payload = jsonb_set(payload, '{checkpoints}', $4)
-             WHERE tenant_id = $1 AND id = $2",
+             WHERE tenant_id = $1 AND id = $2
+             RETURNING payload ? 'cancelRequested' AS cancel",
             [
                 tx.tenant_id().into(),
                 id.into(),
@@ -288,5 +330,8 @@ pub async fn beat(
             ],
         ))
         .await?;
-    Ok(())
+    Ok(match row {
+        Some(r) => r.try_get("", "cancel")?,
+        None => false,
+    })
 }

@@ -82,7 +82,12 @@ impl JobKind for SyncJob {
         let job = claimed.id;
         let mut run = Run::resume(claimed);
         publish_status(pipeline, scope, claimed, JobStatus::Running, &run);
-        let outcome = run.go(pipeline, scope, claimed).await;
+        // Asked to stop while no process ran it (resumed after its process stopped): stop.
+        let outcome = if run.cancelled {
+            Ok(())
+        } else {
+            run.go(pipeline, scope, claimed).await
+        };
         if let Err(e) = &outcome {
             if e.is_unavailable() {
                 // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so
@@ -99,6 +104,7 @@ impl JobKind for SyncJob {
                 });
                 JobStatus::Failed
             }
+            Ok(()) if run.cancelled => JobStatus::Cancelled,
             Ok(()) if run.counts.quarantined > 0 || !run.errors.is_empty() => JobStatus::Partial,
             Ok(()) => JobStatus::Succeeded,
         };
@@ -154,6 +160,8 @@ struct Run {
     checkpoints: Map<String, Value>,
     trace_id: String,
     connector: Option<Uuid>,
+    /// Someone asked the run to stop (`cancelSyncRun`): it stops at its next checkpoint.
+    cancelled: bool,
 }
 
 /// What a sync job carries between attempts (its `payload`): the trace of the request that
@@ -164,6 +172,9 @@ pub struct SyncPayload {
     pub trace_id: Option<String>,
     #[serde(default)]
     pub checkpoints: Map<String, Value>,
+    /// Who asked the run to stop, and when (`store::request_cancel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_requested: Option<Value>,
 }
 
 impl SyncPayload {
@@ -171,6 +182,7 @@ impl SyncPayload {
         Self {
             trace_id: Some(trace_id.to_owned()),
             checkpoints: Map::new(),
+            cancel_requested: None,
         }
     }
 
@@ -192,6 +204,7 @@ impl Run {
                 .trace_id
                 .unwrap_or_else(|| Uuid::now_v7().to_string()),
             connector: job.connector_id,
+            cancelled: payload.cancel_requested.is_some(),
         }
     }
 
@@ -233,16 +246,22 @@ impl Run {
                 stage.as_ref(),
             )
             .await;
-        // The stage finishes what the ingest queued even when the ingest stopped early.
-        if let Some(stage) = stage {
-            let resolved = stage.finish().await;
-            ingested?;
-            let resolved = resolved?;
-            self.counts.unified_links += resolved.linked;
-            self.counts.match_candidates += resolved.queued_for_review;
-            self.counts.match_pairs_compared += resolved.compared;
-        } else {
-            ingested?;
+        // The stage finishes what the ingest queued even when the ingest stopped early; not
+        // when the run was cancelled (what it queued waits for the next run).
+        match stage {
+            Some(stage) if self.cancelled => {
+                stage.abandon().await;
+                ingested?;
+            }
+            Some(stage) => {
+                let resolved = stage.finish().await;
+                ingested?;
+                let resolved = resolved?;
+                self.counts.unified_links += resolved.linked;
+                self.counts.match_candidates += resolved.queued_for_review;
+                self.counts.match_pairs_compared += resolved.compared;
+            }
+            None => ingested?,
         }
         // Nothing read from any entity is a failed run; some entities read is a partial one.
         if !self.errors.is_empty()
@@ -270,6 +289,9 @@ impl Run {
         stage: Option<&Stage>,
     ) -> AppResult<()> {
         for entity in entities {
+            if self.cancelled {
+                break;
+            }
             let introspected = source
                 .introspect(entity)
                 .await
@@ -363,7 +385,7 @@ impl Run {
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
                 .insert(schema.entity.clone(), json!(batch.last_position));
-            store::beat(
+            self.cancelled = store::beat(
                 &tx,
                 job,
                 &json!(self.counts),
@@ -387,6 +409,10 @@ impl Run {
                 batch.records.len(),
                 written,
             );
+            if self.cancelled {
+                // This batch is committed and kept; the rest is not read.
+                break;
+            }
         }
         Ok(())
     }

@@ -29,11 +29,7 @@ pub struct Curate<'a> {
 }
 
 fn actor(scope: &TenantScope) -> String {
-    let a = scope.actor();
-    match a.id {
-        Some(id) => format!("{}:{id}", a.kind.as_str()),
-        None => a.kind.as_str().to_owned(),
-    }
+    scope.actor().label()
 }
 
 impl Curate<'_> {

@@ -350,7 +350,9 @@ impl Resolver {
         }
         changes.queued_for_review = review.len() as u64;
         store::queue_candidates(tx, entity, &review).await?;
-        let refreshed = refresh_known(tx, entity, &touched, known).await?;
+        // A unified record a line above tells of needs no "UPDATED" line besides.
+        let told: HashSet<Uuid> = history.iter().map(|h| h.unified_id).collect();
+        let refreshed = refresh_known(tx, entity, &touched, known, &told).await?;
         golden_store::write_history(tx, entity, &history).await?;
         changes.extend(refreshed);
         Ok(changes)
@@ -364,15 +366,17 @@ fn field_names(profile: &Profile) -> Vec<String> {
 
 /// Recomputes the golden records of these unified records (removing the ones left empty).
 pub async fn refresh(tx: &ScopedTx<'_>, entity: &str, unified: &[Uuid]) -> AppResult<Changes> {
-    refresh_known(tx, entity, unified, HashMap::new()).await
+    refresh_known(tx, entity, unified, HashMap::new(), &HashSet::new()).await
 }
 
-/// [`refresh`], given the whole membership of some of them (not read again).
+/// [`refresh`], given the whole membership of some of them (not read again) and the ones
+/// whose history already tells of this change (`told`: no "UPDATED" line is added).
 async fn refresh_known(
     tx: &ScopedTx<'_>,
     entity: &str,
     unified: &[Uuid],
     known: HashMap<Uuid, Vec<Member>>,
+    told: &HashSet<Uuid>,
 ) -> AppResult<Changes> {
     let mut unified = unified.to_vec();
     unified.sort();
@@ -415,6 +419,9 @@ async fn refresh_known(
             "UPDATED"
         };
         changes.items.push((entity.to_owned(), *id, kind));
+        if kind == "UPDATED" && told.contains(id) {
+            continue;
+        }
         history.push(HistoryEntry {
             unified_id: *id,
             kind,

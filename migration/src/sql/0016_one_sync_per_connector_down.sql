@@ -1,0 +1,1 @@
+DROP INDEX jobs_one_sync_per_connector;

@@ -1,0 +1,166 @@
+//! Control of sync runs: one at a time per connector, and cancelling one mid-run.
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::fake_api::{FakeApi, Response};
+use crate::helpers::{error_code, project_root, spawn_app_with, TestApp, SYNC_RUN};
+
+const CUSTOMERS: usize = 60;
+
+/// A Stripe-like API of 60 customers, two a page, each page after the first 150 ms slow.
+async fn slow_api() -> FakeApi {
+    FakeApi::start(|r| {
+        if r.path != "/v1/customers" {
+            return Response::json(json!({ "object": "list", "data": [], "has_more": false }));
+        }
+        let customer = |n: usize| json!({ "id": format!("cus_{n}"), "object": "customer",
+            "name": format!("Customer {n}"), "email": format!("c{n}@example.com"), "created": 1700000000 });
+        let from = r
+            .query
+            .get("starting_after")
+            .and_then(|s| s.strip_prefix("cus_")?.parse::<usize>().ok())
+            .unwrap_or(0);
+        let page: Vec<Value> = (from + 1..=(from + 2).min(CUSTOMERS)).map(customer).collect();
+        let body = json!({ "object": "list", "data": page, "has_more": from + 2 < CUSTOMERS });
+        Response {
+            delay: Duration::from_millis(if from == 0 { 0 } else { 150 }),
+            ..Response::json(body)
+        }
+    })
+    .await
+}
+
+async fn run_of(app: &TestApp, token: &str, id: &str) -> Value {
+    app.ok(
+        &format!("query($id: ID!) {{ syncRun(id: $id) {{ {SYNC_RUN} }} }}"),
+        json!({ "id": id }),
+        Some(token),
+    )
+    .await["syncRun"]
+        .clone()
+}
+
+/// Polls the run until `done` says so (at most 30 s).
+async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let run = run_of(app, token, id).await;
+        if done(&run) {
+            return run;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited for {run:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn events(app: &TestApp, token: &str, connector: &str) -> u64 {
+    app.ok(
+        "query($c: ID) { canonicalEvents(filter: { connectorId: $c }, first: 1) { totalCount } }",
+        json!({ "c": connector }),
+        Some(token),
+    )
+    .await["canonicalEvents"]["totalCount"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_run_per_connector_and_a_cancelled_run_keeps_what_it_committed() {
+    let api = slow_api().await;
+    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
+    let t = app.sign_up().await;
+    let path = project_root().join("config/connectors/stripe.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config["baseUrl"] = json!(api.url);
+    let connector = app
+        .create_connector(&t.token, "stripe", "REST", config)
+        .await;
+    const SYNC: &str = "mutation($id: ID!) { syncConnector(id: $id) { id status } }";
+    const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
+
+    let first = app
+        .ok(SYNC, json!({ "id": connector }), Some(&t.token))
+        .await;
+    let run = first["syncConnector"]["id"].as_str().unwrap().to_owned();
+    // A second run of the connector is refused while the first is queued or running.
+    let second = app
+        .gql(SYNC, json!({ "id": connector }), Some(&t.token))
+        .await;
+    assert_eq!(error_code(&second), "CONFLICT", "{second:#}");
+    let message = second["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(&run), "names the running one: {message}");
+
+    // Cancelled after a few batches: it stops at its next checkpoint, keeping what it wrote.
+    wait_for(&app, &t.token, &run, |r| {
+        r["counts"]["eventsWritten"].as_u64() >= Some(4)
+    })
+    .await;
+    let asked = app.ok(CANCEL, json!({ "id": run }), Some(&t.token)).await;
+    assert_eq!(asked["cancelSyncRun"]["id"], run.as_str());
+    let cancelled = wait_for(&app, &t.token, &run, |r| r["status"] != "RUNNING").await;
+    assert_eq!(cancelled["status"], "CANCELLED", "{cancelled:#}");
+    let written = cancelled["counts"]["eventsWritten"].as_u64().unwrap();
+    assert!(
+        (4..CUSTOMERS as u64).contains(&written),
+        "stopped early: {cancelled:#}"
+    );
+    assert_eq!(
+        events(&app, &t.token, &connector).await,
+        written,
+        "committed batches kept"
+    );
+    // It stays stopped: nothing more is written, and cancelling again is refused.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(events(&app, &t.token, &connector).await, written);
+    let again = app.gql(CANCEL, json!({ "id": run }), Some(&t.token)).await;
+    assert_eq!(error_code(&again), "CONFLICT", "{again:#}");
+
+    // The connector can sync again, and the next run writes only what is missing.
+    let next = app.sync(&t.token, &connector).await;
+    assert_eq!(next["status"], "SUCCEEDED", "{next:#}");
+    assert_eq!(
+        next["counts"]["eventsWritten"].as_u64().unwrap() + written,
+        CUSTOMERS as u64,
+        "{next:#}"
+    );
+    assert_eq!(events(&app, &t.token, &connector).await, CUSTOMERS as u64);
+}
+
+#[tokio::test]
+async fn only_the_runs_own_tenant_cancels_it() {
+    let api = slow_api().await;
+    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
+    let t = app.sign_up().await;
+    let other = app.sign_up().await;
+    let path = project_root().join("config/connectors/stripe.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config["baseUrl"] = json!(api.url);
+    let connector = app
+        .create_connector(&t.token, "stripe", "REST", config)
+        .await;
+    let run = app
+        .ok(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(&t.token),
+        )
+        .await["syncConnector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
+    let theirs = app
+        .gql(CANCEL, json!({ "id": run }), Some(&other.token))
+        .await;
+    assert_eq!(error_code(&theirs), "NOT_FOUND", "{theirs:#}");
+    app.ok(CANCEL, json!({ "id": run }), Some(&t.token)).await;
+    let done = wait_for(&app, &t.token, &run, |r| {
+        r["status"] != "RUNNING" && r["status"] != "QUEUED"
+    })
+    .await;
+    assert_eq!(done["status"], "CANCELLED", "{done:#}");
+}
