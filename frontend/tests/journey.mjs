@@ -77,6 +77,12 @@ try {
   await page.getByRole('button', { name: 'Create CSV connector' }).click();
   await page.getByRole('cell', { name: 'crm-export' }).waitFor();
 
+  step('test the connection: the source answers, the connector is healthy');
+  await page.getByText('UNKNOWN', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByTestId('connection-test').getByText(/^\s*answered in \d+ ms/).waitFor();
+  await page.getByText('HEALTHY', { exact: true }).waitFor();
+
   step('sync, status live');
   await page.getByRole('button', { name: 'Sync now' }).click();
   await page.getByTestId('run-status').getByText('SUCCEEDED').waitFor();

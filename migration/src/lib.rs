@@ -85,6 +85,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0016_one_sync_per_connector_up.sql"),
         down: include_str!("sql/0016_one_sync_per_connector_down.sql"),
     },
+    SqlMigration {
+        name: "m20261207_000017_connector_health",
+        up: include_str!("sql/0017_connector_health_up.sql"),
+        down: include_str!("sql/0017_connector_health_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

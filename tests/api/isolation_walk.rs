@@ -241,6 +241,7 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("editProposal", "mutation($id: ID!) { editProposal(id: $id, canonicalEntity: \"account\", canonicalField: \"name\") { id } }".into(), json!({ "id": a.review })),
         ("rejectProposal", "mutation($id: ID!) { rejectProposal(id: $id) { id } }".into(), json!({ "id": a.review })),
         ("syncConnector", "mutation($id: ID!) { syncConnector(id: $id) { id } }".into(), json!({ "id": c })),
+        ("testConnection", "mutation($id: ID!) { testConnection(id: $id) { ok message } }".into(), json!({ "id": c })),
         ("cancelSyncRun", "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }".into(), json!({ "id": a.run })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod connector_health;
 mod errors;
 mod fake_api;
 mod faults;

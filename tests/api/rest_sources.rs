@@ -7,7 +7,7 @@ use crate::fake_api::{FakeApi, Response};
 use crate::helpers::{project_root, spawn_app, TestApp};
 
 /// A shipped config pointed at `url`, with short retry delays so tests stay quick.
-fn shipped(name: &str, url: &str) -> Value {
+pub(crate) fn shipped(name: &str, url: &str) -> Value {
     let path = project_root().join(format!("config/connectors/{name}.json"));
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     config["baseUrl"] = json!(url);

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fake_api::{FakeApi, Response};
-use crate::helpers::{error_code, project_root, spawn_app_with, TestApp, SYNC_RUN};
+use crate::helpers::{error_code, spawn_app_with, TestApp, SYNC_RUN};
+use crate::rest_sources::shipped;
 
 const CUSTOMERS: usize = 60;
 
@@ -73,11 +74,8 @@ async fn one_run_per_connector_and_a_cancelled_run_keeps_what_it_committed() {
     let api = slow_api().await;
     let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
     let t = app.sign_up().await;
-    let path = project_root().join("config/connectors/stripe.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    config["baseUrl"] = json!(api.url);
     let connector = app
-        .create_connector(&t.token, "stripe", "REST", config)
+        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
         .await;
     const SYNC: &str = "mutation($id: ID!) { syncConnector(id: $id) { id status } }";
     const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
@@ -136,11 +134,8 @@ async fn only_the_runs_own_tenant_cancels_it() {
     let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
     let t = app.sign_up().await;
     let other = app.sign_up().await;
-    let path = project_root().join("config/connectors/stripe.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    config["baseUrl"] = json!(api.url);
     let connector = app
-        .create_connector(&t.token, "stripe", "REST", config)
+        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
         .await;
     let run = app
         .ok(

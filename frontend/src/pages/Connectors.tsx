@@ -4,9 +4,11 @@ import { ApiError, request } from '../api';
 import { useQuery, useSubscription } from '../hooks';
 import { ErrorBox, Loading, Page } from '../ui';
 
+// 100 connectors of 10 fields each is the API's complexity limit (1,000): a field more wants
+// fewer connectors a page.
 const CONNECTORS = graphql(`
   query Connectors {
-    connectors(first: 100) { edges { node { id name kind status lastSyncedAt config } } }
+    connectors(first: 100) { edges { node { id name kind status lastSyncedAt config health { state } } } }
   }
 `);
 const CREATE = graphql(`
@@ -29,6 +31,43 @@ const RUN_UPDATED = graphql(`
     syncRunUpdated(id: $id) { id status counts { recordsRead eventsWritten quarantined fieldsProposed autoApplied needsReview } errors { message } }
   }
 `);
+
+const TEST = graphql(`
+  mutation TestConnection($id: ID!) {
+    testConnection(id: $id) { ok message latencyMs health { state } }
+  }
+`);
+
+/** A connection test's answer, next to the connector it tested. */
+function TestButton({ id, onDone }: { id: string; onDone: () => void }) {
+  const [result, setResult] = useState<{ ok: boolean; message: string; latencyMs: number } | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  async function run() {
+    setError(null);
+    setResult(null);
+    try {
+      const d = await request(TEST, { id });
+      setResult(d.testConnection);
+      onDone();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  }
+  return (
+    <>
+      <button type="button" className="ghost" onClick={run}>
+        Test connection
+      </button>
+      {result && (
+        <span className="muted" data-testid="connection-test">
+          {' '}
+          {result.ok ? 'answered' : 'failed'} in {result.latencyMs} ms · {result.message}
+        </span>
+      )}
+      {error && <ErrorBox error={error} />}
+    </>
+  );
+}
 
 const CANCEL = graphql(`
   mutation CancelRun($id: ID!) {
@@ -233,6 +272,7 @@ export function Connectors() {
               <th scope="col">Name</th>
               <th scope="col">Kind</th>
               <th scope="col">Status</th>
+              <th scope="col">Health</th>
               <th scope="col">Last synced</th>
               <th scope="col">Run</th>
             </tr>
@@ -243,6 +283,11 @@ export function Connectors() {
                 <td>{node.name}</td>
                 <td>{node.kind}</td>
                 <td>{node.status}</td>
+                <td>
+                  <span className={`badge health-${node.health.state.toLowerCase()}`}>
+                    {node.health.state}
+                  </span>
+                </td>
                 <td>{node.lastSyncedAt ? new Date(node.lastSyncedAt).toLocaleString() : 'never'}</td>
                 <td>
                   <button type="button" onClick={() => sync(node.id)}>
@@ -251,13 +296,14 @@ export function Connectors() {
                   <button type="button" className="ghost" onClick={() => setEditing(editing === node.id ? null : node.id)}>
                     Configure
                   </button>{' '}
+                  <TestButton id={node.id} onDone={list.reload} />{' '}
                   {runs[node.id] && <RunStatus runId={runs[node.id]} />}
                 </td>
               </tr>
             ))}
             {list.data.connectors.edges.length === 0 && (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={6} className="muted">
                   No connectors yet: create one above.
                 </td>
               </tr>

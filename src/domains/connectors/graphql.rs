@@ -1,7 +1,10 @@
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use super::health::{self, ConnectionTest, ConnectorHealth, HealthState};
+use super::kinds::rest::guards::BreakerView;
 use super::model::{self, Connector, ConnectorFilter};
+use super::runtime::ConnectorRuntime;
 use super::service::{self, ConnectorChanges, ConnectorService, NewConnector};
 use crate::domains::auth::model::Role;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
@@ -24,7 +27,7 @@ pub enum GqlConnectorStatus {
 }
 
 #[derive(SimpleObject)]
-#[graphql(name = "Connector")]
+#[graphql(name = "Connector", complex)]
 pub struct GqlConnector {
     pub id: ID,
     pub name: String,
@@ -48,6 +51,94 @@ impl From<Connector> for GqlConnector {
             last_synced_at: c.last_synced_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl GqlConnector {
+    /// How the source has answered lately (connection tests and sync runs).
+    async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<GqlConnectorHealth> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let svc = ctx.service::<ConnectorService>()?;
+        let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
+        let found = health::get(
+            &tx,
+            ctx.service::<ConnectorRuntime>()?,
+            parse_id("id", &self.id)?,
+        )
+        .await
+        .map_err(crate::error::AppError::from)?;
+        Ok(found.into())
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "HealthState", remote = "HealthState")]
+pub enum GqlHealthState {
+    Unknown,
+    Healthy,
+    Degraded,
+    Failing,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "CircuitBreakerState", remote = "BreakerView")]
+pub enum GqlBreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// HEALTHY with no failure since the last success, DEGRADED after one, FAILING after three in a
+/// row (the connector's status is then ERROR until a success makes it ACTIVE again).
+#[derive(SimpleObject)]
+#[graphql(name = "ConnectorHealth")]
+pub struct GqlConnectorHealth {
+    pub state: GqlHealthState,
+    pub consecutive_failures: i32,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// REST sources: this server's circuit breaker for the connector (none before first use).
+    pub circuit_breaker: Option<GqlBreakerState>,
+}
+
+impl From<ConnectorHealth> for GqlConnectorHealth {
+    fn from(h: ConnectorHealth) -> Self {
+        Self {
+            state: h.state.into(),
+            consecutive_failures: h.consecutive_failures,
+            last_success_at: h.last_success_at,
+            last_error: h.last_error,
+            last_error_at: h.last_error_at,
+            checked_at: h.checked_at,
+            circuit_breaker: h.breaker.map(Into::into),
+        }
+    }
+}
+
+/// A connection test: whether the source answered (connected, authenticated, read one page)
+/// or the error that stopped it, the entities it offers, and the connector's health after.
+#[derive(SimpleObject)]
+#[graphql(name = "ConnectionTest")]
+pub struct GqlConnectionTest {
+    pub ok: bool,
+    pub message: String,
+    pub entities: Vec<String>,
+    pub latency_ms: u64,
+    pub health: GqlConnectorHealth,
+}
+
+impl From<ConnectionTest> for GqlConnectionTest {
+    fn from(t: ConnectionTest) -> Self {
+        Self {
+            ok: t.ok,
+            message: t.message,
+            entities: t.entities,
+            latency_ms: t.latency_ms,
+            health: t.health.into(),
         }
     }
 }
@@ -156,6 +247,25 @@ impl ConnectorMutation {
             &scope,
             parse_id("id", &id)?,
             changes,
+        )
+        .await?
+        .into())
+    }
+
+    /// Connects to the connector's source, authenticates and reads one page, writing nothing
+    /// of it. A source that does not answer is `ok: false` with its error (not a GraphQL
+    /// error); either way the outcome counts towards the connector's health.
+    async fn test_connection(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<GqlConnectionTest> {
+        let scope = ctx.scope(Role::Editor)?;
+        Ok(health::test_connection(
+            ctx.service::<ConnectorService>()?,
+            ctx.service::<ConnectorRuntime>()?,
+            &scope,
+            parse_id("id", &id)?,
         )
         .await?
         .into())

@@ -3,6 +3,7 @@
 //! connector; drift is computed here. Secrets are never returned by the API.
 pub mod drift;
 pub mod graphql;
+pub mod health;
 pub mod kinds;
 pub mod model;
 pub mod rotation;

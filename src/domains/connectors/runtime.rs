@@ -38,6 +38,12 @@ impl ConnectorRuntime {
         }
     }
 
+    /// The circuit breaker this process keeps for a REST connector (None before its first use,
+    /// and for other kinds).
+    pub fn breaker(&self, connector: Uuid) -> Option<super::kinds::rest::guards::BreakerView> {
+        self.guards.breaker_view(connector)
+    }
+
     /// The source behind `connector` of `tenant`, from its config with secrets opened.
     pub async fn open(
         &self,

@@ -2,7 +2,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, SqlErr};
+use sea_orm::DatabaseConnection;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::domains::connectors::service::ConnectorService;
 use crate::domains::jobs::{JobStatus, Jobs};
 use crate::domains::mappings::proposals::ProposalEngine;
 use crate::domains::telemetry::publisher::Telemetry;
-use crate::error::{AppError, AppResult};
+use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::metrics::Metrics;
 use crate::pagination::{Page, PageRequest};
 use crate::tenancy::ScopedTx;
@@ -106,7 +106,7 @@ pub async fn start(
     let job = match store::create_job(&tx, connector_id, &trace_id).await {
         Ok(job) => job,
         // Another request started one in between (migration 0016's index): name it.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e) if is_unique_violation(&e) => {
             drop(tx);
             let tx = ScopedTx::begin(&pipeline.db, scope).await?;
             return Err(match store::unfinished_job(&tx, connector_id).await? {

@@ -15,6 +15,7 @@ use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::{self, Drift};
+use crate::domains::connectors::health;
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::source::{EntitySchema, Source};
@@ -149,6 +150,18 @@ async fn finish(
     jobs::finish_job(&tx, job, status, &json!(run.counts), &json!(run.errors)).await?;
     if let Some(connector) = run.connector {
         connectors::mark_synced(&tx, connector).await?;
+        // How the source answered counts towards its health; a cancelled run tells nothing.
+        let failed = run
+            .errors
+            .last()
+            .map_or("the sync run failed", |e| e.message.as_str());
+        match status {
+            JobStatus::Failed => health::record(&tx, connector, Err(failed)).await?,
+            JobStatus::Succeeded | JobStatus::Partial => {
+                health::record(&tx, connector, Ok(())).await?
+            }
+            _ => {}
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -124,6 +124,11 @@ pub struct Guards {
 }
 
 impl Guards {
+    pub fn breaker_view(&self, connector: Uuid) -> Option<BreakerView> {
+        let map = self.by_connector.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&connector).map(|g| g.breaker.view())
+    }
+
     pub fn for_connector(
         &self,
         connector: Uuid,

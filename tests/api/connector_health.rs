@@ -1,0 +1,128 @@
+//! Connector health: connection tests and sync runs against a local source that fails and
+//! recovers on cue.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::fake_api::{FakeApi, Response};
+use crate::helpers::{spawn_app, TestApp};
+use crate::rest_sources::shipped;
+
+const TEST: &str = "mutation($id: ID!) { testConnection(id: $id) { ok message entities latencyMs
+    health { state consecutiveFailures lastSuccessAt lastError circuitBreaker } } }";
+const CONNECTOR: &str = "query($id: ID!) { connector(id: $id) { status
+    health { state consecutiveFailures lastSuccessAt lastError lastErrorAt checkedAt circuitBreaker } } }";
+
+async fn test(app: &TestApp, token: &str, id: &str) -> Value {
+    app.ok(TEST, json!({ "id": id }), Some(token)).await["testConnection"].clone()
+}
+
+async fn connector(app: &TestApp, token: &str, id: &str) -> Value {
+    app.ok(CONNECTOR, json!({ "id": id }), Some(token)).await["connector"].clone()
+}
+
+#[tokio::test]
+async fn health_follows_failures_and_recovers_by_itself() {
+    let down = Arc::new(AtomicBool::new(false));
+    let api = {
+        let down = down.clone();
+        FakeApi::start(move |r| {
+            if down.load(Ordering::SeqCst) {
+                return Response::status(503);
+            }
+            if r.path != "/v1/customers" {
+                return Response::json(json!({ "object": "list", "data": [], "has_more": false }));
+            }
+            Response::json(json!({ "object": "list", "has_more": false, "data": [
+                { "id": "cus_1", "object": "customer", "name": "Ada", "email": "ada@example.com", "created": 1700000000 }] }))
+        })
+        .await
+    };
+    let app = spawn_app().await;
+    let t = app.sign_up().await;
+    let mut config = shipped("stripe", &api.url);
+    // No retries and a breaker that stays closed: each test is one failure.
+    config["retry"] = json!({ "maxAttempts": 1, "baseDelayMs": 10, "maxDelayMs": 20 });
+    config["circuitBreaker"] = json!({ "failureThreshold": 100, "resetAfterMs": 1000 });
+    let id = app
+        .create_connector(&t.token, "stripe", "REST", config)
+        .await;
+
+    let fresh = connector(&app, &t.token, &id).await;
+    assert_eq!(fresh["health"]["state"], "UNKNOWN", "{fresh:#}");
+
+    let ok = test(&app, &t.token, &id).await;
+    assert_eq!(ok["ok"], true, "{ok:#}");
+    assert!(
+        ok["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "customers"),
+        "{ok:#}"
+    );
+    assert_eq!(ok["health"]["state"], "HEALTHY");
+    assert_eq!(ok["health"]["circuitBreaker"], "CLOSED");
+    assert!(ok["health"]["lastSuccessAt"].is_string());
+    let nothing = app
+        .ok(
+            "query($c: ID) { canonicalEvents(filter: { connectorId: $c }) { totalCount } }",
+            json!({ "c": id }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(
+        nothing["canonicalEvents"]["totalCount"], 0,
+        "a test writes nothing"
+    );
+
+    // The source goes down: degraded, then failing with status ERROR after three in a row.
+    down.store(true, Ordering::SeqCst);
+    let first = test(&app, &t.token, &id).await;
+    assert_eq!(
+        first["ok"], false,
+        "a failed test is an answer, not a GraphQL error"
+    );
+    assert!(
+        first["message"].as_str().unwrap().contains("503"),
+        "{first:#}"
+    );
+    assert_eq!(first["health"]["state"], "DEGRADED");
+    assert_eq!(connector(&app, &t.token, &id).await["status"], "ACTIVE");
+    test(&app, &t.token, &id).await;
+    // A failed sync run counts too.
+    let run = app.sync(&t.token, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let failing = connector(&app, &t.token, &id).await;
+    assert_eq!(failing["health"]["state"], "FAILING", "{failing:#}");
+    assert_eq!(failing["health"]["consecutiveFailures"], 3);
+    assert!(failing["health"]["lastError"]
+        .as_str()
+        .is_some_and(|e| !e.is_empty()));
+    assert_eq!(failing["status"], "ERROR", "{failing:#}");
+
+    // Back up: the next success makes it healthy and ACTIVE again, by itself.
+    down.store(false, Ordering::SeqCst);
+    let run = app.sync(&t.token, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    let healthy = connector(&app, &t.token, &id).await;
+    assert_eq!(healthy["health"]["state"], "HEALTHY", "{healthy:#}");
+    assert_eq!(healthy["health"]["consecutiveFailures"], 0);
+    assert_eq!(healthy["status"], "ACTIVE");
+
+    // A person's PAUSED is never changed by health.
+    app.ok(
+        "mutation($id: ID!) { updateConnector(id: $id, input: { status: PAUSED }) { id } }",
+        json!({ "id": id }),
+        Some(&t.token),
+    )
+    .await;
+    down.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        test(&app, &t.token, &id).await;
+    }
+    down.store(false, Ordering::SeqCst);
+    test(&app, &t.token, &id).await;
+    assert_eq!(connector(&app, &t.token, &id).await["status"], "PAUSED");
+}
