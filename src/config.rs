@@ -130,6 +130,9 @@ pub struct SyncSettings {
     pub resume_stale_after_secs: u64,
     /// How often each process looks for such jobs (0: never; tests call it directly).
     pub reaper_interval_secs: u64,
+    /// Failures of a connector's source in a row (tests and runs) that make it FAILING and its
+    /// status ERROR, until a success.
+    pub failing_after: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -438,10 +441,13 @@ impl Settings {
                 reason: "the qdrant backend needs url and collection".into(),
             });
         }
-        if !(1..=10_000).contains(&self.sync.batch_size) || self.sync.concurrency_per_tenant == 0 {
+        if !(1..=10_000).contains(&self.sync.batch_size)
+            || self.sync.concurrency_per_tenant == 0
+            || !(1..=1_000).contains(&self.sync.failing_after)
+        {
             return Err(ConfigError::Invalid {
                 key: "sync",
-                reason: "need 1 <= batch_size <= 10000 and concurrency_per_tenant >= 1".into(),
+                reason: "need 1 <= batch_size <= 10000, concurrency_per_tenant >= 1 and 1 <= failing_after <= 1000".into(),
             });
         }
         let p = &self.proposals;

@@ -67,6 +67,7 @@ impl Application {
             secrets,
             outbound: outbound.clone(),
             quotas: settings.quotas.clone(),
+            failing_after: settings.sync.failing_after,
         });
         let exports = Arc::new(crate::domains::lineage::export::Exports::new(
             db.clone(),

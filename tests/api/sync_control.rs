@@ -159,3 +159,43 @@ async fn only_the_runs_own_tenant_cancels_it() {
     .await;
     assert_eq!(done["status"], "CANCELLED", "{done:#}");
 }
+
+#[tokio::test]
+async fn racing_requests_start_one_run() {
+    let api = slow_api().await;
+    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
+    let t = app.sign_up().await;
+    let connector = app
+        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
+        .await;
+    let tries = (0..6).map(|_| {
+        app.gql(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(&t.token),
+        )
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    let started: Vec<&Value> = answers.iter().filter(|a| a["errors"].is_null()).collect();
+    assert_eq!(started.len(), 1, "{answers:#?}");
+    let run = started[0]["data"]["syncConnector"]["id"].as_str().unwrap();
+    for refused in answers.iter().filter(|a| !a["errors"].is_null()) {
+        assert_eq!(error_code(refused), "CONFLICT", "{refused:#}");
+        let message = refused["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(run), "names the one started: {message}");
+    }
+    let runs = app
+        .ok(
+            "query($c: ID) { syncRuns(connectorId: $c) { totalCount } }",
+            json!({ "c": connector }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(runs["syncRuns"]["totalCount"], 1, "{runs:#}");
+    app.ok(
+        "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }",
+        json!({ "id": run }),
+        Some(&t.token),
+    )
+    .await;
+}

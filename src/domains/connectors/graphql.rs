@@ -66,6 +66,7 @@ impl GqlConnector {
             &tx,
             ctx.service::<ConnectorRuntime>()?,
             parse_id("id", &self.id)?,
+            svc.failing_after,
         )
         .await
         .map_err(crate::error::AppError::from)?;

@@ -11,20 +11,18 @@ use uuid::Uuid;
 use super::kinds::rest::guards::BreakerView;
 use super::runtime::ConnectorRuntime;
 use super::service::{find_with_config, ConnectorService};
+use super::source::visible;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
-
-/// Failures in a row that make a connector FAILING (and its status ERROR).
-pub const FAILING_AFTER: i32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthState {
     /// Never tested nor synced.
     Unknown,
     Healthy,
-    /// Failing lately, fewer than `FAILING_AFTER` times in a row.
+    /// Failing lately, fewer times in a row than `sync.failing_after`.
     Degraded,
     Failing,
 }
@@ -54,12 +52,16 @@ impl ConnectorHealth {
         }
     }
 
-    fn from_row(r: &QueryResult, breaker: Option<BreakerView>) -> Result<Self, DbErr> {
+    fn from_row(
+        r: &QueryResult,
+        failing_after: u32,
+        breaker: Option<BreakerView>,
+    ) -> Result<Self, DbErr> {
         let failures: i32 = r.try_get("", "consecutive_failures")?;
         Ok(Self {
             state: match failures {
                 0 => HealthState::Healthy,
-                n if n < FAILING_AFTER => HealthState::Degraded,
+                n if (n as u32) < failing_after => HealthState::Degraded,
                 _ => HealthState::Failing,
             },
             consecutive_failures: failures,
@@ -118,11 +120,13 @@ async fn move_status(
     .map(drop)
 }
 
-/// Records how the source answered (`Err`: the error), in the caller's transaction.
+/// Records how the source answered (`Err`: the error), in the caller's transaction;
+/// `failing_after` failures in a row make the connector's status ERROR.
 pub async fn record(
     tx: &ScopedTx<'_>,
     connector: Uuid,
     outcome: Result<(), &str>,
+    failing_after: u32,
 ) -> Result<(), DbErr> {
     let t = tx.tenant_id();
     match outcome {
@@ -138,8 +142,9 @@ pub async fn record(
             move_status(tx, connector, "ERROR", "ACTIVE").await?;
         }
         Err(error) => {
-            // Errors are kept short: a source may answer with a whole page.
-            let error: String = error.chars().take(1_000).collect();
+            // Errors are kept short (a source may answer with a whole page) and storable (a NUL
+            // byte it sent is written out).
+            let error: String = visible(error).chars().take(1_000).collect();
             let failures: i32 = match query_one(
                 tx,
                 "INSERT INTO connector_health (tenant_id, connector_id, consecutive_failures, last_error, last_error_at)
@@ -155,7 +160,7 @@ pub async fn record(
                 Some(r) => r.try_get("", "consecutive_failures")?,
                 None => 0,
             };
-            if failures >= FAILING_AFTER {
+            if failures as u32 >= failing_after {
                 move_status(tx, connector, "ACTIVE", "ERROR").await?;
             }
         }
@@ -168,6 +173,7 @@ pub async fn get(
     tx: &ScopedTx<'_>,
     runtime: &ConnectorRuntime,
     connector: Uuid,
+    failing_after: u32,
 ) -> Result<ConnectorHealth, DbErr> {
     let breaker = runtime.breaker(connector);
     let row = query_one(
@@ -177,7 +183,7 @@ pub async fn get(
     )
     .await?;
     match row {
-        Some(r) => ConnectorHealth::from_row(&r, breaker),
+        Some(r) => ConnectorHealth::from_row(&r, failing_after, breaker),
         None => Ok(ConnectorHealth::unknown(breaker)),
     }
 }
@@ -213,14 +219,15 @@ pub async fn test_connection(
     };
     let latency_ms = started.elapsed().as_millis() as u64;
     let tx = ScopedTx::begin(&svc.db, scope).await?;
-    record(&tx, id, answer.as_ref().map(drop).map_err(String::as_str)).await?;
+    let outcome = answer.as_ref().map(drop).map_err(String::as_str);
+    record(&tx, id, outcome, svc.failing_after).await?;
     audit::record(
         &tx,
         AuditEntry::new("connector.test", "connector", id)
             .new_value(serde_json::json!({ "ok": answer.is_ok() })),
     )
     .await?;
-    let health = get(&tx, runtime, id).await?;
+    let health = get(&tx, runtime, id, svc.failing_after).await?;
     tx.commit().await?;
     let (ok, entities, message) = match answer {
         Ok((entities, message)) => (true, entities, message),

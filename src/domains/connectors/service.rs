@@ -24,6 +24,8 @@ pub struct ConnectorService {
     /// Endpoints a config names are checked against it when saved.
     pub outbound: Arc<crate::infra::outbound::OutboundPolicy>,
     pub quotas: crate::config::QuotaSettings,
+    /// Failures in a row that make a connector FAILING (`sync.failing_after`).
+    pub failing_after: u32,
 }
 
 pub struct NewConnector {

@@ -78,7 +78,7 @@ fn is_binary(c: char) -> bool {
 }
 
 /// Kept text with its binary characters written out (`\u{0}`), so it can be stored and shown.
-fn visible(text: &str) -> String {
+pub fn visible(text: &str) -> String {
     if !text.chars().any(is_binary) {
         return text.to_owned();
     }

@@ -155,12 +155,14 @@ async fn finish(
             .errors
             .last()
             .map_or("the sync run failed", |e| e.message.as_str());
-        match status {
-            JobStatus::Failed => health::record(&tx, connector, Err(failed)).await?,
-            JobStatus::Succeeded | JobStatus::Partial => {
-                health::record(&tx, connector, Ok(())).await?
-            }
-            _ => {}
+        let outcome = match status {
+            JobStatus::Failed => Some(Err(failed)),
+            JobStatus::Succeeded | JobStatus::Partial => Some(Ok(())),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            let after = pipeline.settings.sync.failing_after;
+            health::record(&tx, connector, outcome, after).await?;
         }
     }
     tx.commit().await?;
