@@ -296,6 +296,9 @@ async fn sources_unify_into_golden_records_with_provenance_and_references() {
     // the unified Acme; Acme sees her coming in.
     let ada = find(&crm, "contact", "lovelace").await;
     assert_eq!(ada["memberCount"], 2, "{ada:#}");
+    // Every part of a value is a word to search by: the domain of an email finds its contact.
+    let grace = find(&crm, "contact", "globex").await;
+    assert_eq!(grace["data"]["last_name"], "Hopper", "{grace:#}");
     assert_eq!(
         ada["related"],
         json!([{ "field": "account_id", "entity": "account", "id": acme["id"], "incoming": false }])
