@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fake_api::{FakeApi, Response};
-use crate::helpers::{error_code, spawn_app_with, TestApp, SYNC_RUN};
+use crate::helpers::{error_code, spawn_app_with, TestApp, TestTenant, SYNC_RUN};
 use crate::rest_sources::shipped;
 
 const CUSTOMERS: usize = 60;
@@ -30,6 +30,34 @@ async fn slow_api() -> FakeApi {
         }
     })
     .await
+}
+
+const SYNC: &str = "mutation($id: ID!) { syncConnector(id: $id) { id status } }";
+const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
+
+/// An app syncing two records a batch, a tenant, and its connector to the slow API.
+struct Slow {
+    _api: FakeApi,
+    app: TestApp,
+    t: TestTenant,
+    connector: String,
+}
+
+impl Slow {
+    async fn start() -> Self {
+        let api = slow_api().await;
+        let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
+        let t = app.sign_up().await;
+        let connector = app
+            .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
+            .await;
+        Self {
+            _api: api,
+            app,
+            t,
+            connector,
+        }
+    }
 }
 
 async fn run_of(app: &TestApp, token: &str, id: &str) -> Value {
@@ -71,14 +99,12 @@ async fn events(app: &TestApp, token: &str, connector: &str) -> u64 {
 
 #[tokio::test]
 async fn one_run_per_connector_and_a_cancelled_run_keeps_what_it_committed() {
-    let api = slow_api().await;
-    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
-    let t = app.sign_up().await;
-    let connector = app
-        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
-        .await;
-    const SYNC: &str = "mutation($id: ID!) { syncConnector(id: $id) { id status } }";
-    const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
+    let Slow {
+        _api,
+        app,
+        t,
+        connector,
+    } = Slow::start().await;
 
     let first = app
         .ok(SYNC, json!({ "id": connector }), Some(&t.token))
@@ -130,24 +156,19 @@ async fn one_run_per_connector_and_a_cancelled_run_keeps_what_it_committed() {
 
 #[tokio::test]
 async fn only_the_runs_own_tenant_cancels_it() {
-    let api = slow_api().await;
-    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
-    let t = app.sign_up().await;
+    let Slow {
+        _api,
+        app,
+        t,
+        connector,
+    } = Slow::start().await;
     let other = app.sign_up().await;
-    let connector = app
-        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
-        .await;
     let run = app
-        .ok(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
+        .ok(SYNC, json!({ "id": connector }), Some(&t.token))
         .await["syncConnector"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    const CANCEL: &str = "mutation($id: ID!) { cancelSyncRun(id: $id) { id status } }";
     let theirs = app
         .gql(CANCEL, json!({ "id": run }), Some(&other.token))
         .await;
@@ -162,19 +183,13 @@ async fn only_the_runs_own_tenant_cancels_it() {
 
 #[tokio::test]
 async fn racing_requests_start_one_run() {
-    let api = slow_api().await;
-    let app = spawn_app_with(|s| s.sync.batch_size = 2).await;
-    let t = app.sign_up().await;
-    let connector = app
-        .create_connector(&t.token, "stripe", "REST", shipped("stripe", &api.url))
-        .await;
-    let tries = (0..6).map(|_| {
-        app.gql(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
-    });
+    let Slow {
+        _api,
+        app,
+        t,
+        connector,
+    } = Slow::start().await;
+    let tries = (0..6).map(|_| app.gql(SYNC, json!({ "id": connector }), Some(&t.token)));
     let answers = futures_util::future::join_all(tries).await;
     let started: Vec<&Value> = answers.iter().filter(|a| a["errors"].is_null()).collect();
     assert_eq!(started.len(), 1, "{answers:#?}");
@@ -192,10 +207,5 @@ async fn racing_requests_start_one_run() {
         )
         .await;
     assert_eq!(runs["syncRuns"]["totalCount"], 1, "{runs:#}");
-    app.ok(
-        "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }",
-        json!({ "id": run }),
-        Some(&t.token),
-    )
-    .await;
+    app.ok(CANCEL, json!({ "id": run }), Some(&t.token)).await;
 }

@@ -158,10 +158,7 @@ pub async fn cancel(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppRe
     let job = store::find_job(&tx, id)
         .await?
         .ok_or(AppError::NotFound { what: "sync run" })?;
-    if store::request_cancel(&tx, id, &scope.actor().label())
-        .await?
-        .is_none()
-    {
+    if !store::request_cancel(&tx, id, &scope.actor().label()).await? {
         return Err(AppError::Conflict(format!(
             "the sync run has finished ({})",
             job.status

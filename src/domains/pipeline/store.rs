@@ -263,26 +263,21 @@ pub async fn unfinished_job(
 }
 
 /// Asks a sync run to stop: a queued one is cancelled at once, a running one stops at its next
-/// checkpoint (see `beat`). Returns the run's status after, None when it was not unfinished.
-pub async fn request_cancel(
-    tx: &ScopedTx<'_>,
-    id: Uuid,
-    by: &str,
-) -> Result<Option<String>, DbErr> {
-    let row = tx
+/// checkpoint (see `beat`). False when the run was not unfinished.
+pub async fn request_cancel(tx: &ScopedTx<'_>, id: Uuid, by: &str) -> Result<bool, DbErr> {
+    let changed = tx
         .conn()
-        .query_one(Statement::from_sql_and_values(
+        .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE jobs SET payload = payload || jsonb_build_object('cancelRequested',
                         jsonb_build_object('at', now(), 'by', $3::text)),
                     finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END,
                     status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED' ELSE status END
-             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC' AND status IN ('QUEUED', 'RUNNING')
-             RETURNING status",
+             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC' AND status IN ('QUEUED', 'RUNNING')",
             [tx.tenant_id().into(), id.into(), by.into()],
         ))
         .await?;
-    row.map(|r| r.try_get("", "status")).transpose()
+    Ok(changed.rows_affected() > 0)
 }
 
 pub async fn find_job(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<jobs::Model>, DbErr> {
