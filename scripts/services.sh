@@ -11,7 +11,8 @@ DB_OWNER="autonomos_owner"
 DB_OWNER_PASSWORD="${AUTONOMOS_DB_OWNER_PASSWORD:-autonomos_owner_dev}"
 DB_APP="autonomos_app"
 DB_APP_PASSWORD="${AUTONOMOS_DB_APP_PASSWORD:-autonomos_app_dev}"
-DATABASES=(autonomos autonomos_test)
+# autonomos_test_workers: tests whose worker processes adopt any unowned run keep to their own.
+DATABASES=(autonomos autonomos_test autonomos_test_workers)
 
 pg_ctl_() { as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" "$@"; }
 psql_super() { as_postgres env PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" "$@"; }

@@ -15,6 +15,7 @@ pub struct Settings {
     pub proposals: ProposalSettings,
     pub vectors: VectorSettings,
     pub sync: SyncSettings,
+    pub workers: WorkerSettings,
     pub records: RecordSettings,
     pub exports: ExportSettings,
     pub telemetry: TelemetrySettings,
@@ -128,11 +129,26 @@ pub struct SyncSettings {
     pub concurrency_per_tenant: usize,
     /// A running job that has not reported for this long is taken over by another process.
     pub resume_stale_after_secs: u64,
-    /// How often each process looks for such jobs (0: never; tests call it directly).
-    pub reaper_interval_secs: u64,
+    /// The shortest interval a sync schedule may have.
+    pub min_schedule_interval_secs: u64,
     /// Failures of a connector's source in a row (tests and runs) that make it FAILING and its
     /// status ERROR, until a success.
     pub failing_after: u32,
+}
+
+/// Background work: due schedules, queued and abandoned runs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// `serve` also works (runs its own requests' syncs and the tick below); false leaves all of
+    /// it to `autonomos worker` processes.
+    pub embedded: bool,
+    /// How often a worker starts due schedules and adopts runs no live process holds (0: never;
+    /// tests drive it).
+    pub tick_millis: u64,
+    /// A queued run no process has picked up for this long is taken by a worker.
+    pub adopt_queued_after_secs: u64,
+    /// Due schedules and adopted runs taken per tick by one process.
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,8 +14,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (the default).
+    /// Serve the API (the default); with `workers.embedded` (default) it also runs sync runs and
+    /// schedules.
     Serve,
+    /// Run sync runs and start due schedules, serving no API (any number, beside `serve`).
+    Worker,
     /// Apply pending database migrations.
     Migrate,
     /// Print the GraphQL schema (SDL), or write it to a file.
@@ -59,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let otel = loaded
         .as_ref()
-        .filter(|_| matches!(command, Command::Serve))
+        .filter(|_| matches!(command, Command::Serve | Command::Worker))
         .map(|s| &s.otel);
     let _traces = observability::init("info,sqlx=warn,sea_orm=warn", otel)?;
     let settings = || {
@@ -128,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
                 done.secrets, done.connectors
             );
         }
+        Command::Worker => autonomos::startup::run_worker(settings()?).await?,
         Command::Serve => {
             let settings = settings()?;
             let app = Application::build(settings).await?;

@@ -15,6 +15,7 @@ use crate::domains::mappings::llm::LlmProvider;
 use crate::domains::mappings::neighbour_cache::NeighbourCache;
 use crate::domains::mappings::proposals::{self, ProposalEngine};
 use crate::domains::mappings::service::MappingRegistry;
+use crate::domains::pipeline::dispatch;
 use crate::domains::pipeline::service::Pipeline;
 use crate::domains::telemetry::live::LiveFeed;
 use crate::domains::telemetry::publisher::Telemetry;
@@ -36,6 +37,73 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // Bound before anything else so the outbound policy knows the API's own address.
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let Core { state, services } = Core::build(settings, port).await?;
+        if state.settings.workers.embedded {
+            dispatch::spawn(services.pipeline.as_ref().clone());
+        }
+        let schema = services
+            .register(schema::builder(&state.settings))
+            .extension(OperationMetrics(state.metrics.clone()))
+            .data(state.clone())
+            .finish();
+        let frontend = state.settings.server.frontend_dir.clone();
+        let app_state = state.clone();
+        let app_services = services.clone();
+        let cors_origins = state.settings.server.cors_origins.clone();
+        let server = HttpServer::new(move || {
+            let app = App::new()
+                .wrap(cors(&cors_origins))
+                .wrap(security_headers())
+                .wrap(TracingLogger::default())
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::Data::new(schema.clone()))
+                .configure(|cfg| app_services.configure(cfg))
+                .configure(http::routes);
+            if frontend.join("index.html").is_file() {
+                app.service(actix_files::Files::new("/", frontend.clone()).index_file("index.html"))
+            } else {
+                app.route("/", web::get().to(landing))
+            }
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+            services,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Everything but HTTP: the state and services `serve` and `worker` both run on.
+pub struct Core {
+    pub state: AppState,
+    pub services: Services,
+}
+
+impl Core {
+    /// `api_port` is the API's own port, which tenants' connections are never allowed to reach.
+    pub async fn build(settings: Settings, api_port: u16) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database).await?;
         let redis = redis::connect(&settings.redis).await?;
         let redis_client = redis::client(&settings.redis)?;
@@ -47,10 +115,7 @@ impl Application {
         let secrets = Arc::new(secrets_key(&settings.auth)?);
         // Loading the model parses ~23 MB of ONNX: not on the executor.
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&embedding)).await??;
-        // Bound before anything else so the policy knows the API's own address.
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
-        let port = listener.local_addr()?.port();
-        let outbound = Arc::new(outbound_policy(&settings, port)?);
+        let outbound = Arc::new(outbound_policy(&settings, api_port)?);
         let settings_file_root = settings.sync.file_root.clone();
         let vectors = VectorStore::from_settings(&settings.vectors, embedder.dimension().await?)
             .await
@@ -61,6 +126,7 @@ impl Application {
             redis.clone(),
             telemetry.clone(),
             &settings.sync,
+            &settings.workers,
         ));
         let connector_service = Arc::new(ConnectorService {
             db: db.clone(),
@@ -142,56 +208,26 @@ impl Application {
                 state.settings.sync.file_root.display()
             )
         })?;
-        crate::domains::pipeline::service::spawn_reaper(services.pipeline.as_ref().clone());
-        let schema = services
-            .register(schema::builder(&state.settings))
-            .extension(OperationMetrics(state.metrics.clone()))
-            .data(state.clone())
-            .finish();
-        let frontend = state.settings.server.frontend_dir.clone();
-        let app_state = state.clone();
-        let app_services = services.clone();
-        let cors_origins = state.settings.server.cors_origins.clone();
-        let server = HttpServer::new(move || {
-            let app = App::new()
-                .wrap(cors(&cors_origins))
-                .wrap(security_headers())
-                .wrap(TracingLogger::default())
-                .app_data(web::Data::new(app_state.clone()))
-                .app_data(web::Data::new(schema.clone()))
-                .configure(|cfg| app_services.configure(cfg))
-                .configure(http::routes);
-            if frontend.join("index.html").is_file() {
-                app.service(actix_files::Files::new("/", frontend.clone()).index_file("index.html"))
-            } else {
-                app.route("/", web::get().to(landing))
-            }
-        })
-        .listen(listener)?
-        .run();
-        Ok(Self {
-            port,
-            server,
-            state,
-            services,
-        })
+        Ok(Self { state, services })
     }
+}
 
-    pub fn port(&self) -> u16 {
-        self.port
+/// `autonomos worker`: starts due schedules and runs sync runs, serving no API.
+pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let port = settings.server.port;
+    let core = Core::build(settings, port).await?;
+    if core.state.settings.workers.tick_millis == 0 {
+        anyhow::bail!("workers.tick_millis is 0: a worker would never look for work");
     }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
+    dispatch::spawn(core.services.pipeline.as_ref().clone());
+    tracing::info!("worker running");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal?,
+        _ = terminate.recv() => {}
     }
-
-    pub fn services(&self) -> &Services {
-        &self.services
-    }
-
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
-    }
+    // Runs in flight stop beating; another process adopts them from their last checkpoint.
+    Ok(())
 }
 
 /// The connector-secrets key, with the earlier keys a rotation still reads.

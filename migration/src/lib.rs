@@ -90,6 +90,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0017_connector_health_up.sql"),
         down: include_str!("sql/0017_connector_health_down.sql"),
     },
+    SqlMigration {
+        name: "m20261207_000018_sync_schedules",
+        up: include_str!("sql/0018_sync_schedules_up.sql"),
+        down: include_str!("sql/0018_sync_schedules_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -14,6 +14,7 @@ use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuer
 use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
 use crate::domains::pipeline::preview::PreviewQuery;
+use crate::domains::pipeline::schedules::ScheduleMutation;
 use crate::domains::quotas::graphql::QuotaQuery;
 use crate::domains::records::graphql::{RecordsMutation, RecordsQuery};
 use crate::domains::telemetry::graphql::{
@@ -45,6 +46,7 @@ pub struct MutationRoot(
     MappingMutation,
     ProposalMutation,
     PipelineMutation,
+    ScheduleMutation,
     LineageMutation,
     TelemetryMutation,
     RecordsMutation,

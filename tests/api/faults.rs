@@ -310,7 +310,7 @@ async fn postgres_restarted_mid_run_the_app_reconnects_and_the_run_resumes_witho
     let app = spawn_app_with(|s| {
         services.point(s);
         s.database.acquire_timeout_secs = 2;
-        s.sync.reaper_interval_secs = 1;
+        s.workers.tick_millis = 1000;
         s.sync.resume_stale_after_secs = 3;
     })
     .await;

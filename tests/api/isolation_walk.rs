@@ -72,6 +72,12 @@ async fn seed(app: &TestApp) -> Seeded {
         .as_str()
         .unwrap()
         .to_owned();
+    app.ok(
+        "mutation($c: ID!) { setSyncSchedule(connectorId: $c, schedule: { intervalSeconds: 3600 }) { enabled } }",
+        json!({ "c": connector }),
+        Some(&a.token),
+    )
+    .await;
     let mapping = app
         .ok(
             &format!("mutation {{ createMapping(input: {{sourceSystem: \"{MARK}-sys\", sourceEntity: \"e\", sourceField: \"{MARK}_f\", canonicalEntity: \"account\", canonicalField: \"name\"}}) {{ id }} }}"),
@@ -242,6 +248,8 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("rejectProposal", "mutation($id: ID!) { rejectProposal(id: $id) { id } }".into(), json!({ "id": a.review })),
         ("syncConnector", "mutation($id: ID!) { syncConnector(id: $id) { id } }".into(), json!({ "id": c })),
         ("testConnection", "mutation($id: ID!) { testConnection(id: $id) { ok message } }".into(), json!({ "id": c })),
+        ("setSyncSchedule", "mutation($c: ID!) { setSyncSchedule(connectorId: $c, schedule: { intervalSeconds: 60 }) { nextRunAt } }".into(), json!({ "c": c })),
+        ("removeSyncSchedule", "mutation($c: ID!) { removeSyncSchedule(connectorId: $c) }".into(), json!({ "c": c })),
         ("cancelSyncRun", "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }".into(), json!({ "id": a.run })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),
@@ -352,7 +360,7 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
     // A's data is as A left it.
     let after = app
         .ok(
-            "query($c: ID!, $m: ID!) { connector(id: $c) { name } mapping(id: $m) { version status }
+            "query($c: ID!, $m: ID!) { connector(id: $c) { name schedule { intervalSeconds } } mapping(id: $m) { version status }
                users { edges { node { role } } } apiKeys { edges { node { revokedAt } } }
                reviewQueue(status: PENDING, first: 100) { edges { node { id } } } syncRuns(connectorId: $c) { totalCount } }",
             json!({ "c": a.connector, "m": a.mapping }),
@@ -360,6 +368,10 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
         )
         .await;
     assert_eq!(after["connector"]["name"], format!("{MARK}-crm"));
+    assert_eq!(
+        after["connector"]["schedule"]["intervalSeconds"], 3600,
+        "B could not change or remove A's schedule"
+    );
     assert_eq!(after["mapping"]["version"], 1);
     assert_eq!(after["mapping"]["status"], "PENDING");
     assert_eq!(after["users"]["edges"][0]["node"]["role"], "ADMIN");

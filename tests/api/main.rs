@@ -38,3 +38,4 @@ mod transforms;
 mod ui;
 mod uploads;
 mod vector_backends;
+mod workers;

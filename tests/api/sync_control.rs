@@ -7,10 +7,10 @@ use crate::fake_api::{FakeApi, Response};
 use crate::helpers::{error_code, spawn_app_with, TestApp, TestTenant, SYNC_RUN};
 use crate::rest_sources::shipped;
 
-const CUSTOMERS: usize = 60;
+pub const CUSTOMERS: usize = 60;
 
 /// A Stripe-like API of 60 customers, two a page, each page after the first 150 ms slow.
-async fn slow_api() -> FakeApi {
+pub async fn slow_api() -> FakeApi {
     FakeApi::start(|r| {
         if r.path != "/v1/customers" {
             return Response::json(json!({ "object": "list", "data": [], "has_more": false }));
@@ -71,7 +71,12 @@ async fn run_of(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 /// Polls the run until `done` says so (at most 30 s).
-async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let start = Instant::now();
     loop {
         let run = run_of(app, token, id).await;

@@ -16,7 +16,7 @@ use super::token::TokenKeys;
 use super::{api_keys, password, secret, sessions, store};
 use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
-use crate::domains::jobs::model::StaleJob;
+use crate::domains::jobs::model::RowTenant;
 use crate::domains::ontology::service as ontology;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::redis::Redis;
@@ -87,12 +87,12 @@ pub fn baseline_scope() -> TenantScope {
     )
 }
 
-/// The pass for a job that outlived its request (a run resumed after its process stopped):
-/// the tenant is the job row's own, read from the database by the jobs domain (only it can
-/// make a `StaleJob`), never from request input.
-pub fn scope_for_job(job: &StaleJob) -> TenantScope {
+/// The pass for background work (a run resumed after its process stopped, a schedule's due
+/// slot): the tenant is the one of the row the work read (only the jobs domain can make a
+/// `RowTenant`), never request input.
+pub fn scope_for_background(tenant: RowTenant) -> TenantScope {
     TenantScope::mint(
-        job.tenant_id(),
+        tenant.id(),
         Actor {
             kind: ActorKind::System,
             id: None,

@@ -7,6 +7,8 @@ use super::model::{self, Connector, ConnectorFilter};
 use super::runtime::ConnectorRuntime;
 use super::service::{self, ConnectorChanges, ConnectorService, NewConnector};
 use crate::domains::auth::model::Role;
+use crate::domains::jobs::graphql::GqlSyncSchedule;
+use crate::domains::jobs::schedule_store;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
@@ -71,6 +73,17 @@ impl GqlConnector {
         .await
         .map_err(crate::error::AppError::from)?;
         Ok(found.into())
+    }
+
+    /// When the connector syncs by itself (none: only when asked).
+    async fn schedule(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GqlSyncSchedule>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let svc = ctx.service::<ConnectorService>()?;
+        let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
+        let row = schedule_store::get(&tx, parse_id("id", &self.id)?)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(row.map(Into::into))
     }
 }
 

@@ -13,29 +13,36 @@ text_enum! {
     }
 }
 
-/// A job found abandoned (its process stopped), as the jobs store read it from the database.
-/// Only this domain can make one, so a pass minted for it (`auth::service::scope_for_job`)
-/// always names the tenant of a real job row, never one taken from input.
-#[derive(Debug, Clone)]
-pub struct StaleJob {
-    id: uuid::Uuid,
-    tenant_id: uuid::Uuid,
-}
+/// A tenant read by background work from one of the tenant's own rows (a job no process
+/// holds, a schedule's due slot). Only this domain can make one, so a pass minted for it
+/// (`auth::service::scope_for_background`) always names a real row's tenant, never input.
+#[derive(Debug, Clone, Copy)]
+pub struct RowTenant(uuid::Uuid);
 
-impl StaleJob {
-    pub(in crate::domains::jobs) fn from_row(row: &entity::jobs::Model) -> Self {
-        Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-        }
+impl RowTenant {
+    pub(in crate::domains::jobs) fn of(tenant_id: uuid::Uuid) -> Self {
+        Self(tenant_id)
     }
 
     pub fn id(&self) -> uuid::Uuid {
-        self.id
+        self.0
     }
+}
 
-    pub fn tenant_id(&self) -> uuid::Uuid {
-        self.tenant_id
+/// A job this process adopted: queued by a process without workers, or left running by a
+/// process that stopped.
+#[derive(Debug, Clone)]
+pub struct AdoptedJob {
+    pub id: uuid::Uuid,
+    pub tenant: RowTenant,
+}
+
+impl AdoptedJob {
+    pub(in crate::domains::jobs) fn from_row(row: &entity::jobs::Model) -> Self {
+        Self {
+            id: row.id,
+            tenant: RowTenant::of(row.tenant_id),
+        }
     }
 }
 

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::model::{JobHeader, JobStatus};
 use super::{slots, store};
-use crate::config::SyncSettings;
+use crate::config::{SyncSettings, WorkerSettings};
 use crate::domains::auth::scope::TenantScope;
-use crate::domains::auth::service::scope_for_job;
+use crate::domains::auth::service::scope_for_background;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::error::AppResult;
@@ -46,6 +46,9 @@ pub struct Jobs {
     telemetry: Telemetry,
     concurrency_per_tenant: usize,
     stale_after_secs: u64,
+    adopt_queued_after_secs: u64,
+    /// This process, as `jobs.claimed_by` names it.
+    owner: String,
 }
 
 impl Jobs {
@@ -54,13 +57,17 @@ impl Jobs {
         redis: Redis,
         telemetry: Telemetry,
         settings: &SyncSettings,
+        workers: &WorkerSettings,
     ) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         Self {
             db,
             redis,
             telemetry,
             concurrency_per_tenant: settings.concurrency_per_tenant,
             stale_after_secs: settings.resume_stale_after_secs,
+            adopt_queued_after_secs: workers.adopt_queued_after_secs,
+            owner: format!("{host}:{}:{}", std::process::id(), Uuid::now_v7().simple()),
         }
     }
 
@@ -125,13 +132,20 @@ impl Jobs {
         let _ = slots::release(&self.redis, tenant, job).await;
     }
 
-    /// Jobs of any tenant whose process stopped, each with the scope of its own tenant.
-    pub async fn stale(&self) -> AppResult<Vec<(TenantScope, Uuid)>> {
-        Ok(store::stale_jobs(&self.db, self.stale_after_secs)
-            .await?
-            .iter()
-            .map(|job| (scope_for_job(job), job.id()))
-            .collect())
+    /// Takes up to `limit` jobs no live process holds (any tenant), each with the scope of its
+    /// own tenant, for this process to run.
+    pub async fn adopt(&self, limit: u32) -> AppResult<Vec<(TenantScope, Uuid)>> {
+        Ok(store::adopt_jobs(
+            &self.db,
+            &self.owner,
+            self.adopt_queued_after_secs,
+            self.stale_after_secs,
+            limit,
+        )
+        .await?
+        .into_iter()
+        .map(|job| (scope_for_background(job.tenant), job.id))
+        .collect())
     }
 
     /// The job stays QUEUED, its heartbeat fresh, until one of the tenant's slots is free.
@@ -176,7 +190,7 @@ impl Jobs {
         kind: &str,
     ) -> AppResult<Option<entity::jobs::Model>> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        let claimed = store::claim_job(&tx, job, kind, self.stale_after_secs).await?;
+        let claimed = store::claim_job(&tx, job, kind, &self.owner, self.stale_after_secs).await?;
         tx.commit().await?;
         Ok(claimed)
     }

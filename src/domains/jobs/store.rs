@@ -4,15 +4,16 @@ use entity::jobs;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::model::{JobStatus, StaleJob};
+use super::model::{AdoptedJob, JobStatus};
 use crate::tenancy::ScopedTx;
 
-/// Takes the job for this process: a queued job, or a running one whose process stopped
-/// beating. None when another process has it.
+/// Takes the job for `owner` (this process): a queued job, a running one whose process
+/// stopped beating, or one `owner` adopted (`adopt_jobs`). None when another process has it.
 pub async fn claim_job(
     tx: &ScopedTx<'_>,
     id: Uuid,
     kind: &str,
+    owner: &str,
     stale_after_secs: u64,
 ) -> Result<Option<jobs::Model>, DbErr> {
     let row = tx
@@ -20,16 +21,18 @@ pub async fn claim_job(
         .query_one(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, heartbeat_at = now(),
-                    started_at = coalesce(started_at, now())
+                    started_at = coalesce(started_at, now()), claimed_by = $5
              WHERE tenant_id = $1 AND id = $2 AND kind = $4
                AND (status = 'QUEUED'
-                    OR (status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $3)))
+                    OR (status = 'RUNNING' AND (claimed_by = $5
+                        OR heartbeat_at < now() - make_interval(secs => $3))))
              RETURNING id",
             [
                 tx.tenant_id().into(),
                 id.into(),
                 (stale_after_secs as f64).into(),
                 kind.into(),
+                owner.into(),
             ],
         ))
         .await?;
@@ -75,18 +78,28 @@ pub async fn finish_job(
     Ok(())
 }
 
-/// Jobs of any tenant whose process stopped, whole rows (no tenant scope: a SECURITY DEFINER
-/// function), so each is resumed under its own row's tenant.
-pub async fn stale_jobs(
+/// Jobs of any tenant no live process holds (queued by a process without workers for
+/// `queued_after_secs`, or running in one that stopped beating for `running_after_secs`),
+/// taken for `owner` in one statement so two processes never adopt the same (no tenant scope:
+/// a SECURITY DEFINER function; each is run under its own row's tenant).
+pub async fn adopt_jobs(
     db: &sea_orm::DatabaseConnection,
-    stale_after_secs: u64,
-) -> Result<Vec<StaleJob>, DbErr> {
+    owner: &str,
+    queued_after_secs: u64,
+    running_after_secs: u64,
+    limit: u32,
+) -> Result<Vec<AdoptedJob>, DbErr> {
     let rows = jobs::Model::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT * FROM stale_jobs(make_interval(secs => $1))",
-        [(stale_after_secs as f64).into()],
+        "SELECT * FROM adopt_jobs($1, make_interval(secs => $2), make_interval(secs => $3), $4)",
+        [
+            owner.into(),
+            (queued_after_secs as f64).into(),
+            (running_after_secs as f64).into(),
+            (limit as i32).into(),
+        ],
     ))
     .all(db)
     .await?;
-    Ok(rows.iter().map(StaleJob::from_row).collect())
+    Ok(rows.iter().map(AdoptedJob::from_row).collect())
 }

@@ -40,6 +40,8 @@ pub struct GqlSyncRun {
     /// How many times a process started on it (more than one: resumed after a crash).
     pub attempts: i32,
     pub trace_id: Option<String>,
+    /// The schedule's slot that started the run; none when a request did.
+    pub scheduled_for: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -62,6 +64,7 @@ impl From<SyncRun> for GqlSyncRun {
                 .collect(),
             attempts: r.attempts,
             trace_id: r.trace_id,
+            scheduled_for: r.slot,
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,

@@ -2,11 +2,13 @@
 //! domain), canonical events and records with field-level lineage. Nothing kind-specific.
 mod build;
 pub mod coerce;
+pub mod dispatch;
 mod events_store;
 pub mod graphql;
 pub mod model;
 pub mod preview;
 mod resolution;
+pub mod schedules;
 pub mod service;
 mod store;
 pub mod sync;

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use super::events_store::{self, EventFilter};
 use super::model::{Quarantined, StoredEvent, StoredRecord};
 use super::store::{self, SchemaVersion};
-use super::sync::{self, RunError, SyncCounts};
+use super::sync::{self, RunError, SyncCounts, SyncPayload};
 use crate::config::Settings;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::drift::DriftRecord;
-use crate::domains::connectors::model::ConnectorStatus;
+use crate::domains::connectors::model::{Connector, ConnectorStatus};
 use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::service::ConnectorService;
@@ -51,6 +51,8 @@ pub struct SyncRun {
     pub errors: Vec<RunError>,
     pub attempts: i32,
     pub trace_id: Option<String>,
+    /// The schedule's slot that started it; none when a request did.
+    pub slot: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -58,6 +60,7 @@ pub struct SyncRun {
 
 impl From<entity::jobs::Model> for SyncRun {
     fn from(j: entity::jobs::Model) -> Self {
+        let payload = sync::SyncPayload::of(&j.payload);
         Self {
             id: j.id,
             connector_id: j.connector_id,
@@ -66,7 +69,8 @@ impl From<entity::jobs::Model> for SyncRun {
             counts: serde_json::from_value(j.counts).unwrap_or_default(),
             errors: serde_json::from_value(j.errors).unwrap_or_default(),
             attempts: j.attempts,
-            trace_id: sync::SyncPayload::of(&j.payload).trace_id,
+            trace_id: payload.trace_id,
+            slot: payload.slot,
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
@@ -80,8 +84,9 @@ impl SyncRun {
     }
 }
 
-/// Queues a sync run of the connector and starts it in the background; with `wait`, returns
-/// when it has finished (the run goes on even if the caller leaves).
+/// Queues a sync run of the connector and starts it in the background (here when this process
+/// works, else by a worker); with `wait`, returns when it has finished (the run goes on even if
+/// the caller leaves).
 pub async fn start(
     pipeline: &Pipeline,
     scope: &TenantScope,
@@ -92,54 +97,105 @@ pub async fn start(
     let connector = connectors::find(&tx, connector_id)
         .await?
         .ok_or(AppError::NotFound { what: "connector" })?;
-    if connector.status == ConnectorStatus::Paused {
-        return Err(AppError::Conflict("the connector is paused".into()));
-    }
     let trace_id = scope
         .request()
         .trace_id
         .clone()
         .unwrap_or_else(|| Uuid::now_v7().simple().to_string());
-    if let Some(running) = store::unfinished_job(&tx, connector_id).await? {
-        return Err(already_syncing(&running));
-    }
-    let job = match store::create_job(&tx, connector_id, &trace_id).await {
-        Ok(job) => job,
+    let Some(job) = queue_in(&tx, &connector, &SyncPayload::new(&trace_id, None)).await? else {
         // Another request started one in between (migration 0016's index): name it.
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            return Err(match store::unfinished_job(&tx, connector_id).await? {
-                Some(running) => already_syncing(&running),
-                None => AppError::Conflict("the connector's sync run just changed".into()),
-            });
-        }
-        Err(e) => return Err(e.into()),
+        drop(tx);
+        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+        return Err(match store::unfinished_job(&tx, connector_id).await? {
+            Some(running) => already_syncing(&running),
+            None => AppError::Conflict("the connector's sync run just changed".into()),
+        });
     };
-    audit::record(
-        &tx,
-        AuditEntry::new("connector.sync", "connector", connector_id)
-            .new_value(serde_json::json!({ "syncRunId": job.id })),
-    )
-    .await?;
     tx.commit().await?;
-    {
-        use crate::domains::telemetry::event::{kinds, Draft, Layer};
-        pipeline.telemetry.layer(Layer::Aam).publish(
-            scope.tenant_id(),
-            Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
-                .status("QUEUED")
-                .message(format!("sync of {} queued", connector.name))
-                .data(serde_json::json!({ "connectorId": connector_id.to_string() }))
-                .trace(Some(trace_id.clone())),
-        );
-    }
-    let handle = tokio::spawn(sync::execute(pipeline.clone(), scope.clone(), job.id));
+    let handle = launch(
+        pipeline,
+        scope,
+        &job,
+        &connector.name,
+        pipeline.settings.workers.embedded,
+    );
     if wait {
-        let _ = handle.await;
+        match handle {
+            Some(handle) => {
+                let _ = handle.await;
+            }
+            None => return finished(pipeline, scope, job.id).await,
+        }
         return get(pipeline, scope, job.id).await;
     }
     Ok(job.into())
+}
+
+/// Queues a run of `connector` in `tx`, audited. CONFLICT when the connector is paused or
+/// already has a run queued or running; None when a concurrent request queued one first (the
+/// transaction is then spoilt).
+pub(super) async fn queue_in(
+    tx: &ScopedTx<'_>,
+    connector: &Connector,
+    payload: &SyncPayload,
+) -> AppResult<Option<entity::jobs::Model>> {
+    if connector.status == ConnectorStatus::Paused {
+        return Err(AppError::Conflict("the connector is paused".into()));
+    }
+    if let Some(running) = store::unfinished_job(tx, connector.id).await? {
+        return Err(already_syncing(&running));
+    }
+    let job = match store::create_job(tx, connector.id, payload).await {
+        Ok(job) => job,
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        tx,
+        AuditEntry::new("connector.sync", "connector", connector.id)
+            .new_value(serde_json::json!({ "syncRunId": job.id, "slot": payload.slot })),
+    )
+    .await?;
+    Ok(Some(job))
+}
+
+/// After the run's queuing committed: tells subscribers, and runs it in this process when
+/// `here` (else a worker adopts it).
+pub(super) fn launch(
+    pipeline: &Pipeline,
+    scope: &TenantScope,
+    job: &entity::jobs::Model,
+    connector_name: &str,
+    here: bool,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use crate::domains::telemetry::event::{kinds, Draft, Layer};
+    let payload = SyncPayload::of(&job.payload);
+    pipeline.telemetry.layer(Layer::Aam).publish(
+        scope.tenant_id(),
+        Draft::new(kinds::SYNC_RUN_STATUS, "sync_run", job.id)
+            .status("QUEUED")
+            .message(match payload.slot {
+                Some(_) => format!("scheduled sync of {connector_name} queued"),
+                None => format!("sync of {connector_name} queued"),
+            })
+            .data(
+                serde_json::json!({ "connectorId": job.connector_id.map(|c| c.to_string()),
+                                      "slot": payload.slot }),
+            )
+            .trace(payload.trace_id),
+    );
+    here.then(|| tokio::spawn(sync::execute(pipeline.clone(), scope.clone(), job.id)))
+}
+
+/// Waits for a run another process works on to finish.
+async fn finished(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
+    loop {
+        let run = get(pipeline, scope, id).await?;
+        if run.is_finished() {
+            return Ok(run);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// One sync run of a connector at a time: the refusal names the one there is.
@@ -274,13 +330,14 @@ pub async fn events(
     Ok(page.finish(rows, total))
 }
 
-/// Resumes sync runs whose process stopped (any tenant): each continues from its last stored
-/// batch. Returns how many were picked up; with `wait`, after they have finished.
+/// Runs the sync runs no live process holds (any tenant): queued by a process without
+/// workers, or left running by one that stopped (each continues from its last stored batch).
+/// Returns how many were picked up; with `wait`, after they have finished.
 pub async fn resume_stale(pipeline: &Pipeline, wait: bool) -> AppResult<usize> {
-    let stale = pipeline.jobs.stale().await?;
-    let mut handles = Vec::with_capacity(stale.len());
-    for (scope, job) in &stale {
-        tracing::info!(%job, tenant = %scope.tenant_id(), "resuming a sync run");
+    let adopted = pipeline.jobs.adopt(pipeline.settings.workers.batch).await?;
+    let mut handles = Vec::with_capacity(adopted.len());
+    for (scope, job) in &adopted {
+        tracing::info!(%job, tenant = %scope.tenant_id(), "running an adopted sync run");
         handles.push(tokio::spawn(sync::execute(
             pipeline.clone(),
             scope.clone(),
@@ -292,23 +349,7 @@ pub async fn resume_stale(pipeline: &Pipeline, wait: bool) -> AppResult<usize> {
             let _ = h.await;
         }
     }
-    Ok(stale.len())
-}
-
-/// Looks for abandoned runs every `reaper_interval_secs` for the life of the process.
-pub fn spawn_reaper(pipeline: Pipeline) {
-    let every = pipeline.settings.sync.reaper_interval_secs;
-    if every == 0 {
-        return;
-    }
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = resume_stale(&pipeline, false).await {
-                tracing::warn!(error = %e.message(), "looking for abandoned sync runs failed");
-            }
-            tokio::time::sleep(Duration::from_secs(every)).await;
-        }
-    });
+    Ok(adopted.len())
 }
 
 /// A record's canonical values with the lineage of each.

@@ -224,7 +224,7 @@ where
 pub async fn create_job(
     tx: &ScopedTx<'_>,
     connector: Uuid,
-    trace_id: &str,
+    payload: &SyncPayload,
 ) -> Result<jobs::Model, DbErr> {
     jobs::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -232,7 +232,7 @@ pub async fn create_job(
         kind: Set("SYNC".to_owned()),
         status: Set(JobStatus::Queued.as_str().to_owned()),
         connector_id: Set(Some(connector)),
-        payload: Set(json!(SyncPayload::new(trace_id))),
+        payload: Set(json!(payload)),
         counts: Set(json!({})),
         errors: Set(json!([])),
         attempts: Set(0),
@@ -241,6 +241,7 @@ pub async fn create_job(
         started_at: Set(None),
         finished_at: Set(None),
         heartbeat_at: Set(Some(chrono::Utc::now())),
+        claimed_by: Set(None),
     }
     .insert(tx.conn())
     .await

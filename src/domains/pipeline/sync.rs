@@ -190,14 +190,18 @@ pub struct SyncPayload {
     /// Who asked the run to stop, and when (`store::request_cancel`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_requested: Option<Value>,
+    /// The schedule's slot that started the run; none when a request did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SyncPayload {
-    pub fn new(trace_id: &str) -> Self {
+    pub fn new(trace_id: &str, slot: Option<chrono::DateTime<chrono::Utc>>) -> Self {
         Self {
             trace_id: Some(trace_id.to_owned()),
             checkpoints: Map::new(),
             cancel_requested: None,
+            slot,
         }
     }
 

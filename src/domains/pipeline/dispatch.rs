@@ -1,0 +1,97 @@
+//! A worker's tick: start the schedules' due slots (each once, whichever process takes it
+//! first) and run the sync runs no live process holds. Every process that works runs it
+//! (`serve` unless `workers.embedded` is off, and `autonomos worker`).
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::service::{self, Pipeline};
+use super::sync::SyncPayload;
+use crate::domains::auth::service::scope_for_background;
+use crate::domains::connectors::service as connectors;
+use crate::domains::jobs::schedule_store::{self, DueSlot};
+use crate::error::{AppError, AppResult};
+use crate::tenancy::ScopedTx;
+
+/// How long a process may look at a due slot before another may take it over.
+const LEASE_SECS: u64 = 30;
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Runs started by schedules.
+    pub started: usize,
+    /// Due slots that started nothing (the connector paused or still running), recorded.
+    pub skipped: usize,
+    /// Runs adopted from processes without workers or that stopped.
+    pub adopted: usize,
+}
+
+/// One pass over due slots and runs nobody holds.
+pub async fn tick(pipeline: &Pipeline) -> AppResult<Tick> {
+    let mut done = Tick::default();
+    let due = schedule_store::lease_due(&pipeline.db, LEASE_SECS, pipeline.settings.workers.batch)
+        .await?;
+    for slot in due {
+        match start_slot(pipeline, &slot).await {
+            Ok(Some(true)) => done.started += 1,
+            Ok(Some(false)) => done.skipped += 1,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(connector = %slot.connector_id, error = %e.message(),
+                                     "starting a scheduled sync failed; the slot is retried"),
+        }
+    }
+    done.adopted = service::resume_stale(pipeline, false).await?;
+    Ok(done)
+}
+
+/// Takes the slot and queues its run in one transaction. Some(true): a run started;
+/// Some(false): the slot was taken but started nothing (why is recorded on the schedule);
+/// None: another process had taken it.
+async fn start_slot(pipeline: &Pipeline, due: &DueSlot) -> AppResult<Option<bool>> {
+    let scope = scope_for_background(due.tenant);
+    let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
+    let min = pipeline.settings.sync.min_schedule_interval_secs;
+    if schedule_store::take_slot(&tx, due.connector_id, due.slot, min)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let Some(connector) = connectors::find(&tx, due.connector_id).await? else {
+        return Ok(None);
+    };
+    let trace = Uuid::now_v7().simple().to_string();
+    let payload = SyncPayload::new(&trace, Some(due.slot));
+    let job = match service::queue_in(&tx, &connector, &payload).await {
+        Ok(Some(job)) => job,
+        // A request queued one a moment ago: the next tick records the slot as skipped.
+        Ok(None) => return Ok(None),
+        Err(AppError::Conflict(why)) => {
+            schedule_store::record_outcome(&tx, connector.id, None, "SKIPPED", Some(&why)).await?;
+            tx.commit().await?;
+            return Ok(Some(false));
+        }
+        Err(e) => return Err(e),
+    };
+    schedule_store::record_outcome(&tx, connector.id, Some(job.id), "STARTED", None).await?;
+    tx.commit().await?;
+    service::launch(pipeline, &scope, &job, &connector.name, true);
+    Ok(Some(true))
+}
+
+/// Ticks every `workers.tick_millis` for the life of the process (never when 0).
+pub fn spawn(pipeline: Pipeline) {
+    let every = pipeline.settings.workers.tick_millis;
+    if every == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = tick(&pipeline).await {
+                tracing::warn!(error = %e.message(), "worker tick failed");
+            }
+            tokio::time::sleep(Duration::from_millis(every)).await;
+        }
+    });
+}
