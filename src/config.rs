@@ -131,6 +131,10 @@ pub struct SyncSettings {
     pub resume_stale_after_secs: u64,
     /// The shortest interval a sync schedule may have.
     pub min_schedule_interval_secs: u64,
+    /// Seconds between a connector's schema checks unless it sets its own.
+    pub schema_check_secs: u64,
+    /// The shortest interval between schema checks a connector may set.
+    pub min_schema_check_secs: u64,
     /// Failures of a connector's source in a row (tests and runs) that make it FAILING and its
     /// status ERROR, until a success.
     pub failing_after: u32,

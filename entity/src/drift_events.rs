@@ -13,6 +13,7 @@ pub struct Model {
     pub previous: Option<Json>,
     pub current: Option<Json>,
     pub schema_version: i32,
+    pub breaking: bool,
     pub detected_at: DateTimeUtc,
 }
 

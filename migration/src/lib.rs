@@ -95,6 +95,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0018_sync_schedules_up.sql"),
         down: include_str!("sql/0018_sync_schedules_down.sql"),
     },
+    SqlMigration {
+        name: "m20261207_000019_schema_observer",
+        up: include_str!("sql/0019_schema_observer_up.sql"),
+        down: include_str!("sql/0019_schema_observer_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

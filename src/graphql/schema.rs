@@ -13,6 +13,7 @@ use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
+use crate::domains::pipeline::observer_graphql::{ObserverMutation, ObserverQuery};
 use crate::domains::pipeline::preview::PreviewQuery;
 use crate::domains::pipeline::schedules::ScheduleMutation;
 use crate::domains::quotas::graphql::QuotaQuery;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     MappingQuery,
     ProposalQuery,
     PipelineQuery,
+    ObserverQuery,
     PreviewQuery,
     LineageQuery,
     LineageGraphQuery,
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     ProposalMutation,
     PipelineMutation,
     ScheduleMutation,
+    ObserverMutation,
     LineageMutation,
     TelemetryMutation,
     RecordsMutation,

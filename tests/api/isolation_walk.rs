@@ -250,6 +250,10 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("testConnection", "mutation($id: ID!) { testConnection(id: $id) { ok message } }".into(), json!({ "id": c })),
         ("setSyncSchedule", "mutation($c: ID!) { setSyncSchedule(connectorId: $c, schedule: { intervalSeconds: 60 }) { nextRunAt } }".into(), json!({ "c": c })),
         ("removeSyncSchedule", "mutation($c: ID!) { removeSyncSchedule(connectorId: $c) }".into(), json!({ "c": c })),
+        ("schemaObserver", "query($c: ID!) { schemaObserver(connectorId: $c) { driftPolicy heldSince } }".into(), json!({ "c": c })),
+        ("setDriftPolicy", "mutation($c: ID!) { setDriftPolicy(connectorId: $c, policy: IGNORE) { driftPolicy } }".into(), json!({ "c": c })),
+        ("checkSchema", "mutation($c: ID!) { checkSchema(connectorId: $c) { changes } }".into(), json!({ "c": c })),
+        ("acknowledgeDrift", "mutation($c: ID!) { acknowledgeDrift(connectorId: $c) { heldSince } }".into(), json!({ "c": c })),
         ("cancelSyncRun", "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }".into(), json!({ "id": a.run })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),
@@ -361,6 +365,7 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
     let after = app
         .ok(
             "query($c: ID!, $m: ID!) { connector(id: $c) { name schedule { intervalSeconds } } mapping(id: $m) { version status }
+               schemaObserver(connectorId: $c) { driftPolicy }
                users { edges { node { role } } } apiKeys { edges { node { revokedAt } } }
                reviewQueue(status: PENDING, first: 100) { edges { node { id } } } syncRuns(connectorId: $c) { totalCount } }",
             json!({ "c": a.connector, "m": a.mapping }),
@@ -372,6 +377,7 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
         after["connector"]["schedule"]["intervalSeconds"], 3600,
         "B could not change or remove A's schedule"
     );
+    assert_eq!(after["schemaObserver"]["driftPolicy"], "PROPAGATE");
     assert_eq!(after["mapping"]["version"], 1);
     assert_eq!(after["mapping"]["status"], "PENDING");
     assert_eq!(after["users"]["edges"][0]["node"]["role"], "ADMIN");

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod connector_health;
+mod drift_policies;
 mod errors;
 mod fake_api;
 mod faults;

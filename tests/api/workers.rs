@@ -78,7 +78,7 @@ impl WorkerProcess {
 }
 
 /// The app on the workers' database, working or not.
-async fn app_with(tick_millis: u64, change: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn app_with(tick_millis: u64, change: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with(|s| {
         isolated(s);
         s.workers.tick_millis = tick_millis;
@@ -105,10 +105,10 @@ async fn csv_connector(app: &TestApp, t: &TestTenant, rows: usize) -> String {
     .await
 }
 
-const SET: &str = "mutation($c: ID!, $s: SyncScheduleInput!) { setSyncSchedule(connectorId: $c, schedule: $s) {
+pub const SET: &str = "mutation($c: ID!, $s: SyncScheduleInput!) { setSyncSchedule(connectorId: $c, schedule: $s) {
     intervalSeconds cron timezone description enabled nextRunAt lastSlotAt lastRunId lastOutcome lastMessage } }";
 
-async fn runs(app: &TestApp, token: &str, connector: &str) -> Vec<Value> {
+pub async fn runs(app: &TestApp, token: &str, connector: &str) -> Vec<Value> {
     app.ok(
         "query($c: ID!) { syncRuns(connectorId: $c, first: 100) { edges { node { id status scheduledFor createdAt } } } }",
         json!({ "c": connector }),
@@ -122,7 +122,7 @@ async fn runs(app: &TestApp, token: &str, connector: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn schedule_of(app: &TestApp, token: &str, connector: &str) -> Value {
+pub async fn schedule_of(app: &TestApp, token: &str, connector: &str) -> Value {
     app.ok(
         "query($c: ID!) { connector(id: $c) { schedule { intervalSeconds nextRunAt lastSlotAt lastRunId lastOutcome lastMessage } } }",
         json!({ "c": connector }),
@@ -132,13 +132,17 @@ async fn schedule_of(app: &TestApp, token: &str, connector: &str) -> Value {
         .clone()
 }
 
-fn time(v: &Value) -> chrono::DateTime<chrono::Utc> {
+pub fn time(v: &Value) -> chrono::DateTime<chrono::Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
 /// Moves the schedule's next slot into the past, as if no process had run for a while;
 /// returns that slot. (Other tests' workers on this database may take it from here on.)
-async fn miss_slots(app: &TestApp, connector: &str, by_secs: u32) -> chrono::DateTime<chrono::Utc> {
+pub async fn miss_slots(
+    app: &TestApp,
+    connector: &str,
+    by_secs: u32,
+) -> chrono::DateTime<chrono::Utc> {
     let owner = Database::connect(app.settings.database.migration_url.expose_secret())
         .await
         .unwrap();

@@ -44,6 +44,8 @@ pub struct DriftRecord {
     pub previous: Option<serde_json::Value>,
     pub current: Option<serde_json::Value>,
     pub schema_version: i32,
+    /// It takes away, renames or retypes a field an active mapping read.
+    pub breaking: bool,
     pub detected_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::model::RowTenant;
 use super::schedule::{Cadence, ScheduleSpec};
 use crate::tenancy::ScopedTx;
 
@@ -36,14 +35,6 @@ impl ScheduleRow {
 
 const COLUMNS: &str = "connector_id, interval_secs, cron, timezone, enabled, next_run_at, \
      last_slot_at, last_run_id, last_outcome, last_message, updated_at";
-
-/// A slot that came due, leased to this process for a while; its tenant read from the row.
-#[derive(Debug, Clone)]
-pub struct DueSlot {
-    pub tenant: RowTenant,
-    pub connector_id: Uuid,
-    pub slot: DateTime<Utc>,
-}
 
 fn one(sql: String, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -99,35 +90,6 @@ pub async fn delete(tx: &ScopedTx<'_>, connector: Uuid) -> Result<bool, DbErr> {
         ))
         .await?;
     Ok(done.rows_affected() > 0)
-}
-
-/// Due slots of any tenant, each leased to the caller for `lease_secs` (no tenant scope: a
-/// SECURITY DEFINER function; each slot is then taken under its own row's tenant).
-pub async fn lease_due(
-    db: &sea_orm::DatabaseConnection,
-    lease_secs: u64,
-    limit: u32,
-) -> Result<Vec<DueSlot>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Due {
-        tenant_id: Uuid,
-        connector_id: Uuid,
-        next_run_at: DateTime<Utc>,
-    }
-    let rows = Due::find_by_statement(one(
-        "SELECT * FROM lease_due_schedules(make_interval(secs => $1), $2)".into(),
-        vec![(lease_secs as f64).into(), (limit as i32).into()],
-    ))
-    .all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| DueSlot {
-            tenant: RowTenant::of(r.tenant_id),
-            connector_id: r.connector_id,
-            slot: r.next_run_at,
-        })
-        .collect())
 }
 
 /// Takes the slot: locks the schedule and moves `next_run_at` past now (a missed slot runs

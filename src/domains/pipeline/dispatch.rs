@@ -1,15 +1,17 @@
 //! A worker's tick: start the schedules' due slots (each once, whichever process takes it
-//! first) and run the sync runs no live process holds. Every process that works runs it
+//! first), the schema observer's due checks, and the sync runs no live process holds. Every process that works runs it
 //! (`serve` unless `workers.embedded` is off, and `autonomos worker`).
 use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::observer;
 use super::service::{self, Pipeline};
 use super::sync::SyncPayload;
 use crate::domains::auth::service::scope_for_background;
 use crate::domains::connectors::service as connectors;
-use crate::domains::jobs::schedule_store::{self, DueSlot};
+use crate::domains::jobs::due::{self, Due, DueRow};
+use crate::domains::jobs::schedule_store;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
 
@@ -25,13 +27,15 @@ pub struct Tick {
     pub skipped: usize,
     /// Runs adopted from processes without workers or that stopped.
     pub adopted: usize,
+    /// Schema checks started.
+    pub checks: usize,
 }
 
 /// One pass over due slots and runs nobody holds.
 pub async fn tick(pipeline: &Pipeline) -> AppResult<Tick> {
     let mut done = Tick::default();
-    let due = schedule_store::lease_due(&pipeline.db, LEASE_SECS, pipeline.settings.workers.batch)
-        .await?;
+    let batch = pipeline.settings.workers.batch;
+    let due = due::lease(&pipeline.db, Due::SyncSlot, LEASE_SECS, batch).await?;
     for slot in due {
         match start_slot(pipeline, &slot).await {
             Ok(Some(true)) => done.started += 1,
@@ -41,18 +45,43 @@ pub async fn tick(pipeline: &Pipeline) -> AppResult<Tick> {
                                      "starting a scheduled sync failed; the slot is retried"),
         }
     }
+    for check in due::lease(&pipeline.db, Due::SchemaCheck, LEASE_SECS, batch).await? {
+        match start_check(pipeline, &check).await {
+            Ok(started) => done.checks += usize::from(started),
+            Err(e) => tracing::warn!(connector = %check.connector_id, error = %e.message(),
+                                     "starting a schema check failed; it is retried"),
+        }
+    }
     done.adopted = service::resume_stale(pipeline, false).await?;
     Ok(done)
+}
+
+/// Takes the due check, then runs it in the background (a source may be slow to answer).
+async fn start_check(pipeline: &Pipeline, due: &DueRow) -> AppResult<bool> {
+    let scope = scope_for_background(due.tenant);
+    let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
+    let every = pipeline.settings.sync.schema_check_secs;
+    if !observer::take(&tx, due.connector_id, due.at, every).await? {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    let (pipeline, connector) = (pipeline.clone(), due.connector_id);
+    tokio::spawn(async move {
+        if let Err(e) = observer::check(&pipeline, &scope, connector).await {
+            tracing::info!(%connector, error = %e.message(), "schema check failed");
+        }
+    });
+    Ok(true)
 }
 
 /// Takes the slot and queues its run in one transaction. Some(true): a run started;
 /// Some(false): the slot was taken but started nothing (why is recorded on the schedule);
 /// None: another process had taken it.
-async fn start_slot(pipeline: &Pipeline, due: &DueSlot) -> AppResult<Option<bool>> {
+async fn start_slot(pipeline: &Pipeline, due: &DueRow) -> AppResult<Option<bool>> {
     let scope = scope_for_background(due.tenant);
     let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
     let min = pipeline.settings.sync.min_schedule_interval_secs;
-    if schedule_store::take_slot(&tx, due.connector_id, due.slot, min)
+    if schedule_store::take_slot(&tx, due.connector_id, due.at, min)
         .await?
         .is_none()
     {
@@ -61,8 +90,21 @@ async fn start_slot(pipeline: &Pipeline, due: &DueSlot) -> AppResult<Option<bool
     let Some(connector) = connectors::find(&tx, due.connector_id).await? else {
         return Ok(None);
     };
+    if let Some(held) = observer::get(&tx, connector.id)
+        .await?
+        .and_then(|o| o.held_since.map(|since| (since, o.held_reason)))
+    {
+        let why = format!(
+            "held since {} by drift (policy PAUSE): {}",
+            held.0.to_rfc3339(),
+            held.1.unwrap_or_default()
+        );
+        schedule_store::record_outcome(&tx, connector.id, None, "SKIPPED", Some(&why)).await?;
+        tx.commit().await?;
+        return Ok(Some(false));
+    }
     let trace = Uuid::now_v7().simple().to_string();
-    let payload = SyncPayload::new(&trace, Some(due.slot));
+    let payload = SyncPayload::new(&trace, Some(due.at));
     let job = match service::queue_in(&tx, &connector, &payload).await {
         Ok(Some(job)) => job,
         // A request queued one a moment ago: the next tick records the slot as skipped.

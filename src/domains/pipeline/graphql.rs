@@ -139,6 +139,8 @@ pub struct DriftEvent {
     pub previous: Option<Json<Value>>,
     pub current: Option<Json<Value>>,
     pub schema_version: i32,
+    /// It takes away, renames or retypes a field an active mapping read.
+    pub breaking: bool,
     pub detected_at: DateTime<Utc>,
 }
 
@@ -158,6 +160,7 @@ impl From<DriftRecord> for DriftEvent {
             previous: d.previous.map(Json),
             current: d.current.map(Json),
             schema_version: d.schema_version,
+            breaking: d.breaking,
             detected_at: d.detected_at,
         }
     }

@@ -286,6 +286,7 @@ pub async fn drift_events(
                 previous: d.previous,
                 current: d.current,
                 schema_version: d.schema_version,
+                breaking: d.breaking,
                 detected_at: d.detected_at,
             })
         })

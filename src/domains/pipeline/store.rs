@@ -156,6 +156,7 @@ pub async fn insert_drift(
     entity: &str,
     version: i32,
     drifts: &[Drift],
+    breaking: &(dyn Fn(&Drift) -> bool + Sync),
 ) -> Result<(), DbErr> {
     if drifts.is_empty() {
         return Ok(());
@@ -180,6 +181,7 @@ pub async fn insert_drift(
             previous: Set(previous),
             current: Set(current),
             schema_version: Set(version),
+            breaking: Set(breaking(d)),
             detected_at: Set(chrono::Utc::now()),
         }
     });

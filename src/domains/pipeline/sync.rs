@@ -10,18 +10,17 @@ use uuid::Uuid;
 
 use super::build;
 use super::events_store::{self, EventSource};
+use super::observer::{self, DriftPolicy};
 use super::resolution::Stage;
+use super::schema_step::{self, FirstSchema};
 use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
-use crate::domains::connectors::drift::{self, Drift};
 use crate::domains::connectors::health;
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::source::{EntitySchema, Source};
 use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
-use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
-use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
@@ -177,6 +176,8 @@ struct Run {
     connector: Option<Uuid>,
     /// Someone asked the run to stop (`cancelSyncRun`): it stops at its next checkpoint.
     cancelled: bool,
+    /// What drift does (read when the run starts).
+    policy: DriftPolicy,
 }
 
 /// What a sync job carries between attempts (its `payload`): the trace of the request that
@@ -224,6 +225,7 @@ impl Run {
                 .unwrap_or_else(|| Uuid::now_v7().to_string()),
             connector: job.connector_id,
             cancelled: payload.cancel_requested.is_some(),
+            policy: DriftPolicy::Propagate,
         }
     }
 
@@ -238,6 +240,7 @@ impl Run {
             .ok_or(AppError::NotFound { what: "connector" })?;
         let (connector, config) = {
             let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            self.policy = observer::policy_of(&tx, connector_id).await?;
             connectors::find_with_config(&pipeline.connectors, &tx, connector_id)
                 .await?
                 .ok_or(AppError::NotFound { what: "connector" })?
@@ -350,9 +353,31 @@ impl Run {
         stage: Option<&Stage>,
     ) -> AppResult<()> {
         let system = connector.name.clone();
-        let version = self
-            .schema_step(pipeline, scope, connector, &system, schema)
-            .await?;
+        let step = schema_step::apply(
+            pipeline,
+            scope,
+            connector,
+            self.policy,
+            schema,
+            &self.trace_id,
+            FirstSchema::Store,
+        )
+        .await?;
+        self.counts.drift_events += step.drifts;
+        self.counts.fields_proposed += step.proposed;
+        self.counts.auto_applied += step.auto_applied;
+        self.counts.needs_review += step.needs_review;
+        if self.policy == DriftPolicy::Pause && step.drifts > 0 {
+            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
+            let found = observer::Check {
+                drifts: step.drifts,
+                breaking: step.breaking,
+                ..Default::default()
+            };
+            observer::hold_for(&tx, connector.id, &found).await?;
+            tx.commit().await?;
+        }
+        let version = step.version;
         let plan = build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
         let after = self
             .checkpoints
@@ -471,119 +496,5 @@ impl Run {
                               "syncRunId": job.to_string() }))
                 .trace(Some(self.trace_id.clone())),
         );
-    }
-
-    /// Compares the source's schema with the last one seen. New and renamed fields get
-    /// proposals (before the new version is stored, so a crash in between proposes again
-    /// rather than never); removed fields' mappings are deprecated; renamed fields keep their
-    /// targets. Returns the schema version the records are read under.
-    async fn schema_step(
-        &mut self,
-        pipeline: &Pipeline,
-        scope: &TenantScope,
-        connector: &Connector,
-        system: &str,
-        schema: &EntitySchema,
-    ) -> AppResult<i32> {
-        let fingerprint = drift::fingerprint(&schema.fields);
-        let (current, active) = {
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            let current = store::current_schema(&tx, connector.id, &schema.entity).await?;
-            let active: Vec<String> =
-                mapping_sources::active_for_source(&tx, system, &schema.entity)
-                    .await?
-                    .into_iter()
-                    .map(|m| m.source_field.to_lowercase())
-                    .collect();
-            (current, active)
-        };
-        let (version, drifts) = match &current {
-            Some(c) if c.fingerprint == fingerprint => return Ok(c.version),
-            Some(c) => (c.version + 1, drift::diff(&c.fields, &schema.fields)),
-            None => (1, Vec::new()),
-        };
-        let has_mapping = |name: &str| active.contains(&name.to_lowercase());
-        let to_propose: Vec<_> = match current {
-            None => schema.fields.iter().collect(),
-            Some(_) => drifts
-                .iter()
-                .filter_map(|d| match d {
-                    Drift::Added(f) => Some(f),
-                    Drift::Renamed { from, to } if !has_mapping(&from.name) => Some(to),
-                    _ => None,
-                })
-                .collect(),
-        };
-        if !to_propose.is_empty() {
-            let input = ProposeInput {
-                source_system: system.to_owned(),
-                source_entity: schema.entity.clone(),
-                fields: to_propose
-                    .iter()
-                    .map(|f| FieldInput {
-                        name: f.name.clone(),
-                        data_type: Some(f.data_type.clone()),
-                        description: None,
-                        samples: f.samples.clone(),
-                    })
-                    .collect(),
-            };
-            let proposed = proposals::propose(&pipeline.proposals, scope, input).await?;
-            self.counts.fields_proposed += proposed.len() as u64;
-            for p in &proposed {
-                match p.status {
-                    ProposalStatus::AutoApplied => self.counts.auto_applied += 1,
-                    ProposalStatus::NeedsReview => self.counts.needs_review += 1,
-                    ProposalStatus::Unmapped => {}
-                }
-            }
-        }
-        let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-        store::save_schema(
-            &tx,
-            connector.id,
-            &schema.entity,
-            version,
-            &fingerprint,
-            &schema.fields,
-        )
-        .await?;
-        store::insert_drift(&tx, connector.id, &schema.entity, version, &drifts).await?;
-        let changes: Vec<SourceChange> = drifts
-            .iter()
-            .filter_map(|d| match d {
-                Drift::Removed(f) => Some(SourceChange::Removed(&f.name)),
-                Drift::Renamed { from, to } if has_mapping(&from.name) => {
-                    Some(SourceChange::Renamed {
-                        from: &from.name,
-                        to: &to.name,
-                    })
-                }
-                _ => None,
-            })
-            .collect();
-        let changed = mapping_sources::follow(&tx, system, &schema.entity, &changes).await?;
-        tx.commit().await?;
-        self.counts.drift_events += drifts.len() as u64;
-        if !drifts.is_empty() {
-            pipeline.telemetry.layer(Layer::Aam).publish(
-                scope.tenant_id(),
-                Draft::new(kinds::DRIFT_DETECTED, "connector", connector.id)
-                    .status("DRIFT")
-                    .message(format!("{}: {} schema changes (version {version})", schema.entity, drifts.len()))
-                    .data(json!({ "entity": schema.entity, "version": version, "changes": drifts.len() }))
-                    .trace(Some(self.trace_id.clone())),
-            );
-        }
-        if changed {
-            proposals::invalidate_exact(
-                &pipeline.proposals,
-                scope.tenant_id(),
-                system,
-                &schema.entity,
-            )
-            .await;
-        }
-        Ok(version)
     }
 }
