@@ -16,6 +16,7 @@ pub struct Settings {
     pub vectors: VectorSettings,
     pub sync: SyncSettings,
     pub workers: WorkerSettings,
+    pub webhooks: WebhookSettings,
     pub records: RecordSettings,
     pub exports: ExportSettings,
     pub telemetry: TelemetrySettings,
@@ -138,6 +139,20 @@ pub struct SyncSettings {
     /// Failures of a connector's source in a row (tests and runs) that make it FAILING and its
     /// status ERROR, until a success.
     pub failing_after: u32,
+}
+
+/// Webhook deliveries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    /// Seconds before each retry of a failed delivery; given up after the last.
+    pub retry_schedule_secs: Vec<u64>,
+    /// How long an endpoint has to answer.
+    pub timeout_ms: u64,
+    /// Failed attempts in a row (any delivery) that disable an endpoint.
+    pub disable_after_failures: u32,
+    /// Items waiting for review (proposals and match pairs) above which a sync run that added
+    /// some sends `review_queue.above_threshold`.
+    pub review_queue_threshold: i64,
 }
 
 /// Background work: due schedules, queued and abandoned runs.

@@ -13,6 +13,7 @@ use crate::domains::mappings::service::MappingRegistry;
 use crate::domains::pipeline::service::Pipeline;
 use crate::domains::telemetry::live::LiveFeed;
 use crate::domains::telemetry::publisher::Telemetry;
+use crate::domains::webhooks::service::WebhookService;
 
 #[derive(Clone)]
 pub struct Services {
@@ -36,6 +37,8 @@ pub struct Services {
     pub live: Arc<LiveFeed>,
     /// Flow events out to Redis Streams (buffered; never fails the caller).
     pub telemetry: Arc<Telemetry>,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: Arc<WebhookService>,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             .data(self.pipeline.clone())
             .data(self.live.clone())
             .data(self.telemetry.clone())
+            .data(self.webhooks.clone())
     }
 
     /// Registers the services the HTTP handlers take with an actix app.

@@ -19,6 +19,7 @@ use crate::domains::pipeline::dispatch;
 use crate::domains::pipeline::service::Pipeline;
 use crate::domains::telemetry::live::LiveFeed;
 use crate::domains::telemetry::publisher::Telemetry;
+use crate::domains::webhooks::service::WebhookService;
 use crate::graphql::extensions::OperationMetrics;
 use crate::graphql::schema;
 use crate::http;
@@ -130,7 +131,7 @@ impl Core {
         ));
         let connector_service = Arc::new(ConnectorService {
             db: db.clone(),
-            secrets,
+            secrets: secrets.clone(),
             outbound: outbound.clone(),
             quotas: settings.quotas.clone(),
             failing_after: settings.sync.failing_after,
@@ -155,6 +156,12 @@ impl Core {
             telemetry: telemetry.clone(),
             metrics: metrics.clone(),
         });
+        let webhooks = Arc::new(WebhookService {
+            db: db.clone(),
+            secrets,
+            outbound: outbound.clone(),
+            settings: settings.webhooks.clone(),
+        });
         let connector_runtime = Arc::new(ConnectorRuntime::new(outbound, settings_file_root));
         let services = Services {
             auth: Arc::new(AuthService::new(
@@ -175,6 +182,7 @@ impl Core {
                 proposals: proposals.clone(),
                 telemetry: telemetry.clone(),
                 metrics: metrics.clone(),
+                webhooks: webhooks.clone(),
             }),
             live: Arc::new(LiveFeed {
                 redis_client,
@@ -188,6 +196,7 @@ impl Core {
             connectors: connector_service,
             connector_runtime,
             exports,
+            webhooks,
             telemetry: Arc::new(telemetry),
         };
         let state = AppState {

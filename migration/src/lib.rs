@@ -100,6 +100,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0019_schema_observer_up.sql"),
         down: include_str!("sql/0019_schema_observer_down.sql"),
     },
+    SqlMigration {
+        name: "m20261207_000020_webhooks",
+        up: include_str!("sql/0020_webhooks_up.sql"),
+        down: include_str!("sql/0020_webhooks_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -9,3 +9,4 @@ pub mod pipeline;
 pub mod quotas;
 pub mod records;
 pub mod telemetry;
+pub mod webhooks;

@@ -21,6 +21,7 @@ use crate::domains::records::graphql::{RecordsMutation, RecordsQuery};
 use crate::domains::telemetry::graphql::{
     TelemetryMutation, TelemetryQuery, TelemetrySubscription,
 };
+use crate::domains::webhooks::graphql::{WebhookMutation, WebhookQuery};
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -39,6 +40,7 @@ pub struct QueryRoot(
     TelemetryQuery,
     QuotaQuery,
     RecordsQuery,
+    WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     LineageMutation,
     TelemetryMutation,
     RecordsMutation,
+    WebhookMutation,
 );
 
 #[derive(MergedSubscription, Default)]

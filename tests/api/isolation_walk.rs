@@ -43,6 +43,7 @@ struct Seeded {
     source_field: String,
     unified: String,
     candidate: String,
+    webhook: String,
     markers: Vec<String>,
 }
 
@@ -160,6 +161,17 @@ async fn seed(app: &TestApp) -> Seeded {
         Some(&a.token),
     )
     .await;
+    let webhook = app
+        .ok(
+            "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }",
+            json!({ "i": { "url": format!("http://127.0.0.1:9/{MARK}"), "eventTypes": ["SYNC_RUN_FAILED"],
+                           "description": MARK } }),
+            Some(&a.token),
+        )
+        .await["createWebhookEndpoint"]["endpoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let markers = vec![
         MARK.to_owned(),
         a.tenant_id.clone(),
@@ -174,6 +186,7 @@ async fn seed(app: &TestApp) -> Seeded {
         source_field.clone(),
         unified.clone(),
         candidate.clone(),
+        webhook.clone(),
     ];
     Seeded {
         tenant: a,
@@ -186,6 +199,7 @@ async fn seed(app: &TestApp) -> Seeded {
         source_field,
         unified,
         candidate,
+        webhook,
         markers,
     }
 }
@@ -254,6 +268,14 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("setDriftPolicy", "mutation($c: ID!) { setDriftPolicy(connectorId: $c, policy: IGNORE) { driftPolicy } }".into(), json!({ "c": c })),
         ("checkSchema", "mutation($c: ID!) { checkSchema(connectorId: $c) { changes } }".into(), json!({ "c": c })),
         ("acknowledgeDrift", "mutation($c: ID!) { acknowledgeDrift(connectorId: $c) { heldSince } }".into(), json!({ "c": c })),
+        ("webhookEndpoints", "{ webhookEndpoints { id url description } }".into(), json!({})),
+        ("webhookEndpoint", "query($id: ID!) { webhookEndpoint(id: $id) { id url } }".into(), json!({ "id": a.webhook })),
+        ("webhookDeliveries", "query($id: ID!) { webhookDeliveries(endpointId: $id) { totalCount edges { node { payload } } } }".into(), json!({ "id": a.webhook })),
+        ("createWebhookEndpoint", "mutation { createWebhookEndpoint(input: { url: \"http://127.0.0.1:9/b\", eventTypes: [SYNC_RUN_FAILED] }) { endpoint { id } } }".into(), json!({})),
+        ("updateWebhookEndpoint", "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }".into(), json!({ "id": a.webhook })),
+        ("rotateWebhookSecret", "mutation($id: ID!) { rotateWebhookSecret(id: $id) }".into(), json!({ "id": a.webhook })),
+        ("sendTestWebhook", "mutation($id: ID!) { sendTestWebhook(id: $id) { id payload } }".into(), json!({ "id": a.webhook })),
+        ("deleteWebhookEndpoint", "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }".into(), json!({ "id": a.webhook })),
         ("cancelSyncRun", "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }".into(), json!({ "id": a.run })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),
@@ -378,6 +400,18 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
         "B could not change or remove A's schedule"
     );
     assert_eq!(after["schemaObserver"]["driftPolicy"], "PROPAGATE");
+    let hooks = app
+        .ok(
+            "{ webhookEndpoints { id enabled } }",
+            json!({}),
+            Some(&a.tenant.token),
+        )
+        .await;
+    assert_eq!(
+        hooks["webhookEndpoints"],
+        json!([{ "id": a.webhook, "enabled": true }]),
+        "B could not change or remove A's webhook endpoint"
+    );
     assert_eq!(after["mapping"]["version"], 1);
     assert_eq!(after["mapping"]["status"], "PENDING");
     assert_eq!(after["users"]["edges"][0]["node"]["role"], "ADMIN");

@@ -39,4 +39,5 @@ mod transforms;
 mod ui;
 mod uploads;
 mod vector_backends;
+mod webhooks;
 mod workers;

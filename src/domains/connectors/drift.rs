@@ -21,6 +21,14 @@ text_enum! {
 }
 
 impl Drift {
+    /// The field's name now (for removals, the name it had).
+    pub fn field_name(&self) -> &str {
+        match self {
+            Self::Added(f) | Self::Removed(f) => &f.name,
+            Self::Renamed { to, .. } | Self::TypeChanged { to, .. } => &to.name,
+        }
+    }
+
     pub fn kind(&self) -> DriftKind {
         match self {
             Self::Added(_) => DriftKind::FieldAdded,

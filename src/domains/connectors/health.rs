@@ -14,6 +14,7 @@ use super::service::{find_with_config, ConnectorService};
 use super::source::visible;
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
+use crate::domains::webhooks::{self, model::EventType};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
 
@@ -153,7 +154,7 @@ pub async fn record(
                      SET consecutive_failures = connector_health.consecutive_failures + 1,
                          last_error = EXCLUDED.last_error, last_error_at = now(), checked_at = now()
                  RETURNING consecutive_failures",
-                vec![t.into(), connector.into(), error.into()],
+                vec![t.into(), connector.into(), error.clone().into()],
             )
             .await?
             {
@@ -162,6 +163,12 @@ pub async fn record(
             };
             if failures as u32 >= failing_after {
                 move_status(tx, connector, "ACTIVE", "ERROR").await?;
+            }
+            // Said once, when the connector turns FAILING.
+            if failures as u32 == failing_after {
+                let data = serde_json::json!({ "connectorId": connector,
+                    "consecutiveFailures": failures, "lastError": error });
+                webhooks::emit(tx, EventType::ConnectorUnhealthy, data).await?;
             }
         }
     }

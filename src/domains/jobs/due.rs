@@ -14,13 +14,16 @@ pub enum Due {
     SyncSlot,
     /// A schema observer's check (`schema_observers.next_check_at`).
     SchemaCheck,
+    /// A webhook delivery's next attempt (`webhook_deliveries.next_attempt_at`).
+    WebhookDelivery,
 }
 
 /// A due row leased to this process; its tenant read from the row.
 #[derive(Debug, Clone)]
 pub struct DueRow {
     pub tenant: RowTenant,
-    pub connector_id: Uuid,
+    /// The connector whose slot or check is due, or the delivery.
+    pub subject: Uuid,
     /// When it came due (the value the caller takes it by).
     pub at: DateTime<Utc>,
 }
@@ -36,15 +39,18 @@ pub async fn lease(
     #[derive(FromQueryResult)]
     struct Row {
         tenant_id: Uuid,
-        connector_id: Uuid,
+        subject: Uuid,
         at: DateTime<Utc>,
     }
     let sql = match due {
         Due::SyncSlot => {
-            "SELECT tenant_id, connector_id, next_run_at AS at FROM lease_due_schedules(make_interval(secs => $1), $2)"
+            "SELECT tenant_id, connector_id AS subject, next_run_at AS at FROM lease_due_schedules(make_interval(secs => $1), $2)"
         }
         Due::SchemaCheck => {
-            "SELECT tenant_id, connector_id, next_check_at AS at FROM lease_due_schema_checks(make_interval(secs => $1), $2)"
+            "SELECT tenant_id, connector_id AS subject, next_check_at AS at FROM lease_due_schema_checks(make_interval(secs => $1), $2)"
+        }
+        Due::WebhookDelivery => {
+            "SELECT tenant_id, id AS subject, next_attempt_at AS at FROM lease_due_deliveries(make_interval(secs => $1), $2)"
         }
     };
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
@@ -58,7 +64,7 @@ pub async fn lease(
         .into_iter()
         .map(|r| DueRow {
             tenant: RowTenant::of(r.tenant_id),
-            connector_id: r.connector_id,
+            subject: r.subject,
             at: r.at,
         })
         .collect())

@@ -1,5 +1,6 @@
 //! A worker's tick: start the schedules' due slots (each once, whichever process takes it
-//! first), the schema observer's due checks, and the sync runs no live process holds. Every process that works runs it
+//! first), the schema observer's due checks, webhook deliveries' due attempts, and the sync
+//! runs no live process holds. Every process that works runs it
 //! (`serve` unless `workers.embedded` is off, and `autonomos worker`).
 use std::time::Duration;
 
@@ -29,6 +30,8 @@ pub struct Tick {
     pub adopted: usize,
     /// Schema checks started.
     pub checks: usize,
+    /// Webhook delivery attempts started.
+    pub deliveries: usize,
 }
 
 /// One pass over due slots and runs nobody holds.
@@ -41,16 +44,26 @@ pub async fn tick(pipeline: &Pipeline) -> AppResult<Tick> {
             Ok(Some(true)) => done.started += 1,
             Ok(Some(false)) => done.skipped += 1,
             Ok(None) => {}
-            Err(e) => tracing::warn!(connector = %slot.connector_id, error = %e.message(),
+            Err(e) => tracing::warn!(connector = %slot.subject, error = %e.message(),
                                      "starting a scheduled sync failed; the slot is retried"),
         }
     }
     for check in due::lease(&pipeline.db, Due::SchemaCheck, LEASE_SECS, batch).await? {
         match start_check(pipeline, &check).await {
             Ok(started) => done.checks += usize::from(started),
-            Err(e) => tracing::warn!(connector = %check.connector_id, error = %e.message(),
+            Err(e) => tracing::warn!(connector = %check.subject, error = %e.message(),
                                      "starting a schema check failed; it is retried"),
         }
+    }
+    for delivery in due::lease(&pipeline.db, Due::WebhookDelivery, LEASE_SECS, batch).await? {
+        let (webhooks, id) = (pipeline.webhooks.clone(), delivery.subject);
+        let scope = scope_for_background(delivery.tenant);
+        done.deliveries += 1;
+        tokio::spawn(async move {
+            if let Err(e) = webhooks.deliver(&scope, id).await {
+                tracing::warn!(delivery = %id, error = %e.message(), "webhook delivery failed to record");
+            }
+        });
     }
     done.adopted = service::resume_stale(pipeline, false).await?;
     Ok(done)
@@ -61,11 +74,11 @@ async fn start_check(pipeline: &Pipeline, due: &DueRow) -> AppResult<bool> {
     let scope = scope_for_background(due.tenant);
     let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
     let every = pipeline.settings.sync.schema_check_secs;
-    if !observer::take(&tx, due.connector_id, due.at, every).await? {
+    if !observer::take(&tx, due.subject, due.at, every).await? {
         return Ok(false);
     }
     tx.commit().await?;
-    let (pipeline, connector) = (pipeline.clone(), due.connector_id);
+    let (pipeline, connector) = (pipeline.clone(), due.subject);
     tokio::spawn(async move {
         if let Err(e) = observer::check(&pipeline, &scope, connector).await {
             tracing::info!(%connector, error = %e.message(), "schema check failed");
@@ -81,13 +94,13 @@ async fn start_slot(pipeline: &Pipeline, due: &DueRow) -> AppResult<Option<bool>
     let scope = scope_for_background(due.tenant);
     let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
     let min = pipeline.settings.sync.min_schedule_interval_secs;
-    if schedule_store::take_slot(&tx, due.connector_id, due.at, min)
+    if schedule_store::take_slot(&tx, due.subject, due.at, min)
         .await?
         .is_none()
     {
         return Ok(None);
     }
-    let Some(connector) = connectors::find(&tx, due.connector_id).await? else {
+    let Some(connector) = connectors::find(&tx, due.subject).await? else {
         return Ok(None);
     };
     if let Some(held) = observer::get(&tx, connector.id)

@@ -14,6 +14,7 @@ use crate::domains::connectors::source::EntitySchema;
 use crate::domains::mappings::proposals::{self, FieldInput, ProposalStatus, ProposeInput};
 use crate::domains::mappings::sources::{self as mapping_sources, SourceChange};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
+use crate::domains::webhooks::{self, model::EventType};
 use crate::error::{is_unique_violation, AppResult};
 use crate::tenancy::ScopedTx;
 
@@ -172,6 +173,19 @@ pub async fn apply(
         })
         .collect();
     let changed = mapping_sources::follow(&tx, system, &schema.entity, &changes).await?;
+    if !drifts.is_empty() {
+        let listed: Vec<_> = drifts
+            .iter()
+            .map(|d| json!({ "kind": d.kind().as_str(), "field": d.field_name(), "breaking": breaking(d) }))
+            .collect();
+        let data = json!({ "connectorId": connector.id, "connectorName": connector.name,
+            "entity": schema.entity, "schemaVersion": version, "policy": policy.as_str(),
+            "changes": listed });
+        webhooks::emit(&tx, EventType::DriftDetected, data.clone()).await?;
+        if step.breaking > 0 {
+            webhooks::emit(&tx, EventType::DriftBreaking, data).await?;
+        }
+    }
     tx.commit().await?;
     if !drifts.is_empty() {
         pipeline.telemetry.layer(Layer::Aam).publish(

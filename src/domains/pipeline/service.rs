@@ -22,6 +22,7 @@ use crate::domains::connectors::service::ConnectorService;
 use crate::domains::jobs::{JobStatus, Jobs};
 use crate::domains::mappings::proposals::ProposalEngine;
 use crate::domains::telemetry::publisher::Telemetry;
+use crate::domains::webhooks::service::WebhookService;
 use crate::error::{is_unique_violation, AppError, AppResult};
 use crate::infra::metrics::Metrics;
 use crate::pagination::{Page, PageRequest};
@@ -40,6 +41,8 @@ pub struct Pipeline {
     pub proposals: Arc<ProposalEngine>,
     pub telemetry: Telemetry,
     pub metrics: Arc<Metrics>,
+    /// Sends the deliveries the worker's tick finds due.
+    pub webhooks: Arc<WebhookService>,
 }
 
 #[derive(Debug, Clone)]

@@ -24,6 +24,7 @@ use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
+use crate::domains::webhooks::{self, model::EventType};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
 
@@ -163,6 +164,7 @@ async fn finish(
             let after = pipeline.settings.sync.failing_after;
             health::record(&tx, connector, outcome, after).await?;
         }
+        announce(pipeline, &tx, job, connector, status, run).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -497,4 +499,36 @@ impl Run {
                 .trace(Some(self.trace_id.clone())),
         );
     }
+}
+
+/// Webhooks of a finished run, in its finishing transaction: its outcome, and the review queue
+/// when the run added to it past the threshold.
+async fn announce(
+    pipeline: &Pipeline,
+    tx: &ScopedTx<'_>,
+    job: Uuid,
+    connector: Uuid,
+    status: JobStatus,
+    run: &Run,
+) -> AppResult<()> {
+    let event = match status {
+        JobStatus::Succeeded => EventType::SyncRunSucceeded,
+        JobStatus::Failed | JobStatus::Partial => EventType::SyncRunFailed,
+        _ => return Ok(()),
+    };
+    let errors: Vec<&RunError> = run.errors.iter().take(5).collect();
+    let data = json!({ "syncRunId": job, "connectorId": connector, "status": status.as_str(),
+                       "counts": run.counts, "errors": errors });
+    webhooks::emit(tx, event, data).await?;
+    let added = run.counts.needs_review + run.counts.match_candidates;
+    let threshold = pipeline.settings.webhooks.review_queue_threshold;
+    if added > 0 {
+        let waiting = webhooks::service::waiting_for_review(tx).await?;
+        if waiting > threshold {
+            let data = json!({ "waiting": waiting, "threshold": threshold, "addedBy": job,
+                               "connectorId": connector });
+            webhooks::emit(tx, EventType::ReviewQueueAboveThreshold, data).await?;
+        }
+    }
+    Ok(())
 }

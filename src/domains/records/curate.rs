@@ -18,6 +18,7 @@ use super::survivorship::{RuleSpec, Rules};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::telemetry::publisher::Telemetry;
+use crate::domains::webhooks::{self, model::EventType};
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
 
@@ -131,6 +132,9 @@ impl Curate<'_> {
                 .new_value(json!({ "entity": entity, "merged": others })),
         )
         .await?;
+        let data = json!({ "entity": entity, "recordId": target, "merged": others,
+                           "by": self.scope.actor().label() });
+        webhooks::emit(&tx, EventType::RecordsMerged, data).await?;
         self.finish(tx, entity, target, &changes).await
     }
 
