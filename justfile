@@ -87,6 +87,12 @@ bench-records rows="1000000": services
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
     AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite records --rows {{rows}} --out bench/results
 
+# 1,000 connectors on 1-minute schedules, two worker processes: lateness, duplicates, missed slots
+bench-schedules seconds="600": services
+    cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos migrate
+    AUTONOMOS_ENV=test {{CARGO_TARGET_DIR}}/release/autonomos-bench --suite schedules --seconds {{seconds}} --out bench/results
+
 # 1,000 live subscribers (100 tenants x 10) at 1,000 events/s: latency vs raw Redis, memory per subscriber
 bench-telemetry seconds="20": services
     cargo build --release -p autonomos --bin autonomos -p autonomos-bench --bin autonomos-bench

@@ -18,6 +18,7 @@ mod pipeline;
 mod proposals;
 mod records;
 mod records_data;
+mod schedules;
 mod server;
 mod telemetry;
 
@@ -173,9 +174,10 @@ async fn main() -> anyhow::Result<()> {
         Some("telemetry") => telemetry::run(out_dir()).await,
         Some("load") => load::run(out_dir()).await,
         Some("records") => records::run(out_dir()).await,
+        Some("schedules") => schedules::run(out_dir()).await,
         Some(other) => {
             anyhow::bail!(
-                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry | load | records)"
+                "unknown suite {other} (api | proposals | pipeline | lineage | telemetry | load | records | schedules)"
             )
         }
     }

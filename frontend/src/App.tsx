@@ -12,10 +12,13 @@ import { Records } from './pages/Records';
 import { RecordView } from './pages/RecordView';
 import { Matches } from './pages/Matches';
 import { Transforms } from './pages/Transforms';
+import { Automation } from './pages/Automation';
+import { Webhooks } from './pages/Webhooks';
 import { Boundary } from './ui';
 
 const PAGES = [
   ['connectors', 'Connectors', Connectors],
+  ['automation', 'Schedules & drift', Automation],
   ['reviews', 'Review queue', Reviews],
   ['records', 'Records', Records],
   ['matches', 'Match review', Matches],
@@ -25,6 +28,7 @@ const PAGES = [
   ['graph', 'Graph', Graph],
   ['flow', 'Flow monitor', Flow],
   ['metrics', 'Metrics', Metrics],
+  ['webhooks', 'Webhooks', Webhooks],
 ] as const;
 
 function route(): string {

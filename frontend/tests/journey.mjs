@@ -213,7 +213,37 @@ try {
   await form.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('cell', { name: 'crm-renamed' }).waitFor();
 
+  step('schedule a sync, set a drift policy, check the schema, read the drift timeline');
+  await page.goto(`${base}/#/automation`);
+  await page.getByTestId('schedule-state').getByText(/Not scheduled/).waitFor();
+  await page.getByLabel('Interval (seconds)').fill('3600');
+  await page.getByRole('button', { name: 'Save schedule' }).click();
+  await page.getByTestId('schedule-state').getByText(/every 3600 seconds · next run/).waitFor();
+  await page.getByLabel("When the source's schema changes").selectOption('PAUSE');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('observer-state').getByText(/Policy PAUSE/).waitFor();
+  await page.getByRole('button', { name: 'Check schema now' }).click();
+  await page.getByRole('status').getByText(/Checked 1 entities: 0 changes/).waitFor();
+  await page.getByRole('heading', { name: /Drift timeline/ }).waitFor();
+  await shot('14-schedules-drift');
+  await audit('14-schedules-drift');
+  await fitsPhone('14-schedules-drift');
+
+  step('webhooks: add an endpoint, its secret shown once, a test delivery in the log');
+  await page.goto(`${base}/#/webhooks`);
+  await page.getByText('No endpoints yet.').waitFor();
+  await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/hooks');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await page.getByTestId('webhook-secret').getByText(/whsec_/).waitFor();
+  await page.getByRole('button', { name: 'Send test' }).click();
+  await page.getByRole('status').getByText(/Test FAILED/).waitFor();
+  await page.getByRole('table', { name: 'Delivery log' }).getByText('FAILED').waitFor();
+  await shot('15-webhooks');
+  await audit('15-webhooks');
+  await fitsPhone('15-webhooks');
+
   step('sign out and back in');
+  await page.goto(`${base}/#/connectors`);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a long browser passphrase');
