@@ -60,7 +60,7 @@ impl Slow {
     }
 }
 
-async fn run_of(app: &TestApp, token: &str, id: &str) -> Value {
+pub async fn run_of(app: &TestApp, token: &str, id: &str) -> Value {
     app.ok(
         &format!("query($id: ID!) {{ syncRun(id: $id) {{ {SYNC_RUN} }} }}"),
         json!({ "id": id }),

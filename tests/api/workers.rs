@@ -422,3 +422,89 @@ async fn a_killed_workers_run_is_resumed_by_another_worker_with_every_record_onc
         "{done:#}"
     );
 }
+
+#[tokio::test]
+async fn a_process_whose_run_was_taken_over_stores_nothing_more_and_the_run_finishes_once() {
+    let api = crate::sync_control::slow_api().await;
+    let app = app_with(0, |s| s.sync.batch_size = 2).await;
+    let t = app.sign_up().await;
+    let connector = app
+        .create_connector(
+            &t.token,
+            "stripe",
+            "REST",
+            crate::rest_sources::shipped("stripe", &api.url),
+        )
+        .await;
+    let run = app
+        .ok(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(&t.token),
+        )
+        .await["syncConnector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::sync_control::wait_for(&app, &t.token, &run, |r| {
+        r["counts"]["eventsWritten"].as_u64().unwrap_or(0) >= 6
+    })
+    .await;
+    // Another process takes the job over (as if this one had stopped beating).
+    let owner = Database::connect(app.settings.database.migration_url.expose_secret())
+        .await
+        .unwrap();
+    let job = run.parse::<uuid::Uuid>().unwrap();
+    owner
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET claimed_by = 'another-process' WHERE id = $1",
+            [job.into()],
+        ))
+        .await
+        .unwrap();
+    // At most the batch in flight lands; after that this process stores nothing.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let fenced = events_of(&app, &t.token, &connector).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        events_of(&app, &t.token, &connector).await,
+        fenced,
+        "a taken-over run kept writing"
+    );
+    let after = crate::sync_control::run_of(&app, &t.token, &run).await;
+    assert_eq!(
+        after["status"], "RUNNING",
+        "it did not finish the successor's run: {after:#}"
+    );
+
+    // The successor goes away too; the run is adopted and finishes with every record once.
+    owner
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now() - interval '10 minutes' WHERE id = $1",
+            [job.into()],
+        ))
+        .await
+        .unwrap();
+    autonomos::domains::pipeline::service::resume_stale(&app.services.pipeline, true)
+        .await
+        .unwrap();
+    let done = crate::sync_control::run_of(&app, &t.token, &run).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done:#}");
+    assert_eq!(
+        events_of(&app, &t.token, &connector).await,
+        crate::sync_control::CUSTOMERS as u64
+    );
+}
+
+async fn events_of(app: &TestApp, token: &str, connector: &str) -> u64 {
+    app.ok(
+        "query($c: ID!) { canonicalEvents(filter: { connectorId: $c }) { totalCount } }",
+        json!({ "c": connector }),
+        Some(token),
+    )
+    .await["canonicalEvents"]["totalCount"]
+        .as_u64()
+        .unwrap()
+}

@@ -178,7 +178,7 @@ impl Jobs {
 
     async fn touch(&self, scope: &TenantScope, job: Uuid) -> AppResult<()> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        store::touch(&tx, job).await?;
+        store::touch(&tx, job, &self.owner).await?;
         tx.commit().await?;
         Ok(())
     }

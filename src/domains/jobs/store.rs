@@ -42,13 +42,14 @@ pub async fn claim_job(
     }
 }
 
-/// Keeps a waiting or running job from looking abandoned.
-pub async fn touch(tx: &ScopedTx<'_>, id: Uuid) -> Result<(), DbErr> {
+/// Keeps a waiting or running job from looking abandoned, unless another process holds it now.
+pub async fn touch(tx: &ScopedTx<'_>, id: Uuid, owner: &str) -> Result<(), DbErr> {
     tx.conn()
         .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE jobs SET heartbeat_at = now() WHERE tenant_id = $1 AND id = $2",
-            [tx.tenant_id().into(), id.into()],
+            "UPDATE jobs SET heartbeat_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND (claimed_by IS NULL OR claimed_by = $3)",
+            [tx.tenant_id().into(), id.into(), owner.into()],
         ))
         .await?;
     Ok(())

@@ -305,31 +305,32 @@ pub async fn job_page(
     newest_first(tx, base, jobs::Column::Id, page).await
 }
 
-/// Stores a run's checkpoint. Returns whether someone asked the run to stop (`request_cancel`).
+/// Stores a run's checkpoint, if `owner` still holds the job (a process thought dead and taken
+/// over must not store batches beside its successor). Some(whether someone asked the run to
+/// stop, `request_cancel`); None when another process holds the job now.
 pub async fn beat(
     tx: &ScopedTx<'_>,
     id: Uuid,
+    owner: Option<&str>,
     counts: &serde_json::Value,
     checkpoints: &serde_json::Value,
-) -> Result<bool, DbErr> {
+) -> Result<Option<bool>, DbErr> {
     let row = tx
         .conn()
         .query_one(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "UPDATE jobs SET heartbeat_at = now(), counts = $3,
                     payload = jsonb_set(payload, '{checkpoints}', $4)
-             WHERE tenant_id = $1 AND id = $2
+             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $5
              RETURNING payload ? 'cancelRequested' AS cancel",
             [
                 tx.tenant_id().into(),
                 id.into(),
                 counts.clone().into(),
                 checkpoints.clone().into(),
+                owner.map(str::to_owned).into(),
             ],
         ))
         .await?;
-    Ok(match row {
-        Some(r) => r.try_get("", "cancel")?,
-        None => false,
-    })
+    row.map(|r| r.try_get("", "cancel")).transpose()
 }

@@ -89,6 +89,11 @@ impl JobKind for SyncJob {
         } else {
             run.go(pipeline, scope, claimed).await
         };
+        if run.taken_over {
+            // Another process took the run over (this one was thought dead): it is that one's.
+            tracing::warn!(%job, "sync run taken over by another process; this one stops");
+            return Outcome::Interrupted;
+        }
         if let Err(e) = &outcome {
             if e.is_unavailable() {
                 // The job stays RUNNING with its last checkpoint; its heartbeat has stopped, so
@@ -180,6 +185,10 @@ struct Run {
     cancelled: bool,
     /// What drift does (read when the run starts).
     policy: DriftPolicy,
+    /// The process holding the job (`jobs.claimed_by`), which alone may store its batches.
+    owner: Option<String>,
+    /// Another process took the job over: nothing more is stored by this one.
+    taken_over: bool,
 }
 
 /// What a sync job carries between attempts (its `payload`): the trace of the request that
@@ -228,6 +237,8 @@ impl Run {
             connector: job.connector_id,
             cancelled: payload.cancel_requested.is_some(),
             policy: DriftPolicy::Propagate,
+            owner: job.claimed_by.clone(),
+            taken_over: false,
         }
     }
 
@@ -431,13 +442,22 @@ impl Run {
             self.counts.events_unchanged += events.len() as u64 - written;
             self.checkpoints
                 .insert(schema.entity.clone(), json!(batch.last_position));
-            self.cancelled = store::beat(
+            let beat = store::beat(
                 &tx,
                 job,
+                self.owner.as_deref(),
                 &json!(self.counts),
                 &Value::Object(self.checkpoints.clone()),
             )
             .await?;
+            let Some(cancel) = beat else {
+                // Fenced: the batch is rolled back with the transaction, unstored.
+                self.taken_over = true;
+                return Err(AppError::Conflict(
+                    "the sync run was taken over by another process".into(),
+                ));
+            };
+            self.cancelled = cancel;
             tx.commit().await?;
             if let Some(stage) = stage {
                 stage.nudge();
