@@ -371,24 +371,7 @@ async fn a_killed_workers_run_is_resumed_by_another_worker_with_every_record_onc
     .await;
     let first = WorkerProcess::start(&app, &resume).await;
     let t = app.sign_up().await;
-    let connector = app
-        .create_connector(
-            &t.token,
-            "stripe",
-            "REST",
-            crate::rest_sources::shipped("stripe", &api.url),
-        )
-        .await;
-    let run = app
-        .ok(
-            "mutation($id: ID!) { syncConnector(id: $id) { id status } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
-        .await["syncConnector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (connector, run) = slow_sync(&app, &t, &api).await;
     crate::sync_control::wait_for(&app, &t.token, &run, |r| {
         r["counts"]["eventsWritten"].as_u64().unwrap_or(0) >= 10
     })
@@ -403,16 +386,9 @@ async fn a_killed_workers_run_is_resumed_by_another_worker_with_every_record_onc
     assert_eq!(done["status"], "SUCCEEDED", "{done:#}");
     assert_eq!(done["attempts"], 2, "{done:#}");
     assert!(killed_at.elapsed() < Duration::from_secs(60));
-    let events = app
-        .ok(
-            "query($c: ID!) { canonicalEvents(filter: { connectorId: $c }) { totalCount } }",
-            json!({ "c": connector }),
-            Some(&t.token),
-        )
-        .await;
     assert_eq!(
-        events["canonicalEvents"]["totalCount"],
-        crate::sync_control::CUSTOMERS,
+        events_of(&app, &t.token, &connector).await,
+        crate::sync_control::CUSTOMERS as u64,
         "every record once"
     );
     assert_eq!(
@@ -428,24 +404,7 @@ async fn a_process_whose_run_was_taken_over_stores_nothing_more_and_the_run_fini
     let api = crate::sync_control::slow_api().await;
     let app = app_with(0, |s| s.sync.batch_size = 2).await;
     let t = app.sign_up().await;
-    let connector = app
-        .create_connector(
-            &t.token,
-            "stripe",
-            "REST",
-            crate::rest_sources::shipped("stripe", &api.url),
-        )
-        .await;
-    let run = app
-        .ok(
-            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
-            json!({ "id": connector }),
-            Some(&t.token),
-        )
-        .await["syncConnector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (connector, run) = slow_sync(&app, &t, &api).await;
     crate::sync_control::wait_for(&app, &t.token, &run, |r| {
         r["counts"]["eventsWritten"].as_u64().unwrap_or(0) >= 6
     })
@@ -507,4 +466,31 @@ async fn events_of(app: &TestApp, token: &str, connector: &str) -> u64 {
     .await["canonicalEvents"]["totalCount"]
         .as_u64()
         .unwrap()
+}
+
+/// A connector to the slow Stripe-like API of `sync_control` and a sync run of it, started.
+async fn slow_sync(
+    app: &TestApp,
+    t: &TestTenant,
+    api: &crate::fake_api::FakeApi,
+) -> (String, String) {
+    let connector = app
+        .create_connector(
+            &t.token,
+            "stripe",
+            "REST",
+            crate::rest_sources::shipped("stripe", &api.url),
+        )
+        .await;
+    let run = app
+        .ok(
+            "mutation($id: ID!) { syncConnector(id: $id) { id } }",
+            json!({ "id": connector }),
+            Some(&t.token),
+        )
+        .await["syncConnector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (connector, run)
 }

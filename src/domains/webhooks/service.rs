@@ -18,6 +18,10 @@ use crate::infra::outbound::{check_url_shape, url_host, OutboundPolicy};
 use crate::pagination::{Page, PageRequest};
 use crate::tenancy::ScopedTx;
 
+const NO_ENDPOINT: AppError = AppError::NotFound {
+    what: "webhook endpoint",
+};
+
 /// Writes `event` as a delivery to each enabled endpoint subscribed to it, in the caller's
 /// transaction: sent after it commits, never for work rolled back.
 pub async fn emit(tx: &ScopedTx<'_>, event: EventType, data: Value) -> Result<(), sea_orm::DbErr> {
@@ -155,9 +159,7 @@ impl WebhookService {
             self.vet_url(url)?;
         }
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        let before = store::endpoint(&tx, id).await?.ok_or(AppError::NotFound {
-            what: "webhook endpoint",
-        })?;
+        let before = store::endpoint(&tx, id).await?.ok_or(NO_ENDPOINT)?;
         let after = store::update_endpoint(
             &tx,
             id,
@@ -167,9 +169,7 @@ impl WebhookService {
             input.enabled,
         )
         .await?
-        .ok_or(AppError::NotFound {
-            what: "webhook endpoint",
-        })?;
+        .ok_or(NO_ENDPOINT)?;
         if input.enabled == Some(false) {
             store::fail_pending(&tx, id, "the endpoint was disabled").await?;
         }
@@ -193,9 +193,7 @@ impl WebhookService {
             .map_err(AppError::internal)?;
         let tx = ScopedTx::begin(&self.db, scope).await?;
         if !store::set_secret(&tx, id, &sealed).await? {
-            return Err(AppError::NotFound {
-                what: "webhook endpoint",
-            });
+            return Err(NO_ENDPOINT);
         }
         audit::record(
             &tx,
@@ -227,9 +225,7 @@ impl WebhookService {
 
     pub async fn get(&self, scope: &TenantScope, id: Uuid) -> AppResult<Endpoint> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        store::endpoint(&tx, id).await?.ok_or(AppError::NotFound {
-            what: "webhook endpoint",
-        })
+        store::endpoint(&tx, id).await?.ok_or(NO_ENDPOINT)
     }
 
     pub async fn deliveries(
@@ -239,11 +235,7 @@ impl WebhookService {
         page: PageRequest,
     ) -> AppResult<Page<Delivery>> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        store::endpoint(&tx, endpoint)
-            .await?
-            .ok_or(AppError::NotFound {
-                what: "webhook endpoint",
-            })?;
+        store::endpoint(&tx, endpoint).await?.ok_or(NO_ENDPOINT)?;
         let (rows, total) = store::delivery_page(&tx, endpoint, &page).await?;
         Ok(page.finish(rows, total))
     }
@@ -252,11 +244,7 @@ impl WebhookService {
     /// checks it before enabling it again) and returns the delivery after that one attempt.
     pub async fn send_test(&self, scope: &TenantScope, endpoint: Uuid) -> AppResult<Delivery> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
-        store::endpoint(&tx, endpoint)
-            .await?
-            .ok_or(AppError::NotFound {
-                what: "webhook endpoint",
-            })?;
+        store::endpoint(&tx, endpoint).await?.ok_or(NO_ENDPOINT)?;
         let data = json!({ "endpointId": endpoint, "message": "a test from AutonomOS" });
         let made = store::enqueue(
             &tx,
@@ -266,9 +254,7 @@ impl WebhookService {
         )
         .await?;
         tx.commit().await?;
-        let id = made.first().copied().ok_or(AppError::NotFound {
-            what: "webhook endpoint",
-        })?;
+        let id = made.first().copied().ok_or(NO_ENDPOINT)?;
         self.deliver(scope, id).await?;
         let tx = ScopedTx::begin(&self.db, scope).await?;
         store::delivery(&tx, id).await?.ok_or(AppError::NotFound {
