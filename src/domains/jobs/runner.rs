@@ -20,6 +20,7 @@ use crate::tenancy::ScopedTx;
 
 const LEASE_MS: u64 = 30_000;
 const BEAT: Duration = Duration::from_secs(5);
+const WAITING_BEAT: Duration = Duration::from_millis(750);
 
 /// How a job's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,9 @@ impl Jobs {
 
     /// The job stays QUEUED, its heartbeat fresh, until one of the tenant's slots is free.
     async fn wait_for_slot(&self, scope: &TenantScope, job: Uuid) {
+        // Fresh enough that no worker adopts it (`workers.adopt_queued_after_secs`), without a
+        // write every poll: many runs may wait at once.
+        let mut touched = std::time::Instant::now();
         loop {
             let acquired = slots::acquire(
                 &self.redis,
@@ -162,8 +166,11 @@ impl Jobs {
             match acquired {
                 Ok(true) => return,
                 Ok(false) => {
-                    if let Err(e) = self.touch(scope, job).await {
-                        tracing::warn!(%job, error = %e.message(), "job: heartbeat while queued failed");
+                    if touched.elapsed() >= WAITING_BEAT {
+                        touched = std::time::Instant::now();
+                        if let Err(e) = self.touch(scope, job).await {
+                            tracing::warn!(%job, error = %e.message(), "job: heartbeat while queued failed");
+                        }
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }

@@ -4,6 +4,8 @@
 //! (`serve` unless `workers.embedded` is off, and `autonomos worker`).
 use std::time::Duration;
 
+use futures_util::{stream, StreamExt};
+
 use uuid::Uuid;
 
 use super::observer;
@@ -18,6 +20,8 @@ use crate::tenancy::ScopedTx;
 
 /// How long a process may look at a due slot before another may take it over.
 const LEASE_SECS: u64 = 30;
+/// Due slots one process takes at the same time.
+const SLOTS_AT_ONCE: usize = 16;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +43,17 @@ pub async fn tick(pipeline: &Pipeline) -> AppResult<Tick> {
     let mut done = Tick::default();
     let batch = pipeline.settings.workers.batch;
     let due = due::lease(&pipeline.db, Due::SyncSlot, LEASE_SECS, batch).await?;
-    for slot in due {
-        match start_slot(pipeline, &slot).await {
+    // Slots come due in bursts (a thousand schedules on the same minute): several are taken at
+    // once, each in its own short transaction.
+    let mut started = stream::iter(due)
+        .map(|slot| async move { (start_slot(pipeline, &slot).await, slot.subject) })
+        .buffer_unordered(SLOTS_AT_ONCE);
+    while let Some((outcome, connector)) = started.next().await {
+        match outcome {
             Ok(Some(true)) => done.started += 1,
             Ok(Some(false)) => done.skipped += 1,
             Ok(None) => {}
-            Err(e) => tracing::warn!(connector = %slot.subject, error = %e.message(),
+            Err(e) => tracing::warn!(%connector, error = %e.message(),
                                      "starting a scheduled sync failed; the slot is retried"),
         }
     }
