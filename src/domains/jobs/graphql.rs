@@ -3,11 +3,13 @@
 use async_graphql::{Enum, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use super::model::SlotOutcome;
 use super::schedule_store::ScheduleRow;
 use crate::graphql::context::to_id;
 
 /// What the schedule's last due slot did.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "SlotOutcome")]
 pub enum ScheduleOutcome {
     /// It started the run `lastRunId`.
     Started,
@@ -41,7 +43,7 @@ impl From<ScheduleRow> for GqlSyncSchedule {
     fn from(row: ScheduleRow) -> Self {
         let description = row
             .spec()
-            .cadence(1)
+            .stored_cadence()
             .map(|c| c.describe())
             .unwrap_or_default();
         Self {
@@ -53,11 +55,10 @@ impl From<ScheduleRow> for GqlSyncSchedule {
             next_run_at: row.next_run_at,
             last_slot_at: row.last_slot_at,
             last_run_id: row.last_run_id.map(to_id),
-            last_outcome: match row.last_outcome.as_deref() {
-                Some("STARTED") => Some(ScheduleOutcome::Started),
-                Some("SKIPPED") => Some(ScheduleOutcome::Skipped),
-                _ => None,
-            },
+            last_outcome: row
+                .last_outcome
+                .and_then(|o| o.parse::<SlotOutcome>().ok())
+                .map(Into::into),
             last_message: row.last_message,
             updated_at: row.updated_at,
         }

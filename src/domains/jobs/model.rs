@@ -13,6 +13,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a schedule's due slot did.
+    pub enum SlotOutcome {
+        /// It queued a run.
+        Started => "STARTED",
+        /// It queued nothing: the connector was paused, still running, or held by drift.
+        Skipped => "SKIPPED",
+    }
+}
+
 /// A tenant read by background work from one of the tenant's own rows (a job no process
 /// holds, a schedule's due slot). Only this domain can make one, so a pass minted for it
 /// (`auth::service::scope_for_background`) always names a real row's tenant, never input.

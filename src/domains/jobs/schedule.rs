@@ -34,6 +34,16 @@ impl ScheduleSpec {
     /// Checks the spec (naming the field at fault) and makes its cadence; no slot may come
     /// sooner than `min_interval_secs` after the one before.
     pub fn cadence(&self, min_interval_secs: u64) -> Result<Cadence, AppError> {
+        self.build(min_interval_secs, true)
+    }
+
+    /// The cadence of a schedule already stored (validated when it was set): it keeps its own
+    /// cadence even if the floor was raised since, and its upcoming cron slots are not walked.
+    pub fn stored_cadence(&self) -> Result<Cadence, AppError> {
+        self.build(1, false)
+    }
+
+    fn build(&self, min_interval_secs: u64, check_gaps: bool) -> Result<Cadence, AppError> {
         let zone: Tz = self.timezone.parse().map_err(|_| {
             invalid(
                 "timezone",
@@ -76,7 +86,9 @@ impl ScheduleSpec {
                     cron: Box::new(cron),
                     zone,
                 };
-                cadence.check_gaps(Utc::now(), min)?;
+                if check_gaps {
+                    cadence.check_gaps(Utc::now(), min)?;
+                }
                 Ok(cadence)
             }
         }

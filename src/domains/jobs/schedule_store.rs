@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
+use super::model::SlotOutcome;
 use super::schedule::{Cadence, ScheduleSpec};
 use crate::tenancy::ScopedTx;
 
@@ -99,7 +100,6 @@ pub async fn take_slot(
     tx: &ScopedTx<'_>,
     connector: Uuid,
     slot: DateTime<Utc>,
-    min_interval_secs: u64,
 ) -> Result<Option<ScheduleRow>, DbErr> {
     let sql = format!(
         "SELECT {COLUMNS} FROM sync_schedules
@@ -113,11 +113,9 @@ pub async fn take_slot(
     else {
         return Ok(None);
     };
-    // A schedule that no longer validates (a floor raised since) keeps its own cadence.
     let next = row
         .spec()
-        .cadence(min_interval_secs)
-        .or_else(|_| row.spec().cadence(1))
+        .stored_cadence()
         .ok()
         .and_then(|c| c.next_after(Utc::now(), Some(slot)));
     tx.conn()
@@ -141,7 +139,7 @@ pub async fn record_outcome(
     tx: &ScopedTx<'_>,
     connector: Uuid,
     run: Option<Uuid>,
-    outcome: &str,
+    outcome: SlotOutcome,
     message: Option<&str>,
 ) -> Result<(), DbErr> {
     tx.conn()
@@ -154,7 +152,7 @@ pub async fn record_outcome(
                 tx.tenant_id().into(),
                 connector.into(),
                 run.into(),
-                outcome.into(),
+                outcome.as_str().into(),
                 message.map(str::to_owned).into(),
             ],
         ))

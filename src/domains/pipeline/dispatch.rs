@@ -14,6 +14,7 @@ use super::sync::SyncPayload;
 use crate::domains::auth::service::scope_for_background;
 use crate::domains::connectors::service as connectors;
 use crate::domains::jobs::due::{self, Due, DueRow};
+use crate::domains::jobs::model::SlotOutcome;
 use crate::domains::jobs::schedule_store;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
@@ -102,8 +103,7 @@ async fn start_check(pipeline: &Pipeline, due: &DueRow) -> AppResult<bool> {
 async fn start_slot(pipeline: &Pipeline, due: &DueRow) -> AppResult<Option<bool>> {
     let scope = scope_for_background(due.tenant);
     let tx = ScopedTx::begin(&pipeline.db, &scope).await?;
-    let min = pipeline.settings.sync.min_schedule_interval_secs;
-    if schedule_store::take_slot(&tx, due.subject, due.at, min)
+    if schedule_store::take_slot(&tx, due.subject, due.at)
         .await?
         .is_none()
     {
@@ -112,36 +112,49 @@ async fn start_slot(pipeline: &Pipeline, due: &DueRow) -> AppResult<Option<bool>
     let Some(connector) = connectors::find(&tx, due.subject).await? else {
         return Ok(None);
     };
-    if let Some(held) = observer::get(&tx, connector.id)
+    let held = observer::get(&tx, connector.id)
         .await?
-        .and_then(|o| o.held_since.map(|since| (since, o.held_reason)))
-    {
-        let why = format!(
+        .and_then(|o| o.held_since.map(|since| (since, o.held_reason)));
+    let skipped = match held {
+        Some((since, reason)) => format!(
             "held since {} by drift (policy PAUSE): {}",
-            held.0.to_rfc3339(),
-            held.1.unwrap_or_default()
-        );
-        schedule_store::record_outcome(&tx, connector.id, None, "SKIPPED", Some(&why)).await?;
-        tx.commit().await?;
-        return Ok(Some(false));
-    }
-    let trace = Uuid::now_v7().simple().to_string();
-    let payload = SyncPayload::new(&trace, Some(due.at));
-    let job = match service::queue_in(&tx, &connector, &payload).await {
-        Ok(Some(job)) => job,
-        // A request queued one a moment ago: the next tick records the slot as skipped.
-        Ok(None) => return Ok(None),
-        Err(AppError::Conflict(why)) => {
-            schedule_store::record_outcome(&tx, connector.id, None, "SKIPPED", Some(&why)).await?;
-            tx.commit().await?;
-            return Ok(Some(false));
+            since.to_rfc3339(),
+            reason.unwrap_or_default()
+        ),
+        None => {
+            let trace = Uuid::now_v7().simple().to_string();
+            let payload = SyncPayload::new(&trace, Some(due.at));
+            match service::queue_in(&tx, &connector, &payload).await {
+                Ok(Some(job)) => {
+                    schedule_store::record_outcome(
+                        &tx,
+                        connector.id,
+                        Some(job.id),
+                        SlotOutcome::Started,
+                        None,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    service::launch(pipeline, &scope, &job, &connector.name, true);
+                    return Ok(Some(true));
+                }
+                // A request queued one a moment ago: the next tick records the slot as skipped.
+                Ok(None) => return Ok(None),
+                Err(AppError::Conflict(why)) => why,
+                Err(e) => return Err(e),
+            }
         }
-        Err(e) => return Err(e),
     };
-    schedule_store::record_outcome(&tx, connector.id, Some(job.id), "STARTED", None).await?;
+    schedule_store::record_outcome(
+        &tx,
+        connector.id,
+        None,
+        SlotOutcome::Skipped,
+        Some(&skipped),
+    )
+    .await?;
     tx.commit().await?;
-    service::launch(pipeline, &scope, &job, &connector.name, true);
-    Ok(Some(true))
+    Ok(Some(false))
 }
 
 /// Ticks every `workers.tick_millis` for the life of the process (never when 0).

@@ -104,8 +104,17 @@ pub async fn configure(
     row.ok_or(DbErr::RecordNotInserted)
 }
 
-/// Holds the connector's scheduled syncs (PAUSE), keeping the first reason while held.
-pub async fn hold(tx: &ScopedTx<'_>, connector: Uuid, reason: &str) -> Result<(), DbErr> {
+/// Holds the connector's scheduled syncs (PAUSE) after drift, saying what was found; the first
+/// reason is kept while held.
+pub async fn hold(
+    tx: &ScopedTx<'_>,
+    connector: Uuid,
+    drifts: u64,
+    breaking: u64,
+) -> Result<(), DbErr> {
+    let reason = format!(
+        "{drifts} schema change(s), {breaking} breaking: scheduled syncs wait for acknowledgeDrift"
+    );
     tx.conn()
         .execute(statement(
             "UPDATE schema_observers SET held_since = coalesce(held_since, now()),
@@ -239,29 +248,9 @@ pub async fn check(
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let error = outcome.as_ref().err().map(|e| e.message());
     record_check(&tx, connector_id, error.as_deref()).await?;
-    let Ok(mut found) = outcome else {
-        tx.commit().await?;
-        return outcome;
-    };
-    if policy == DriftPolicy::Pause && found.drifts > 0 {
-        hold_for(&tx, connector_id, &found).await?;
-    }
-    found.held = get(&tx, connector_id)
+    let held = get(&tx, connector_id)
         .await?
         .is_some_and(|o| o.held_since.is_some());
     tx.commit().await?;
-    Ok(found)
-}
-
-/// PAUSE's hold after drift, saying what was found.
-pub async fn hold_for(tx: &ScopedTx<'_>, connector: Uuid, found: &Check) -> Result<(), DbErr> {
-    hold(
-        tx,
-        connector,
-        &format!(
-            "{} schema change(s), {} breaking: scheduled syncs wait for acknowledgeDrift",
-            found.drifts, found.breaking
-        ),
-    )
-    .await
+    outcome.map(|found| Check { held, ..found })
 }

@@ -4,7 +4,7 @@
 //! schema observer, which introspects without reading records.
 use serde_json::json;
 
-use super::observer::DriftPolicy;
+use super::observer::{self, DriftPolicy};
 use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
@@ -42,7 +42,8 @@ pub struct SchemaStep {
 /// schema's fields are always proposed (nothing is mapped yet). On drift, PROPAGATE proposes new
 /// and renamed-but-unmapped fields (before the new version is stored, so a crash in between
 /// proposes again rather than never), deprecates removed fields' mappings and carries renamed
-/// fields' targets over; IGNORE and PAUSE only record (PAUSE's hold is the caller's).
+/// fields' targets over; IGNORE only records; PAUSE records and holds the connector's scheduled
+/// syncs, in the transaction that stores the drift.
 pub async fn apply(
     pipeline: &Pipeline,
     scope: &TenantScope,
@@ -184,6 +185,9 @@ pub async fn apply(
         webhooks::emit(&tx, EventType::DriftDetected, data.clone()).await?;
         if step.breaking > 0 {
             webhooks::emit(&tx, EventType::DriftBreaking, data).await?;
+        }
+        if policy == DriftPolicy::Pause {
+            observer::hold(&tx, connector.id, step.drifts, step.breaking).await?;
         }
     }
     tx.commit().await?;

@@ -380,16 +380,6 @@ impl Run {
         self.counts.fields_proposed += step.proposed;
         self.counts.auto_applied += step.auto_applied;
         self.counts.needs_review += step.needs_review;
-        if self.policy == DriftPolicy::Pause && step.drifts > 0 {
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            let found = observer::Check {
-                drifts: step.drifts,
-                breaking: step.breaking,
-                ..Default::default()
-            };
-            observer::hold_for(&tx, connector.id, &found).await?;
-            tx.commit().await?;
-        }
         let version = step.version;
         let plan = build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
         let after = self

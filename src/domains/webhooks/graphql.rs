@@ -3,14 +3,14 @@
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::model::{Delivery, Endpoint, EventType};
+use super::model::{Delivery, DeliveryStatus, Endpoint, EventType};
 use super::service::{EndpointInput, WebhookService};
 use crate::domains::auth::model::Role;
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "WebhookEventType")]
+#[graphql(name = "WebhookEventType", remote = "EventType")]
 pub enum GqlEventType {
     /// A connector's source schema changed.
     DriftDetected,
@@ -29,32 +29,9 @@ pub enum GqlEventType {
     Test,
 }
 
-impl From<GqlEventType> for EventType {
-    fn from(e: GqlEventType) -> Self {
-        match e {
-            GqlEventType::DriftDetected => Self::DriftDetected,
-            GqlEventType::DriftBreaking => Self::DriftBreaking,
-            GqlEventType::SyncRunSucceeded => Self::SyncRunSucceeded,
-            GqlEventType::SyncRunFailed => Self::SyncRunFailed,
-            GqlEventType::ConnectorUnhealthy => Self::ConnectorUnhealthy,
-            GqlEventType::ReviewQueueAboveThreshold => Self::ReviewQueueAboveThreshold,
-            GqlEventType::RecordsMerged => Self::RecordsMerged,
-            GqlEventType::Test => Self::Test,
-        }
-    }
-}
-
+/// A stored event type as shown (none for text this code never wrote).
 fn shown_type(stored: &str) -> Option<GqlEventType> {
-    Some(match stored.parse::<EventType>().ok()? {
-        EventType::DriftDetected => GqlEventType::DriftDetected,
-        EventType::DriftBreaking => GqlEventType::DriftBreaking,
-        EventType::SyncRunSucceeded => GqlEventType::SyncRunSucceeded,
-        EventType::SyncRunFailed => GqlEventType::SyncRunFailed,
-        EventType::ConnectorUnhealthy => GqlEventType::ConnectorUnhealthy,
-        EventType::ReviewQueueAboveThreshold => GqlEventType::ReviewQueueAboveThreshold,
-        EventType::RecordsMerged => GqlEventType::RecordsMerged,
-        EventType::Test => GqlEventType::Test,
-    })
+    stored.parse::<EventType>().ok().map(Into::into)
 }
 
 fn stored_types(types: Vec<GqlEventType>) -> Vec<String> {
@@ -96,7 +73,7 @@ impl From<Endpoint> for GqlEndpoint {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "WebhookDeliveryStatus")]
+#[graphql(name = "WebhookDeliveryStatus", remote = "DeliveryStatus")]
 pub enum GqlDeliveryStatus {
     Pending,
     Delivered,
@@ -130,11 +107,8 @@ impl From<Delivery> for GqlDelivery {
             event_type: shown_type(&d.event_type),
             message_id: d.message_id,
             payload: Json(d.payload),
-            status: match d.status.as_str() {
-                "DELIVERED" => GqlDeliveryStatus::Delivered,
-                "FAILED" => GqlDeliveryStatus::Failed,
-                _ => GqlDeliveryStatus::Pending,
-            },
+            // Written by this code only (and checked by the table); anything else reads as pending.
+            status: d.status.parse().unwrap_or(DeliveryStatus::Pending).into(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status_code: d.last_status_code,

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::model::{Delivery, Endpoint};
+use super::model::{Delivery, DeliveryStatus, Endpoint};
 use crate::pagination::PageRequest;
 use crate::tenancy::ScopedTx;
 
@@ -234,9 +234,9 @@ pub async fn record_attempt(
     disable_after: u32,
 ) -> Result<bool, DbErr> {
     let status = match (attempt.delivered, attempt.next_at) {
-        (true, _) => "DELIVERED",
-        (false, Some(_)) => "PENDING",
-        (false, None) => "FAILED",
+        (true, _) => DeliveryStatus::Delivered,
+        (false, Some(_)) => DeliveryStatus::Pending,
+        (false, None) => DeliveryStatus::Failed,
     };
     tx.conn()
         .execute(statement(
@@ -247,7 +247,7 @@ pub async fn record_attempt(
             vec![
                 tx.tenant_id().into(),
                 delivery.id.into(),
-                status.into(),
+                status.as_str().into(),
                 attempt.next_at.into(),
                 attempt.status_code.map(i32::from).into(),
                 attempt.error.map(str::to_owned).into(),
