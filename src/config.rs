@@ -94,6 +94,10 @@ pub struct ProposalSettings {
     pub auto_apply_threshold: f64,
     pub review_threshold: f64,
     pub max_fields_per_call: usize,
+    /// Fields one bulk proposal job (`startProposalJob`) may carry.
+    pub max_fields_per_job: usize,
+    /// Fields a bulk job proposes per transaction (its checkpoint).
+    pub job_chunk_fields: usize,
     pub exact_cache_ttl_secs: u64,
     /// Query texts whose nearest knowledge is kept in process (0: off).
     pub neighbour_cache_entries: usize,
@@ -493,6 +497,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "proposals",
                 reason: "need 0 < review_threshold < auto_apply_threshold <= 1".into(),
+            });
+        }
+        if p.job_chunk_fields == 0 || p.job_chunk_fields > p.max_fields_per_call {
+            return Err(ConfigError::Invalid {
+                key: "proposals.job_chunk_fields",
+                reason: "need 1 <= job_chunk_fields <= max_fields_per_call".into(),
             });
         }
         if !matches!(p.llm.provider.as_str(), "none" | "openai_compatible") {

@@ -1,5 +1,5 @@
 //! Enums stored as text (statuses, kinds, roles): one table of variant ⇄ text gives `as_str`,
-//! `ALL`, `FromStr` and `Display`, so the database's text and the Rust type cannot drift apart.
+//! `ALL`, `FromStr`, `Display` and serde (as the text), so the database's text and the Rust type cannot drift apart.
 
 /// `text_enum! { pub enum Name { Variant => "TEXT", … } }`, with any attributes before `pub`.
 macro_rules! text_enum {
@@ -42,6 +42,18 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d)?.parse().map_err(::serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -67,5 +79,15 @@ mod tests {
             "low".parse::<Level>(),
             Err("unknown Level \"low\"".to_owned())
         );
+    }
+
+    #[test]
+    fn serde_uses_the_stored_text() {
+        assert_eq!(serde_json::to_value(Level::High).unwrap(), "HIGH");
+        assert_eq!(
+            serde_json::from_value::<Level>(serde_json::json!("LOW")).unwrap(),
+            Level::Low
+        );
+        assert!(serde_json::from_value::<Level>(serde_json::json!("Low")).is_err());
     }
 }

@@ -105,6 +105,11 @@ const MIGRATIONS: &[SqlMigration] = &[
         up: include_str!("sql/0020_webhooks_up.sql"),
         down: include_str!("sql/0020_webhooks_down.sql"),
     },
+    SqlMigration {
+        name: "m20261208_000021_proposal_jobs",
+        up: include_str!("sql/0021_proposal_jobs_up.sql"),
+        down: include_str!("sql/0021_proposal_jobs_down.sql"),
+    },
 ];
 
 #[async_trait::async_trait]

@@ -10,6 +10,7 @@ use crate::domains::connectors::graphql::{ConnectorMutation, ConnectorQuery};
 use crate::domains::lineage::graph_graphql::LineageGraphQuery;
 use crate::domains::lineage::graphql::{LineageMutation, LineageQuery, MetricsQuery};
 use crate::domains::mappings::graphql::{MappingMutation, MappingQuery};
+use crate::domains::mappings::proposal_jobs_graphql::{ProposalJobMutation, ProposalJobQuery};
 use crate::domains::mappings::proposals_graphql::{ProposalMutation, ProposalQuery};
 use crate::domains::ontology::graphql::OntologyQuery;
 use crate::domains::pipeline::graphql::{PipelineMutation, PipelineQuery};
@@ -30,6 +31,7 @@ pub struct QueryRoot(
     ConnectorQuery,
     MappingQuery,
     ProposalQuery,
+    ProposalJobQuery,
     PipelineQuery,
     ObserverQuery,
     PreviewQuery,
@@ -49,6 +51,7 @@ pub struct MutationRoot(
     ConnectorMutation,
     MappingMutation,
     ProposalMutation,
+    ProposalJobMutation,
     PipelineMutation,
     ScheduleMutation,
     ObserverMutation,

@@ -22,6 +22,10 @@ const ELSEWHERE: &[(&str, &str)] = &[
         "subscription; isolation with A's run id tested in telemetry.rs",
     ),
     (
+        "proposalJobUpdated",
+        "subscription; isolation with A's job id tested in proposal_jobs.rs",
+    ),
+    (
         "reviewQueueChanged",
         "subscription; isolation tested in telemetry.rs",
     ),
@@ -44,6 +48,7 @@ struct Seeded {
     unified: String,
     candidate: String,
     webhook: String,
+    proposal_job: String,
     markers: Vec<String>,
 }
 
@@ -172,6 +177,18 @@ async fn seed(app: &TestApp) -> Seeded {
         .as_str()
         .unwrap()
         .to_owned();
+    let proposal_job = app
+        .ok(
+            "mutation($i: ProposeMappingsInput!) { startProposalJob(input: $i) { id } }",
+            json!({ "i": { "sourceSystem": format!("{MARK}-bulk"), "sourceEntity": "things",
+                           "fields": [{ "name": format!("{MARK} bulk field") }, { "name": "Email" }] } }),
+            Some(&a.token),
+        )
+        .await["startProposalJob"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::proposal_jobs::job_finished(app, &a.token, &proposal_job).await;
     let markers = vec![
         MARK.to_owned(),
         a.tenant_id.clone(),
@@ -187,6 +204,7 @@ async fn seed(app: &TestApp) -> Seeded {
         unified.clone(),
         candidate.clone(),
         webhook.clone(),
+        proposal_job.clone(),
     ];
     Seeded {
         tenant: a,
@@ -200,6 +218,7 @@ async fn seed(app: &TestApp) -> Seeded {
         unified,
         candidate,
         webhook,
+        proposal_job,
         markers,
     }
 }
@@ -276,6 +295,10 @@ fn cases(a: &Seeded) -> Vec<(&'static str, String, Value)> {
         ("rotateWebhookSecret", "mutation($id: ID!) { rotateWebhookSecret(id: $id) }".into(), json!({ "id": a.webhook })),
         ("sendTestWebhook", "mutation($id: ID!) { sendTestWebhook(id: $id) { id payload } }".into(), json!({ "id": a.webhook })),
         ("deleteWebhookEndpoint", "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }".into(), json!({ "id": a.webhook })),
+        ("proposalJob", "query($id: ID!) { proposalJob(id: $id) { id sourceSystem proposals { edges { node { sourceField } } } } }".into(), json!({ "id": a.proposal_job })),
+        ("startProposalJob", "mutation($i: ProposeMappingsInput!) { startProposalJob(input: $i) { id sourceSystem } }".into(),
+            json!({ "i": { "sourceSystem": "b-bulk", "sourceEntity": "things", "fields": [{ "name": "Qq Flux" }] } })),
+        ("cancelProposalJob", "mutation($id: ID!) { cancelProposalJob(id: $id) { id status } }".into(), json!({ "id": a.proposal_job })),
         ("cancelSyncRun", "mutation($id: ID!) { cancelSyncRun(id: $id) { id } }".into(), json!({ "id": a.run })),
         ("exportLineage", "mutation { exportLineage(format: CSV) { url rows } }".into(), json!({})),
         ("startFlowDemo", "mutation { startFlowDemo(rate: 5, seconds: 1) { events } }".into(), json!({})),
@@ -411,6 +434,11 @@ async fn every_operation_run_with_another_tenants_ids_shows_and_changes_nothing_
         hooks["webhookEndpoints"],
         json!([{ "id": a.webhook, "enabled": true }]),
         "B could not change or remove A's webhook endpoint"
+    );
+    let job = crate::proposal_jobs::job(&app, &a.tenant.token, &a.proposal_job).await;
+    assert_eq!(
+        job["status"], "SUCCEEDED",
+        "B could not change A's proposal job: {job:#}"
     );
     assert_eq!(after["mapping"]["version"], 1);
     assert_eq!(after["mapping"]["status"], "PENDING");

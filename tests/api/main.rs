@@ -23,6 +23,7 @@ mod migrations;
 mod otel;
 mod persisted;
 mod pipeline;
+mod proposal_jobs;
 mod proposals;
 mod quotas;
 mod records;

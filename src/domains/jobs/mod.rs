@@ -9,8 +9,8 @@ mod runner;
 pub mod schedule;
 pub mod schedule_store;
 pub mod slots;
-mod store;
+pub mod store;
 
-pub use model::JobStatus;
+pub use model::{JobStatus, JobType};
 pub use runner::{JobKind, Jobs, Outcome};
 pub use store::finish_job;

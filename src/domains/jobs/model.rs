@@ -14,6 +14,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a job does (`jobs.kind`).
+    pub enum JobType {
+        /// A sync run of a connector.
+        Sync => "SYNC",
+        /// Bulk mapping proposals (`startProposalJob`).
+        Propose => "PROPOSE",
+    }
+}
+
+text_enum! {
     /// What a schedule's due slot did.
     pub enum SlotOutcome {
         /// It queued a run.
@@ -45,6 +55,8 @@ impl RowTenant {
 pub struct AdoptedJob {
     pub id: uuid::Uuid,
     pub tenant: RowTenant,
+    /// None for a kind this build does not know (left alone).
+    pub kind: Option<JobType>,
 }
 
 impl AdoptedJob {
@@ -52,6 +64,7 @@ impl AdoptedJob {
         Self {
             id: row.id,
             tenant: RowTenant::of(row.tenant_id),
+            kind: row.kind.parse().ok(),
         }
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{JobHeader, JobStatus};
+use super::model::{JobHeader, JobStatus, JobType};
 use super::{slots, store};
 use crate::config::{SyncSettings, WorkerSettings};
 use crate::domains::auth::scope::TenantScope;
@@ -35,8 +35,8 @@ pub enum Outcome {
 /// else must change in the same transaction) before it returns.
 #[async_trait]
 pub trait JobKind: Send + Sync {
-    /// The `jobs.kind` it claims (`SYNC`).
-    fn kind(&self) -> &'static str;
+    /// The `jobs.kind` it claims.
+    fn kind(&self) -> JobType;
     async fn run(&self, scope: &TenantScope, job: &entity::jobs::Model) -> Outcome;
 }
 
@@ -111,11 +111,13 @@ impl Jobs {
                 })
                 .message(format!(
                     "{} job claimed (attempt {})",
-                    kind.kind().to_lowercase(),
+                    kind.kind().as_str().to_lowercase(),
                     claimed.attempts
                 ))
-                .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(),
-                              "connectorId": claimed.connector_id.map(|c| c.to_string()) }))
+                .data(
+                    json!({ "attempts": claimed.attempts, "kind": kind.kind().as_str(),
+                              "connectorId": claimed.connector_id.map(|c| c.to_string()) }),
+                )
                 .trace(trace.clone()),
         );
         let outcome = kind.run(scope, &claimed).await;
@@ -125,8 +127,8 @@ impl Jobs {
                 tenant,
                 Draft::new(kinds::JOB_STATUS, "job", job)
                     .status("FINISHED")
-                    .message(format!("{} job finished: {status}", kind.kind().to_lowercase()))
-                    .data(json!({ "attempts": claimed.attempts, "kind": kind.kind(), "outcome": status.as_str() }))
+                    .message(format!("{} job finished: {status}", kind.kind().as_str().to_lowercase()))
+                    .data(json!({ "attempts": claimed.attempts, "kind": kind.kind().as_str(), "outcome": status.as_str() }))
                     .trace(trace),
             );
         }
@@ -134,8 +136,8 @@ impl Jobs {
     }
 
     /// Takes up to `limit` jobs no live process holds (any tenant), each with the scope of its
-    /// own tenant, for this process to run.
-    pub async fn adopt(&self, limit: u32) -> AppResult<Vec<(TenantScope, Uuid)>> {
+    /// own tenant and its kind, for this process to run.
+    pub async fn adopt(&self, limit: u32) -> AppResult<Vec<(TenantScope, Uuid, JobType)>> {
         Ok(store::adopt_jobs(
             &self.db,
             &self.owner,
@@ -145,7 +147,7 @@ impl Jobs {
         )
         .await?
         .into_iter()
-        .map(|job| (scope_for_background(job.tenant), job.id))
+        .filter_map(|job| Some((scope_for_background(job.tenant), job.id, job.kind?)))
         .collect())
     }
 
@@ -194,7 +196,7 @@ impl Jobs {
         &self,
         scope: &TenantScope,
         job: Uuid,
-        kind: &str,
+        kind: JobType,
     ) -> AppResult<Option<entity::jobs::Model>> {
         let tx = ScopedTx::begin(&self.db, scope).await?;
         let claimed = store::claim_job(&tx, job, kind, &self.owner, self.stale_after_secs).await?;

@@ -1,18 +1,121 @@
 //! The jobs table as a queue: claiming (one process at a time), heartbeats, outcomes, and the
 //! jobs whose process stopped.
 use entity::jobs;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, Set, Statement,
+};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{AdoptedJob, JobStatus};
+use super::model::{AdoptedJob, JobStatus, JobType};
 use crate::tenancy::ScopedTx;
+
+/// Queues a job of `kind` (of `connector`, when it concerns one), created by the scope's actor.
+pub async fn create(
+    tx: &ScopedTx<'_>,
+    kind: JobType,
+    connector: Option<Uuid>,
+    payload: serde_json::Value,
+) -> Result<jobs::Model, DbErr> {
+    let now = chrono::Utc::now();
+    jobs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant_id()),
+        kind: Set(kind.as_str().to_owned()),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        connector_id: Set(connector),
+        payload: Set(payload),
+        counts: Set(json!({})),
+        errors: Set(json!([])),
+        attempts: Set(0),
+        created_by: Set(tx.scope().actor().id),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        heartbeat_at: Set(Some(now)),
+        claimed_by: Set(None),
+    }
+    .insert(tx.conn())
+    .await
+}
+
+pub async fn find(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    kind: JobType,
+) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find_by_id(id)
+        .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
+        .filter(jobs::Column::Kind.eq(kind.as_str()))
+        .one(tx.conn())
+        .await
+}
+
+/// Asks a job to stop: a queued one is cancelled at once, a running one stops at its next
+/// checkpoint (see `checkpoint`). False when the job was not unfinished.
+pub async fn request_cancel(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    kind: JobType,
+    by: &str,
+) -> Result<bool, DbErr> {
+    let changed = tx
+        .conn()
+        .execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET payload = payload || jsonb_build_object('cancelRequested',
+                        jsonb_build_object('at', now(), 'by', $3::text)),
+                    finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END,
+                    status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED' ELSE status END
+             WHERE tenant_id = $1 AND id = $2 AND kind = $4 AND status IN ('QUEUED', 'RUNNING')",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                by.into(),
+                kind.as_str().into(),
+            ],
+        ))
+        .await?;
+    Ok(changed.rows_affected() > 0)
+}
+
+/// Stores a job's progress (its `counts`, and `patch` merged into its payload) if `owner` still
+/// holds it: a process thought dead and taken over must not store work beside its successor.
+/// Some(whether someone asked the job to stop, `request_cancel`); None when another process
+/// holds it now.
+pub async fn checkpoint(
+    tx: &ScopedTx<'_>,
+    id: Uuid,
+    owner: Option<&str>,
+    counts: &serde_json::Value,
+    patch: &serde_json::Value,
+) -> Result<Option<bool>, DbErr> {
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now(), counts = $3, payload = payload || $4
+             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $5
+             RETURNING payload ? 'cancelRequested' AS cancel",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                counts.clone().into(),
+                patch.clone().into(),
+                owner.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "cancel")).transpose()
+}
 
 /// Takes the job for `owner` (this process): a queued job, a running one whose process
 /// stopped beating, or one `owner` adopted (`adopt_jobs`). None when another process has it.
 pub async fn claim_job(
     tx: &ScopedTx<'_>,
     id: Uuid,
-    kind: &str,
+    kind: JobType,
     owner: &str,
     stale_after_secs: u64,
 ) -> Result<Option<jobs::Model>, DbErr> {
@@ -31,7 +134,7 @@ pub async fn claim_job(
                 tx.tenant_id().into(),
                 id.into(),
                 (stale_after_secs as f64).into(),
-                kind.into(),
+                kind.as_str().into(),
                 owner.into(),
             ],
         ))

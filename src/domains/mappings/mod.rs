@@ -6,6 +6,7 @@ pub mod llm;
 pub mod model;
 pub mod names;
 pub mod neighbour_cache;
+pub mod proposal_jobs_graphql;
 pub mod proposals;
 pub mod proposals_graphql;
 mod review_store;

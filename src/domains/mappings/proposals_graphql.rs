@@ -251,6 +251,25 @@ pub struct ProposeMappingsInput {
     pub fields: Vec<SourceFieldInput>,
 }
 
+impl From<ProposeMappingsInput> for ProposeInput {
+    fn from(input: ProposeMappingsInput) -> Self {
+        Self {
+            source_system: input.source_system,
+            source_entity: input.source_entity,
+            fields: input
+                .fields
+                .into_iter()
+                .map(|f| FieldInput {
+                    name: f.name,
+                    data_type: f.data_type,
+                    description: f.description,
+                    samples: f.samples,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct ProposalQuery;
 
@@ -306,28 +325,15 @@ pub struct ProposalMutation;
 impl ProposalMutation {
     /// Proposes canonical targets for source fields: exact and alias matches, then vector search
     /// over approved mappings and canonical knowledge. Confident ones are applied, the rest
-    /// queued for review.
+    /// queued for review. For large sets, `startProposalJob` does the same in the background.
     async fn propose_mappings(
         &self,
         ctx: &Context<'_>,
         input: ProposeMappingsInput,
     ) -> async_graphql::Result<ProposeMappingsPayload> {
         let scope = ctx.scope(Role::Editor)?;
-        let input = ProposeInput {
-            source_system: input.source_system,
-            source_entity: input.source_entity,
-            fields: input
-                .fields
-                .into_iter()
-                .map(|f| FieldInput {
-                    name: f.name,
-                    data_type: f.data_type,
-                    description: f.description,
-                    samples: f.samples,
-                })
-                .collect(),
-        };
-        let proposals = proposals::propose(ctx.service::<ProposalEngine>()?, &scope, input).await?;
+        let proposals =
+            proposals::propose(ctx.service::<ProposalEngine>()?, &scope, input.into()).await?;
         Ok(ProposeMappingsPayload {
             proposals: proposals.into_iter().map(Into::into).collect(),
         })

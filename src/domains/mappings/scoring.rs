@@ -12,7 +12,7 @@ use super::model::MappingMethod;
 use super::names;
 use super::signals::{self, Pattern};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Candidate {
     pub entity: String,
     pub field: String,

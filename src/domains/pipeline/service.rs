@@ -19,7 +19,8 @@ use crate::domains::connectors::model::{Connector, ConnectorStatus};
 use crate::domains::connectors::runtime::ConnectorRuntime;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::service::ConnectorService;
-use crate::domains::jobs::{JobStatus, Jobs};
+use crate::domains::jobs::{JobStatus, JobType, Jobs};
+use crate::domains::mappings::proposals::job as proposal_job;
 use crate::domains::mappings::proposals::ProposalEngine;
 use crate::domains::telemetry::publisher::Telemetry;
 use crate::domains::webhooks::service::WebhookService;
@@ -334,19 +335,24 @@ pub async fn events(
     Ok(page.finish(rows, total))
 }
 
-/// Runs the sync runs no live process holds (any tenant): queued by a process without
-/// workers, or left running by one that stopped (each continues from its last stored batch).
+/// Runs the jobs no live process holds (any tenant; sync runs and bulk proposals): queued by a
+/// process without workers, or left running by one that stopped (each continues from its last
+/// checkpoint).
 /// Returns how many were picked up; with `wait`, after they have finished.
 pub async fn resume_stale(pipeline: &Pipeline, wait: bool) -> AppResult<usize> {
     let adopted = pipeline.jobs.adopt(pipeline.settings.workers.batch).await?;
     let mut handles = Vec::with_capacity(adopted.len());
-    for (scope, job) in &adopted {
-        tracing::info!(%job, tenant = %scope.tenant_id(), "running an adopted sync run");
-        handles.push(tokio::spawn(sync::execute(
-            pipeline.clone(),
-            scope.clone(),
-            *job,
-        )));
+    for (scope, job, kind) in adopted.iter().cloned() {
+        tracing::info!(%job, tenant = %scope.tenant_id(), %kind, "running an adopted job");
+        handles.push(match kind {
+            JobType::Sync => tokio::spawn(sync::execute(pipeline.clone(), scope, job)),
+            JobType::Propose => tokio::spawn(proposal_job::execute(
+                pipeline.proposals.clone(),
+                pipeline.jobs.clone(),
+                scope,
+                job,
+            )),
+        });
     }
     if wait {
         for h in handles {

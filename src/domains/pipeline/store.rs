@@ -2,8 +2,8 @@
 //! `events_store`). Every statement filters by the transaction's tenant (RLS does too).
 use entity::{drift_events, jobs, source_fields, source_schemas};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::sync::SyncPayload;
 use crate::domains::connectors::drift::Drift;
 use crate::domains::connectors::source::FieldSchema;
-use crate::domains::jobs::JobStatus;
+use crate::domains::jobs::store as jobs_store;
+use crate::domains::jobs::{JobStatus, JobType};
 use crate::pagination::PageRequest;
 use crate::tenancy::ScopedTx;
 
@@ -228,25 +229,7 @@ pub async fn create_job(
     connector: Uuid,
     payload: &SyncPayload,
 ) -> Result<jobs::Model, DbErr> {
-    jobs::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tx.tenant_id()),
-        kind: Set("SYNC".to_owned()),
-        status: Set(JobStatus::Queued.as_str().to_owned()),
-        connector_id: Set(Some(connector)),
-        payload: Set(json!(payload)),
-        counts: Set(json!({})),
-        errors: Set(json!([])),
-        attempts: Set(0),
-        created_by: Set(tx.scope().actor().id),
-        created_at: Set(chrono::Utc::now()),
-        started_at: Set(None),
-        finished_at: Set(None),
-        heartbeat_at: Set(Some(chrono::Utc::now())),
-        claimed_by: Set(None),
-    }
-    .insert(tx.conn())
-    .await
+    jobs_store::create(tx, JobType::Sync, Some(connector), json!(payload)).await
 }
 
 /// The connector's sync run that is queued or running, if any (at most one: migration 0016).
@@ -256,7 +239,7 @@ pub async fn unfinished_job(
 ) -> Result<Option<jobs::Model>, DbErr> {
     jobs::Entity::find()
         .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
-        .filter(jobs::Column::Kind.eq("SYNC"))
+        .filter(jobs::Column::Kind.eq(JobType::Sync.as_str()))
         .filter(jobs::Column::ConnectorId.eq(connector))
         .filter(
             jobs::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
@@ -265,30 +248,12 @@ pub async fn unfinished_job(
         .await
 }
 
-/// Asks a sync run to stop: a queued one is cancelled at once, a running one stops at its next
-/// checkpoint (see `beat`). False when the run was not unfinished.
 pub async fn request_cancel(tx: &ScopedTx<'_>, id: Uuid, by: &str) -> Result<bool, DbErr> {
-    let changed = tx
-        .conn()
-        .execute(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET payload = payload || jsonb_build_object('cancelRequested',
-                        jsonb_build_object('at', now(), 'by', $3::text)),
-                    finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END,
-                    status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED' ELSE status END
-             WHERE tenant_id = $1 AND id = $2 AND kind = 'SYNC' AND status IN ('QUEUED', 'RUNNING')",
-            [tx.tenant_id().into(), id.into(), by.into()],
-        ))
-        .await?;
-    Ok(changed.rows_affected() > 0)
+    jobs_store::request_cancel(tx, id, JobType::Sync, by).await
 }
 
 pub async fn find_job(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<jobs::Model>, DbErr> {
-    jobs::Entity::find_by_id(id)
-        .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
-        .filter(jobs::Column::Kind.eq("SYNC"))
-        .one(tx.conn())
-        .await
+    jobs_store::find(tx, id, JobType::Sync).await
 }
 
 pub async fn job_page(
@@ -298,16 +263,15 @@ pub async fn job_page(
 ) -> Result<(Vec<jobs::Model>, u64), DbErr> {
     let mut base = jobs::Entity::find()
         .filter(jobs::Column::TenantId.eq(tx.tenant_id()))
-        .filter(jobs::Column::Kind.eq("SYNC"));
+        .filter(jobs::Column::Kind.eq(JobType::Sync.as_str()));
     if let Some(c) = connector {
         base = base.filter(jobs::Column::ConnectorId.eq(c));
     }
     newest_first(tx, base, jobs::Column::Id, page).await
 }
 
-/// Stores a run's checkpoint, if `owner` still holds the job (a process thought dead and taken
-/// over must not store batches beside its successor). Some(whether someone asked the run to
-/// stop, `request_cancel`); None when another process holds the job now.
+/// Stores a run's counts and per-entity checkpoints, if `owner` still holds the job (see
+/// `jobs::store::checkpoint`).
 pub async fn beat(
     tx: &ScopedTx<'_>,
     id: Uuid,
@@ -315,22 +279,6 @@ pub async fn beat(
     counts: &serde_json::Value,
     checkpoints: &serde_json::Value,
 ) -> Result<Option<bool>, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET heartbeat_at = now(), counts = $3,
-                    payload = jsonb_set(payload, '{checkpoints}', $4)
-             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $5
-             RETURNING payload ? 'cancelRequested' AS cancel",
-            [
-                tx.tenant_id().into(),
-                id.into(),
-                counts.clone().into(),
-                checkpoints.clone().into(),
-                owner.map(str::to_owned).into(),
-            ],
-        ))
-        .await?;
-    row.map(|r| r.try_get("", "cancel")).transpose()
+    let patch = json!({ "checkpoints": checkpoints });
+    jobs_store::checkpoint(tx, id, owner, counts, &patch).await
 }

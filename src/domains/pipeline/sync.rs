@@ -20,7 +20,7 @@ use crate::domains::connectors::health;
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
 use crate::domains::connectors::source::{EntitySchema, Source};
-use crate::domains::jobs::{self, JobKind, JobStatus, Outcome};
+use crate::domains::jobs::{self, JobKind, JobStatus, JobType, Outcome};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
@@ -74,8 +74,8 @@ pub async fn execute(pipeline: Pipeline, scope: TenantScope, job: Uuid) {
 
 #[async_trait::async_trait]
 impl JobKind for SyncJob {
-    fn kind(&self) -> &'static str {
-        "SYNC"
+    fn kind(&self) -> JobType {
+        JobType::Sync
     }
 
     async fn run(&self, scope: &TenantScope, claimed: &entity::jobs::Model) -> Outcome {

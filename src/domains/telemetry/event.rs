@@ -43,6 +43,7 @@ pub mod kinds {
     pub const REVIEW_QUEUE_CHANGED: &str = "REVIEW_QUEUE_CHANGED";
     pub const RECORDS_EMITTED: &str = "RECORDS_EMITTED";
     pub const JOB_STATUS: &str = "JOB_STATUS";
+    pub const PROPOSAL_JOB_STATUS: &str = "PROPOSAL_JOB_STATUS";
     pub const UNIFIED_RECORDS_CHANGED: &str = "UNIFIED_RECORDS_CHANGED";
     pub const DEMO: &str = "DEMO";
 }

@@ -1,5 +1,6 @@
-//! The live surface: `flowEvents`, `syncRunUpdated` and `reviewQueueChanged` subscriptions,
-//! the `flowEventsSnapshot` query and the `startFlowDemo` mutation.
+//! The live surface: the `flowEvents`, `syncRunUpdated`, `proposalJobUpdated`,
+//! `reviewQueueChanged` and `unifiedRecordsChanged` subscriptions, the `flowEventsSnapshot`
+//! query and the `startFlowDemo` mutation.
 use async_graphql::{Context, Json, Object, SimpleObject, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream, StreamExt};
@@ -12,6 +13,8 @@ use super::publisher::Telemetry;
 use super::reader::{self, FlowReader};
 use super::{demo, live};
 use crate::domains::auth::model::Role;
+use crate::domains::mappings::proposal_jobs_graphql::GqlProposalJob;
+use crate::domains::mappings::proposals::job as proposal_job;
 use crate::domains::mappings::proposals::{self, ProposalEngine};
 use crate::domains::pipeline::graphql::GqlSyncRun;
 use crate::domains::pipeline::service::{self as pipeline, Pipeline};
@@ -114,6 +117,50 @@ fn events(
     })
 }
 
+/// Something now, then read again at each event about it (`entity_type`/`id`), ending right
+/// after the first finished state (without waiting for another event).
+fn until_finished<T, F, Fut>(
+    now: T,
+    updates: impl Stream<Item = Result<FlowEvent, AppError>> + Send + 'static,
+    entity_type: &'static str,
+    id: Uuid,
+    read: F,
+    finished: fn(&T) -> bool,
+) -> impl Stream<Item = Result<T, AppError>>
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let done = finished(&now);
+    let key = id.to_string();
+    let updates = updates
+        .filter(move |r| {
+            std::future::ready(match r {
+                Err(_) => true,
+                Ok(e) => e.entity_type == entity_type && e.entity_id == key,
+            })
+        })
+        .then(move |r| {
+            let next = r.map(|_| read());
+            async move { next?.await }
+        });
+    let first = stream::once(std::future::ready(Ok(now)));
+    let all = first.chain(if done {
+        stream::empty().boxed()
+    } else {
+        updates.boxed()
+    });
+    stream::unfold((all, false), move |(mut all, done)| async move {
+        if done {
+            return None;
+        }
+        let item = all.next().await?;
+        let done = item.as_ref().map_or(true, finished);
+        Some((item, (all, done)))
+    })
+}
+
 /// One open subscription in `subscriptions_active`, for as long as it is held.
 struct OpenSubscription(prometheus::IntGauge);
 
@@ -188,36 +235,34 @@ impl TelemetrySubscription {
         // Open first, then read: a change between the two is still seen.
         let reader = open(feed, scope.tenant_id(), &[Layer::Aam], None).await?;
         let now = pipeline::get(&runs, &scope, run_id).await?;
-        let done = now.is_finished();
-        let key = run_id.to_string();
-        let updates = events(ctx, feed, reader)
-            .filter(move |r| {
-                std::future::ready(match r {
-                    Err(_) => true,
-                    Ok(e) => e.entity_type == "sync_run" && e.entity_id == key,
-                })
-            })
-            .then(move |r| {
-                let (runs, scope) = (runs.clone(), scope.clone());
-                async move {
-                    r?;
-                    pipeline::get(&runs, &scope, run_id).await
-                }
-            });
-        let first = stream::once(std::future::ready(Ok(now)));
-        let all = first.chain(if done {
-            stream::empty().boxed()
-        } else {
-            updates.boxed()
-        });
-        // Ends right after the first final state (without waiting for another event).
-        let ended = stream::unfold((all, false), |(mut all, done)| async move {
-            if done {
-                return None;
-            }
-            let item = all.next().await?;
-            let done = item.as_ref().map_or(true, |run| run.is_finished());
-            Some((item, (all, done)))
+        let updates = events(ctx, feed, reader);
+        let read = move || {
+            let (runs, scope) = (runs.clone(), scope.clone());
+            async move { pipeline::get(&runs, &scope, run_id).await }
+        };
+        let ended = until_finished(now, updates, "sync_run", run_id, read, |r| r.is_finished());
+        Ok(ended.map(|r| r.map(Into::into).map_err(Into::into)))
+    }
+
+    /// A bulk proposal job now and after each chunk it stores, until it ends.
+    async fn proposal_job_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<GqlProposalJob>>> {
+        let scope = ctx.scope(Role::Viewer)?;
+        let feed = ctx.service::<LiveFeed>()?;
+        let engine = ctx.service_arc::<ProposalEngine>()?;
+        let job_id = parse_id("id", &id)?;
+        let reader = open(feed, scope.tenant_id(), &[Layer::Dcl], None).await?;
+        let now = proposal_job::get(&engine, &scope, job_id).await?;
+        let updates = events(ctx, feed, reader);
+        let read = move || {
+            let (engine, scope) = (engine.clone(), scope.clone());
+            async move { proposal_job::get(&engine, &scope, job_id).await }
+        };
+        let ended = until_finished(now, updates, "proposal_job", job_id, read, |j| {
+            j.is_finished()
         });
         Ok(ended.map(|r| r.map(Into::into).map_err(Into::into)))
     }

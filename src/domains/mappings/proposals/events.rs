@@ -2,7 +2,7 @@
 use serde_json::json;
 
 use super::ProposalEngine;
-use super::{Proposal, ProposalMethod, ProposalStatus};
+use super::{Proposal, ProposalStatus};
 use crate::domains::auth::scope::TenantScope;
 
 /// DCL events of a proposal call: what it decided, and the review queue when it grew.
@@ -17,21 +17,10 @@ pub(super) fn publish_proposed(
     let dcl = engine.telemetry.layer(Layer::Dcl);
     let counts = |s: ProposalStatus| proposals.iter().filter(|p| p.status == s).count();
     for p in proposals {
-        let status = match p.status {
-            ProposalStatus::AutoApplied => "AUTO_APPLIED",
-            ProposalStatus::NeedsReview => "NEEDS_REVIEW",
-            ProposalStatus::Unmapped => "UNMAPPED",
-        };
-        let method = match p.method {
-            ProposalMethod::Exact => "EXACT",
-            ProposalMethod::Rag => "RAG",
-            ProposalMethod::Llm => "LLM",
-            ProposalMethod::None => "NONE",
-        };
         engine
             .metrics
             .proposals
-            .with_label_values(&[status, method])
+            .with_label_values(&[p.status.as_str(), p.method.as_str()])
             .inc();
     }
     let review_ids: Vec<String> = proposals

@@ -4,6 +4,8 @@
 mod events;
 mod evidence;
 mod input;
+pub mod job;
+mod job_store;
 mod policy;
 mod record;
 mod review;
@@ -30,6 +32,7 @@ use crate::text_enum::text_enum;
 pub(crate) use self::evidence::invalidate_exact;
 pub use self::review::{decide, pending_reviews, review_queue, Decision, ReviewItem};
 
+pub use self::job_store::cursor_of as job_result_cursor;
 pub use self::search::{seed_baseline, semantic_search, SearchHit};
 
 const ALTERNATIVES: usize = 3;
@@ -50,7 +53,8 @@ pub struct ProposalEngine {
     pub metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldInput {
     pub name: String,
     pub data_type: Option<String>,
@@ -58,19 +62,16 @@ pub struct FieldInput {
     pub samples: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProposalStatus {
-    AutoApplied,
-    NeedsReview,
-    Unmapped,
+text_enum! {
+    pub enum ProposalStatus {
+        AutoApplied => "AUTO_APPLIED",
+        NeedsReview => "NEEDS_REVIEW",
+        Unmapped => "UNMAPPED",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProposalMethod {
-    Exact,
-    Rag,
-    Llm,
-    None,
+text_enum! {
+    pub enum ProposalMethod { Exact => "EXACT", Rag => "RAG", Llm => "LLM", None => "NONE" }
 }
 
 text_enum! {
@@ -93,7 +94,8 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Proposal {
     pub source_field: String,
     pub top: Option<Candidate>,
@@ -137,10 +139,27 @@ fn method_of(c: Option<&Candidate>) -> ProposalMethod {
     }
 }
 
+/// What must be stored with a proposal call's own writes, in its transaction (a bulk job's
+/// results and checkpoint): both commit, or neither.
+#[async_trait::async_trait]
+pub trait StoredWith: Send + Sync {
+    async fn store(&self, tx: &ScopedTx<'_>, proposals: &[Proposal]) -> AppResult<()>;
+}
+
 pub async fn propose(
     engine: &ProposalEngine,
     scope: &TenantScope,
     input: ProposeInput,
+) -> AppResult<Vec<Proposal>> {
+    propose_with(engine, scope, input, None).await
+}
+
+/// `propose`, storing `with` in the transaction of the proposals' writes.
+pub async fn propose_with(
+    engine: &ProposalEngine,
+    scope: &TenantScope,
+    input: ProposeInput,
+    with: Option<&dyn StoredWith>,
 ) -> AppResult<Vec<Proposal>> {
     let settings = &engine.settings.proposals;
     let bands = Bands {
@@ -311,6 +330,9 @@ pub async fn propose(
         record_ms = (started.elapsed() - decided).as_millis() as u64,
         "proposals timed"
     );
+    if let Some(with) = with {
+        with.store(&tx, &proposals).await?;
+    }
     tx.commit().await?;
     if learned_any {
         invalidate_exact(engine, scope.tenant_id(), &system, &entity).await;
