@@ -132,6 +132,8 @@ pub struct SyncSettings {
     pub batch_size: usize,
     /// Concurrent sync runs per tenant, across all server processes (coordinated in Redis).
     pub concurrency_per_tenant: usize,
+    /// Entities of one sync run read at the same time.
+    pub entities_in_parallel: usize,
     /// A running job that has not reported for this long is taken over by another process.
     pub resume_stale_after_secs: u64,
     /// The shortest interval a sync schedule may have.
@@ -482,11 +484,12 @@ impl Settings {
         }
         if !(1..=10_000).contains(&self.sync.batch_size)
             || self.sync.concurrency_per_tenant == 0
+            || !(1..=64).contains(&self.sync.entities_in_parallel)
             || !(1..=1_000).contains(&self.sync.failing_after)
         {
             return Err(ConfigError::Invalid {
                 key: "sync",
-                reason: "need 1 <= batch_size <= 10000, concurrency_per_tenant >= 1 and 1 <= failing_after <= 1000".into(),
+                reason: "need 1 <= batch_size <= 10000, concurrency_per_tenant >= 1, 1 <= entities_in_parallel <= 64 and 1 <= failing_after <= 1000".into(),
             });
         }
         let p = &self.proposals;

@@ -64,6 +64,7 @@ async fn health_follows_failures_and_recovers_by_itself() {
         "{ok:#}"
     );
     assert_eq!(ok["health"]["state"], "HEALTHY");
+    assert_eq!(ok["message"], "GET /v1/customers answered", "one page read");
     assert_eq!(ok["health"]["circuitBreaker"], "CLOSED");
     assert!(ok["health"]["lastSuccessAt"].is_string());
     let nothing = app
@@ -111,6 +112,19 @@ async fn health_follows_failures_and_recovers_by_itself() {
     assert_eq!(healthy["health"]["consecutiveFailures"], 0);
     assert_eq!(healthy["status"], "ACTIVE");
 
+    // Unattended, the schema observer's checks count too: down, then back.
+    let check = "mutation($c: ID!) { checkSchema(connectorId: $c) { entities } }";
+    down.store(true, Ordering::SeqCst);
+    let refused = app.gql(check, json!({ "c": id }), Some(&t.token)).await;
+    assert!(refused["errors"].is_array(), "{refused:#}");
+    let degraded = connector(&app, &t.token, &id).await;
+    assert_eq!(degraded["health"]["state"], "DEGRADED", "{degraded:#}");
+    assert_eq!(degraded["health"]["consecutiveFailures"], 1);
+    down.store(false, Ordering::SeqCst);
+    app.ok(check, json!({ "c": id }), Some(&t.token)).await;
+    let back = connector(&app, &t.token, &id).await;
+    assert_eq!(back["health"]["state"], "HEALTHY", "{back:#}");
+
     // A person's PAUSED is never changed by health.
     app.ok(
         "mutation($id: ID!) { updateConnector(id: $id, input: { status: PAUSED }) { id } }",
@@ -125,4 +139,39 @@ async fn health_follows_failures_and_recovers_by_itself() {
     down.store(false, Ordering::SeqCst);
     test(&app, &t.token, &id).await;
     assert_eq!(connector(&app, &t.token, &id).await["status"], "PAUSED");
+}
+
+#[tokio::test]
+async fn a_connection_test_reads_one_row_of_a_csv_source_and_writes_nothing() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.sign_up().await;
+    let dir = app.files_of(&t).join("health");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("leads.csv"), "id,name\n1,Ada\n2,Grace\n").unwrap();
+    let id = app
+        .create_connector(
+            &t.token,
+            "files",
+            "CSV",
+            json!({ "path": "health/leads.csv", "idColumn": "id" }),
+        )
+        .await;
+    let ok = test(&app, &t.token, &id).await;
+    assert_eq!(ok["ok"], true, "{ok:#}");
+    assert!(
+        ok["message"]
+            .as_str()
+            .unwrap()
+            .contains("first row readable"),
+        "{ok:#}"
+    );
+    assert_eq!(ok["health"]["state"], "HEALTHY");
+    let nothing = app
+        .ok(
+            "query($c: ID) { canonicalEvents(filter: { connectorId: $c }) { totalCount } }",
+            json!({ "c": id }),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(nothing["canonicalEvents"]["totalCount"], 0);
 }

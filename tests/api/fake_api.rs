@@ -2,6 +2,7 @@
 //! the path, query, headers and how many times that path was asked for.
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,11 +71,14 @@ struct Shared {
     handler: Handler,
     counts: Arc<Mutex<HashMap<String, usize>>>,
     log: Arc<Mutex<Vec<(String, Instant)>>>,
+    /// Requests being answered now, and the most there were at once.
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 pub struct FakeApi {
     pub url: String,
     log: Arc<Mutex<Vec<(String, Instant)>>>,
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl FakeApi {
@@ -83,8 +87,9 @@ impl FakeApi {
             handler: Arc::new(handler),
             counts: Arc::default(),
             log: Arc::default(),
+            in_flight: Arc::default(),
         };
-        let log = shared.log.clone();
+        let (log, in_flight) = (shared.log.clone(), shared.in_flight.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = HttpServer::new(move || {
@@ -100,6 +105,7 @@ impl FakeApi {
         Self {
             url: format!("http://127.0.0.1:{port}"),
             log,
+            in_flight,
         }
     }
 
@@ -111,6 +117,11 @@ impl FakeApi {
             .iter()
             .map(|(p, _)| p.clone())
             .collect()
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn most_at_once(&self) -> usize {
+        self.in_flight.1.load(Ordering::SeqCst)
     }
 
     pub fn times(&self) -> Vec<Instant> {
@@ -145,9 +156,12 @@ async fn serve(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
         headers,
         nth,
     });
+    let now = shared.in_flight.0.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.in_flight.1.fetch_max(now, Ordering::SeqCst);
     if !response.delay.is_zero() {
         tokio::time::sleep(response.delay).await;
     }
+    shared.in_flight.0.fetch_sub(1, Ordering::SeqCst);
     let mut out =
         HttpResponse::build(actix_web::http::StatusCode::from_u16(response.status).unwrap());
     if let Some(s) = response.retry_after {

@@ -214,3 +214,57 @@ async fn racing_requests_start_one_run() {
     assert_eq!(runs["syncRuns"]["totalCount"], 1, "{runs:#}");
     app.ok(CANCEL, json!({ "id": run }), Some(&t.token)).await;
 }
+
+#[tokio::test]
+async fn a_runs_entities_are_read_in_parallel_up_to_the_limit_each_record_once() {
+    const PER_ENTITY: usize = 6;
+    // Three endpoints, two records a page, every page 200 ms slow.
+    let api = FakeApi::start(|r| {
+        let name = r.path.trim_start_matches("/v1/").to_owned();
+        let from = r
+            .query
+            .get("starting_after")
+            .and_then(|s| s.rsplit_once('_')?.1.parse::<usize>().ok())
+            .unwrap_or(0);
+        let page: Vec<Value> = (from + 1..=(from + 2).min(PER_ENTITY))
+            .map(|n| {
+                json!({ "id": format!("{name}_{n}"), "name": format!("{name} {n}"),
+                             "email": format!("{name}{n}@example.com") })
+            })
+            .collect();
+        Response {
+            delay: Duration::from_millis(200),
+            ..Response::json(json!({ "data": page, "has_more": from + 2 < PER_ENTITY }))
+        }
+    })
+    .await;
+    let app = spawn_app_with(|s| {
+        s.sync.batch_size = 2;
+        s.sync.entities_in_parallel = 2;
+    })
+    .await;
+    let t = app.sign_up().await;
+    let entity = |name: &str| {
+        json!({ "name": name, "endpoint": format!("/v1/{name}"), "recordsPath": "data", "idField": "id",
+                "pagination": { "type": "cursor", "cursorParam": "starting_after", "cursorPath": "$last.id",
+                                "limitParam": "limit", "limit": 2, "hasMorePath": "has_more" } })
+    };
+    let config = json!({ "baseUrl": api.url, "entities": [entity("customers"), entity("contacts"), entity("people")],
+                         "retry": { "maxAttempts": 2, "baseDelayMs": 10, "maxDelayMs": 50 } });
+    let connector = app
+        .create_connector(&t.token, "three", "REST", config)
+        .await;
+    let run = app.sync(&t.token, &connector).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(run["counts"]["entities"], 3);
+    assert_eq!(run["counts"]["recordsRead"], 3 * PER_ENTITY, "{run:#}");
+    let written = run["counts"]["eventsWritten"].as_u64().unwrap();
+    assert!(written > 0, "{run:#}");
+    assert_eq!(events(&app, &t.token, &connector).await, written);
+    // Two entities' requests overlapped, and never three.
+    assert_eq!(api.most_at_once(), 2, "{:?}", api.hits());
+    // Each entity's batches were stored once: a second run finds every event written.
+    let again = app.sync(&t.token, &connector).await;
+    assert_eq!(again["counts"]["eventsUnchanged"], written, "{again:#}");
+    assert_eq!(again["counts"]["eventsWritten"], 0, "{again:#}");
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::kinds::rest::guards::BreakerView;
 use super::runtime::ConnectorRuntime;
 use super::service::{find_with_config, ConnectorService};
-use super::source::visible;
+use super::source::{visible, Health};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::webhooks::{self, model::EventType};
@@ -213,7 +213,10 @@ pub async fn test_connection(
     let answer = match runtime.open(scope.tenant_id(), &connector, config).await {
         Ok(source) => match source.entities().await {
             Ok(entities) => {
-                let health = source.health().await;
+                let health = match entities.first() {
+                    Some(first) => source.health(first).await,
+                    None => Health::failed("the source offers no entities"),
+                };
                 if health.ok {
                     Ok((entities, health.message))
                 } else {

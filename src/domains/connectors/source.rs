@@ -71,6 +71,19 @@ pub struct Health {
     pub message: String,
 }
 
+impl Health {
+    pub fn read(message: String) -> Self {
+        Self { ok: true, message }
+    }
+
+    pub fn failed(error: impl std::fmt::Display) -> Self {
+        Self {
+            ok: false,
+            message: error.to_string(),
+        }
+    }
+}
+
 /// A character that is not text: NUL (which PostgreSQL cannot store at all) and the other C0
 /// controls but tab, line feed and carriage return.
 fn is_binary(c: char) -> bool {
@@ -168,7 +181,9 @@ pub trait Source: Send + Sync {
         batch_size: usize,
     ) -> mpsc::Receiver<Result<Batch, SourceError>>;
 
-    async fn health(&self) -> Health;
+    /// Reads one page of `entity` (the first the source offers), writing nothing: connected,
+    /// authenticated and readable, or why not.
+    async fn health(&self, entity: &str) -> Health;
 }
 
 pub fn scalar(v: &Value) -> String {

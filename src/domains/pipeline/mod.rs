@@ -5,6 +5,7 @@ pub mod coerce;
 pub mod dispatch;
 mod events_store;
 pub mod graphql;
+mod ingest;
 pub mod model;
 pub mod observer;
 pub mod observer_graphql;

@@ -9,7 +9,9 @@ use super::schema_step::{self, FirstSchema, SchemaStep};
 use super::service::Pipeline;
 use super::store;
 use crate::domains::auth::scope::TenantScope;
+use crate::domains::connectors::health as connector_health;
 use crate::domains::connectors::service as connectors;
+use crate::domains::connectors::source::SourceError;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::ScopedTx;
 use crate::text_enum::text_enum;
@@ -197,8 +199,16 @@ pub struct Check {
     pub held: bool,
 }
 
+/// The source's answer, its first failure kept in `failed`.
+fn answered<T>(failed: &mut Option<String>, r: Result<T, SourceError>) -> AppResult<T> {
+    r.map_err(|e| {
+        failed.get_or_insert_with(|| e.to_string());
+        AppError::from(e)
+    })
+}
+
 /// Introspects every entity of the connector's source (reading no records), records drift and
-/// applies the policy. Skipped (nothing found) while a sync run of the connector is going: the
+/// applies the policy; how the source answered counts towards the connector's health. Skipped (nothing found) while a sync run of the connector is going: the
 /// run does the same check itself. An entity never synced is left for its first sync.
 pub async fn check(
     pipeline: &Pipeline,
@@ -217,16 +227,19 @@ pub async fn check(
         (connector, config, policy_of(&tx, connector_id).await?)
     };
     let trace = Uuid::now_v7().simple().to_string();
+    // How the source answered (not what we did with it) counts towards its health.
+    let mut source_error: Option<String> = None;
     let outcome: AppResult<Check> = async {
-        let source = pipeline
+        let failed = &mut source_error;
+        let opened = pipeline
             .runtime
             .open(scope.tenant_id(), &connector, config)
-            .await
-            .map_err(AppError::from)?;
+            .await;
+        let source = answered(failed, opened)?;
         let mut found = Check::default();
-        for entity in source.entities().await.map_err(AppError::from)? {
-            let mut schema = source.introspect(&entity).await.map_err(AppError::from)?;
-            schema.check_text().map_err(AppError::from)?;
+        for entity in answered(failed, source.entities().await)? {
+            let mut schema = answered(failed, source.introspect(&entity).await)?;
+            answered(failed, schema.check_text())?;
             let step: SchemaStep = schema_step::apply(
                 pipeline,
                 scope,
@@ -248,6 +261,16 @@ pub async fn check(
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
     let error = outcome.as_ref().err().map(|e| e.message());
     record_check(&tx, connector_id, error.as_deref()).await?;
+    let health = match (&source_error, &outcome) {
+        (Some(e), _) => Some(Err(e.as_str())),
+        (None, Ok(_)) => Some(Ok(())),
+        // It answered; what failed was ours.
+        (None, Err(_)) => None,
+    };
+    if let Some(health) = health {
+        let after = pipeline.settings.sync.failing_after;
+        connector_health::record(&tx, connector_id, health, after).await?;
+    }
     let held = get(&tx, connector_id)
         .await?
         .is_some_and(|o| o.held_since.is_some());

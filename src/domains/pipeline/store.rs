@@ -2,8 +2,8 @@
 //! `events_store`). Every statement filters by the transaction's tenant (RLS does too).
 use entity::{drift_events, jobs, source_fields, source_schemas};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -270,15 +270,39 @@ pub async fn job_page(
     newest_first(tx, base, jobs::Column::Id, page).await
 }
 
-/// Stores a run's counts and per-entity checkpoints, if `owner` still holds the job (see
-/// `jobs::store::checkpoint`).
+/// Stores a batch's progress, if `owner` still holds the job (a process thought dead and taken
+/// over must not store batches beside its successor): `added` counts added to the job's, and
+/// `entity`'s checkpoint alone set (entities of one run commit in any order). Some(whether
+/// someone asked the run to stop, `request_cancel`); None when another process holds the job.
 pub async fn beat(
     tx: &ScopedTx<'_>,
     id: Uuid,
     owner: Option<&str>,
-    counts: &serde_json::Value,
-    checkpoints: &serde_json::Value,
+    added: &serde_json::Value,
+    entity: &str,
+    position: &serde_json::Value,
 ) -> Result<Option<bool>, DbErr> {
-    let patch = json!({ "checkpoints": checkpoints });
-    jobs_store::checkpoint(tx, id, owner, counts, &patch).await
+    let row = tx
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET heartbeat_at = now(),
+                    counts = counts || coalesce((SELECT jsonb_object_agg(a.key,
+                                 coalesce((counts ->> a.key)::bigint, 0) + (a.value)::bigint)
+                             FROM jsonb_each_text($3) a), '{}'),
+                    payload = jsonb_set(payload, '{checkpoints}',
+                        coalesce(payload -> 'checkpoints', '{}') || jsonb_build_object($4::text, $5::jsonb))
+             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $6
+             RETURNING payload ? 'cancelRequested' AS cancel",
+            [
+                tx.tenant_id().into(),
+                id.into(),
+                added.clone().into(),
+                entity.into(),
+                position.clone().into(),
+                owner.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "cancel")).transpose()
 }

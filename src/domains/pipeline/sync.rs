@@ -2,27 +2,19 @@
 //! active mappings → canonical events and records. Runs are jobs: each batch is stored with
 //! its checkpoint in one transaction, so a run resumed after a crash starts where the last
 //! stored batch ended, and re-reading a record version never writes its event twice.
-use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::build;
-use super::events_store::{self, EventSource};
+use super::ingest::{self, Progress};
 use super::observer::{self, DriftPolicy};
 use super::resolution::Stage;
-use super::schema_step::{self, FirstSchema};
 use super::service::Pipeline;
-use super::store;
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::health;
-use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::service as connectors;
-use crate::domains::connectors::source::{EntitySchema, Source};
 use crate::domains::jobs::{self, JobKind, JobStatus, JobType, Outcome};
-use crate::domains::quotas::service::{self as quotas, Metered};
-use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::domains::webhooks::{self, model::EventType};
 use crate::error::{AppError, AppResult};
@@ -53,6 +45,26 @@ pub struct SyncCounts {
     pub match_candidates: u64,
     /// Candidate pairs compared by entity resolution (records sharing a blocking key).
     pub match_pairs_compared: u64,
+}
+
+impl std::ops::AddAssign<&SyncCounts> for SyncCounts {
+    fn add_assign(&mut self, o: &SyncCounts) {
+        self.entities += o.entities;
+        self.records_read += o.records_read;
+        self.events_written += o.events_written;
+        self.events_unchanged += o.events_unchanged;
+        self.quarantined += o.quarantined;
+        self.value_errors += o.value_errors;
+        self.unmapped_records += o.unmapped_records;
+        self.duplicate_ids += o.duplicate_ids;
+        self.drift_events += o.drift_events;
+        self.fields_proposed += o.fields_proposed;
+        self.auto_applied += o.auto_applied;
+        self.needs_review += o.needs_review;
+        self.unified_links += o.unified_links;
+        self.match_candidates += o.match_candidates;
+        self.match_pairs_compared += o.match_pairs_compared;
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,17 +282,33 @@ impl Run {
         } else {
             None
         };
-        let ingested = self
-            .ingest(
-                pipeline,
-                scope,
-                job,
-                &connector,
-                source.as_ref(),
-                &entities,
-                stage.as_ref(),
-            )
-            .await;
+        let progress = Progress::new(std::mem::take(&mut self.counts), self.cancelled);
+        let ingested = ingest::Run {
+            pipeline,
+            scope,
+            job: job.id,
+            owner: self.owner.as_deref(),
+            trace_id: &self.trace_id,
+            connector: &connector,
+            source: source.as_ref(),
+            stage: stage.as_ref(),
+            policy: self.policy,
+            checkpoints: &self.checkpoints,
+        }
+        .entities(&entities, &progress)
+        .await;
+        self.counts = progress
+            .counts
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        self.errors.extend(
+            progress
+                .errors
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        self.cancelled = progress.cancelled.into_inner();
+        self.taken_over = progress.taken_over.into_inner();
         // The stage finishes what the ingest queued even when the ingest stopped early; not
         // when the run was cancelled (what it queued waits for the next run).
         match stage {
@@ -309,205 +337,6 @@ impl Run {
             ));
         }
         Ok(())
-    }
-
-    /// Reads every entity of the source through the mappings, a batch per transaction.
-    #[allow(clippy::too_many_arguments)]
-    async fn ingest(
-        &mut self,
-        pipeline: &Pipeline,
-        scope: &TenantScope,
-        job: &entity::jobs::Model,
-        connector: &Connector,
-        source: &dyn Source,
-        entities: &[String],
-        stage: Option<&Stage>,
-    ) -> AppResult<()> {
-        for entity in entities {
-            if self.cancelled {
-                break;
-            }
-            let introspected = source
-                .introspect(entity)
-                .await
-                .and_then(|mut schema| schema.check_text().map(|()| schema));
-            let result = match introspected {
-                Ok(schema) => {
-                    self.entity(pipeline, scope, job.id, connector, source, &schema, stage)
-                        .await
-                }
-                Err(e) => Err(AppError::from(e)),
-            };
-            if let Err(e) = result {
-                // Our own database away is no fault of the entity: stop, to be resumed.
-                if e.is_unavailable() {
-                    return Err(e);
-                }
-                // One entity failing does not stop the others.
-                tracing::warn!(entity = %entity, error = ?e, "an entity of the sync failed");
-                self.errors.push(RunError {
-                    entity: Some(entity.clone()),
-                    message: e.message(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn entity(
-        &mut self,
-        pipeline: &Pipeline,
-        scope: &TenantScope,
-        job: Uuid,
-        connector: &Connector,
-        source: &dyn Source,
-        schema: &EntitySchema,
-        stage: Option<&Stage>,
-    ) -> AppResult<()> {
-        let system = connector.name.clone();
-        let step = schema_step::apply(
-            pipeline,
-            scope,
-            connector,
-            self.policy,
-            schema,
-            &self.trace_id,
-            FirstSchema::Store,
-        )
-        .await?;
-        self.counts.drift_events += step.drifts;
-        self.counts.fields_proposed += step.proposed;
-        self.counts.auto_applied += step.auto_applied;
-        self.counts.needs_review += step.needs_review;
-        let version = step.version;
-        let plan = build::plan(&pipeline.db, scope, &system, &schema.entity).await?;
-        let after = self
-            .checkpoints
-            .get(&schema.entity)
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let event_quota = {
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            quotas::limits(&tx, &pipeline.settings.quotas)
-                .await?
-                .events_per_hour
-        };
-        let mut batches = source.read(&schema.entity, after, pipeline.settings.sync.batch_size);
-        while let Some(batch) = batches.recv().await {
-            let mut batch = batch.map_err(AppError::from)?;
-            batch.quarantine_binary();
-            let built = std::time::Instant::now();
-            let mut stats: HashMap<Uuid, (u64, u64)> = HashMap::new();
-            let (events, quarantined) = build::build(
-                &mut self.counts,
-                scope.tenant_id(),
-                connector.id,
-                &schema.entity,
-                &plan,
-                &batch,
-                &mut stats,
-            );
-            let build_us = built.elapsed().as_micros() as u64;
-            let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-            let from = EventSource {
-                system: &system,
-                connector: connector.id,
-                entity: &schema.entity,
-                schema_version: version,
-                trace_id: &self.trace_id,
-                job,
-            };
-            let changed = events_store::write_events(&tx, &from, &events).await?;
-            let written = changed.len() as u64;
-            // Over the hour's quota the batch is rolled back and the entity stops; earlier batches
-            // stay, and a later run writes only what is missing (written events are skipped).
-            quotas::charge(&tx, Metered::Events, event_quota, written).await?;
-            events_store::quarantine(&tx, job, connector.id, &schema.entity, &quarantined).await?;
-            events_store::record_mapping_stats(&tx, &stats, build_us).await?;
-            if stage.is_some() {
-                resolution_queue::enqueue(&tx, &changed).await?;
-            }
-            self.counts.events_written += written;
-            self.counts.events_unchanged += events.len() as u64 - written;
-            self.checkpoints
-                .insert(schema.entity.clone(), json!(batch.last_position));
-            let beat = store::beat(
-                &tx,
-                job,
-                self.owner.as_deref(),
-                &json!(self.counts),
-                &Value::Object(self.checkpoints.clone()),
-            )
-            .await?;
-            let Some(cancel) = beat else {
-                // Fenced: the batch is rolled back with the transaction, unstored.
-                self.taken_over = true;
-                return Err(AppError::Conflict(
-                    "the sync run was taken over by another process".into(),
-                ));
-            };
-            self.cancelled = cancel;
-            tx.commit().await?;
-            if let Some(stage) = stage {
-                stage.nudge();
-            }
-            pipeline
-                .metrics
-                .sync_records
-                .inc_by(batch.records.len() as u64);
-            self.publish_progress(
-                pipeline,
-                scope,
-                job,
-                connector.id,
-                &schema.entity,
-                batch.records.len(),
-                written,
-            );
-            if self.cancelled {
-                // This batch is committed and kept; the rest is not read.
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// AAM: a batch is in (what was read and what it changed downstream).
-    #[allow(clippy::too_many_arguments)]
-    fn publish_progress(
-        &self,
-        pipeline: &Pipeline,
-        scope: &TenantScope,
-        job: Uuid,
-        connector: Uuid,
-        entity: &str,
-        read: usize,
-        written: u64,
-    ) {
-        pipeline.telemetry.layer(Layer::Aam).publish(
-            scope.tenant_id(),
-            Draft::new(kinds::RECORDS_READ, "sync_run", job)
-                .status("RUNNING")
-                .message(format!(
-                    "{entity}: {read} records read, {written} events written"
-                ))
-                .data(
-                    json!({ "connectorId": connector.to_string(), "entity": entity, "read": read,
-                              "written": written, "counts": self.counts }),
-                )
-                .trace(Some(self.trace_id.clone())),
-        );
-        // DCL: what the batch turned into downstream (canonical events with lineage).
-        pipeline.telemetry.layer(Layer::Dcl).publish(
-            scope.tenant_id(),
-            Draft::new(kinds::RECORDS_EMITTED, "connector", connector)
-                .status("OK")
-                .message(format!("{entity}: {written} canonical events written"))
-                .data(json!({ "connectorId": connector.to_string(), "entity": entity, "written": written,
-                              "syncRunId": job.to_string() }))
-                .trace(Some(self.trace_id.clone())),
-        );
     }
 }
 

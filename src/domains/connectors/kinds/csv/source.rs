@@ -414,20 +414,28 @@ impl Source for CsvSource {
         receiver
     }
 
-    async fn health(&self) -> Health {
-        match self.files() {
-            Ok(files) if files.is_empty() => Health {
-                ok: false,
-                message: "no CSV files found".into(),
-            },
-            Ok(files) => Health {
-                ok: true,
-                message: format!("{} file(s) readable", files.len()),
-            },
-            Err(e) => Health {
-                ok: false,
-                message: e.to_string(),
-            },
+    async fn health(&self, entity: &str) -> Health {
+        let path = match self.file_for(entity) {
+            Ok(path) => path,
+            Err(e) => return Health::failed(e),
+        };
+        let config = self.config.clone();
+        let first = tokio::task::spawn_blocking(move || {
+            let mut rows = RowReader::open(&config, &path)?;
+            rows.next().map(|row| (rows.header.len(), row.is_some()))
+        })
+        .await;
+        match first {
+            Ok(Ok((columns, any))) => Health::read(format!(
+                "{entity}: {columns} columns, {} readable",
+                if any {
+                    "first row"
+                } else {
+                    "no rows yet, header"
+                }
+            )),
+            Ok(Err(e)) => Health::failed(e),
+            Err(e) => Health::failed(format!("reading the file stopped: {e}")),
         }
     }
 }

@@ -266,16 +266,15 @@ impl Source for PgSource {
         receiver
     }
 
-    async fn health(&self) -> Health {
-        match self.entities().await {
-            Ok(t) => Health {
-                ok: true,
-                message: format!("{} table(s) in {}", t.len(), self.config.schema),
-            },
-            Err(e) => Health {
-                ok: false,
-                message: e.to_string(),
-            },
+    async fn health(&self, entity: &str) -> Health {
+        let qualified = format!("{}.{}", quote(&self.config.schema), quote(entity));
+        match self.rows(&qualified, "1", 1, 0).await {
+            Ok(rows) => Health::read(format!(
+                "{}.{entity} readable ({} row read)",
+                self.config.schema,
+                rows.len()
+            )),
+            Err(e) => Health::failed(e),
         }
     }
 }

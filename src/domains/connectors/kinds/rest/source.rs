@@ -401,28 +401,17 @@ impl Source for RestSource {
         receiver
     }
 
-    async fn health(&self) -> Health {
-        match self.config.entities.first() {
-            None => Health {
-                ok: false,
-                message: "no entities configured".into(),
-            },
-            Some(e) => match self.url(&e.endpoint) {
-                Ok(url) => match self.get_json(&url).await {
-                    Ok(_) => Health {
-                        ok: true,
-                        message: format!("GET {} answered", e.endpoint),
-                    },
-                    Err(err) => Health {
-                        ok: false,
-                        message: err.to_string(),
-                    },
-                },
-                Err(err) => Health {
-                    ok: false,
-                    message: err.to_string(),
-                },
-            },
+    async fn health(&self, entity: &str) -> Health {
+        let Some(e) = self.config.entities.iter().find(|e| e.name == entity) else {
+            return Health::failed(format!("no entity {entity} configured"));
+        };
+        let read = match self.url(&e.endpoint) {
+            Ok(url) => self.get_json(&url).await,
+            Err(err) => Err(err),
+        };
+        match read {
+            Ok(_) => Health::read(format!("GET {} answered", e.endpoint)),
+            Err(err) => Health::failed(err),
         }
     }
 }
