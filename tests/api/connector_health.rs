@@ -175,3 +175,56 @@ async fn a_connection_test_reads_one_row_of_a_csv_source_and_writes_nothing() {
         .await;
     assert_eq!(nothing["canonicalEvents"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn a_page_of_connectors_shows_each_ones_own_health_and_schedule() {
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.sign_up().await;
+    let dir = app.files_of(&t).join("page");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.csv"), "id,name\n1,Ada\n").unwrap();
+    let csv = |file: &str| json!({ "path": format!("page/{file}"), "idColumn": "id" });
+    let tested = app
+        .create_connector(&t.token, "tested", "CSV", csv("a.csv"))
+        .await;
+    let missing = app
+        .create_connector(&t.token, "missing", "CSV", csv("gone.csv"))
+        .await;
+    let untouched = app
+        .create_connector(&t.token, "untouched", "CSV", csv("a.csv"))
+        .await;
+    assert_eq!(test(&app, &t.token, &tested).await["ok"], true);
+    assert_eq!(test(&app, &t.token, &missing).await["ok"], false);
+    app.ok(
+        "mutation($c: ID!) { setSyncSchedule(connectorId: $c, schedule: { intervalSeconds: 3600 }) { enabled } }",
+        json!({ "c": untouched }),
+        Some(&t.token),
+    )
+    .await;
+    let page = app
+        .ok(
+            "{ connectors(first: 10) { edges { node { id health { state consecutiveFailures } schedule { intervalSeconds } } } } }",
+            json!({}),
+            Some(&t.token),
+        )
+        .await;
+    let of = |id: &str| {
+        page["connectors"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of(&tested)["health"]["state"], "HEALTHY");
+    assert!(of(&tested)["schedule"].is_null());
+    assert_eq!(of(&missing)["health"]["state"], "DEGRADED");
+    assert_eq!(of(&missing)["health"]["consecutiveFailures"], 1);
+    assert_eq!(of(&untouched)["health"]["state"], "UNKNOWN");
+    assert_eq!(of(&untouched)["schedule"]["intervalSeconds"], 3600);
+    // One connector asked for alone says the same.
+    let one = connector(&app, &t.token, &missing).await;
+    assert_eq!(one["health"]["state"], "DEGRADED");
+}

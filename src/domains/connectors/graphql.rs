@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
@@ -8,7 +10,7 @@ use super::runtime::ConnectorRuntime;
 use super::service::{self, ConnectorChanges, ConnectorService, NewConnector};
 use crate::domains::auth::model::Role;
 use crate::domains::jobs::graphql::GqlSyncSchedule;
-use crate::domains::jobs::schedule_store;
+use crate::domains::jobs::schedule_store::{self, ScheduleRow};
 use crate::graphql::context::{parse_id, to_id, ContextExt};
 use crate::graphql::pagination::{connection, page_request, Conn};
 
@@ -40,6 +42,16 @@ pub struct GqlConnector {
     pub last_synced_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Read for a whole page at once by `connectors` when asked for (else per connector).
+    #[graphql(skip)]
+    pub prefetched: Prefetched,
+}
+
+/// What a page of connectors read in one statement each, instead of one per connector.
+#[derive(Default)]
+pub struct Prefetched {
+    health: Option<ConnectorHealth>,
+    schedule: Option<Option<ScheduleRow>>,
 }
 
 impl From<Connector> for GqlConnector {
@@ -53,6 +65,7 @@ impl From<Connector> for GqlConnector {
             last_synced_at: c.last_synced_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            prefetched: Prefetched::default(),
         }
     }
 }
@@ -61,6 +74,9 @@ impl From<Connector> for GqlConnector {
 impl GqlConnector {
     /// How the source has answered lately (connection tests and sync runs).
     async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<GqlConnectorHealth> {
+        if let Some(h) = &self.prefetched.health {
+            return Ok(h.clone().into());
+        }
         let scope = ctx.scope(Role::Viewer)?;
         let svc = ctx.service::<ConnectorService>()?;
         let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
@@ -77,6 +93,9 @@ impl GqlConnector {
 
     /// When the connector syncs by itself (none: only when asked).
     async fn schedule(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GqlSyncSchedule>> {
+        if let Some(s) = &self.prefetched.schedule {
+            return Ok(s.clone().map(Into::into));
+        }
         let scope = ctx.scope(Role::Viewer)?;
         let svc = ctx.service::<ConnectorService>()?;
         let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
@@ -199,13 +218,43 @@ impl ConnectorQuery {
             kind: f.kind.map(Into::into),
             status: f.status.map(Into::into),
         };
-        let result =
-            service::list(ctx.service::<ConnectorService>()?, &scope, filter, page).await?;
+        let svc = ctx.service::<ConnectorService>()?;
+        let result = service::list(svc, &scope, filter, page).await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let ids: Vec<uuid::Uuid> = result.items.iter().map(|c| c.id).collect();
+        let (mut health, mut schedules) = (HashMap::new(), HashMap::new());
+        if !ids.is_empty() && (node.field("health").exists() || node.field("schedule").exists()) {
+            let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
+            let failed = |e: sea_orm::DbErr| crate::error::AppError::from(e);
+            if node.field("health").exists() {
+                let runtime = ctx.service::<ConnectorRuntime>()?;
+                health = health::get_many(&tx, runtime, &ids, svc.failing_after)
+                    .await
+                    .map_err(failed)?;
+            }
+            if node.field("schedule").exists() {
+                schedules = schedule_store::get_many(&tx, &ids)
+                    .await
+                    .map_err(failed)?
+                    .into_iter()
+                    .map(|s| (s.connector_id, s))
+                    .collect();
+            }
+        }
+        let fetched_schedules = node.field("schedule").exists();
         Ok(connection(
             result,
             after.is_some(),
             |c| c.id,
-            GqlConnector::from,
+            |c| {
+                let id = c.id;
+                let mut node = GqlConnector::from(c);
+                node.prefetched = Prefetched {
+                    health: health.get(&id).cloned(),
+                    schedule: fetched_schedules.then(|| schedules.get(&id).cloned()),
+                };
+                node
+            },
         ))
     }
 

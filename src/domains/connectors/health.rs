@@ -195,6 +195,36 @@ pub async fn get(
     }
 }
 
+/// The health of several connectors at once (a page of connectors): those never checked are
+/// UNKNOWN.
+pub async fn get_many(
+    tx: &ScopedTx<'_>,
+    runtime: &ConnectorRuntime,
+    connectors: &[Uuid],
+    failing_after: u32,
+) -> Result<std::collections::HashMap<Uuid, ConnectorHealth>, DbErr> {
+    let rows = tx
+        .conn()
+        .query_all(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM connector_health WHERE tenant_id = $1 AND connector_id = ANY($2)",
+            [tx.tenant_id().into(), connectors.to_vec().into()],
+        ))
+        .await?;
+    let mut found = std::collections::HashMap::with_capacity(connectors.len());
+    for r in &rows {
+        let id: Uuid = r.try_get("", "connector_id")?;
+        let health = ConnectorHealth::from_row(r, failing_after, runtime.breaker(id))?;
+        found.insert(id, health);
+    }
+    for id in connectors {
+        found
+            .entry(*id)
+            .or_insert_with(|| ConnectorHealth::unknown(runtime.breaker(*id)));
+    }
+    Ok(found)
+}
+
 /// Connects to the connector's source, authenticates and reads one page, writing nothing of
 /// it; records the outcome in the connector's health.
 pub async fn test_connection(

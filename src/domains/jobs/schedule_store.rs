@@ -82,6 +82,19 @@ pub async fn get(tx: &ScopedTx<'_>, connector: Uuid) -> Result<Option<ScheduleRo
         .await
 }
 
+/// The schedules of several connectors at once (a page of connectors).
+pub async fn get_many(tx: &ScopedTx<'_>, connectors: &[Uuid]) -> Result<Vec<ScheduleRow>, DbErr> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sync_schedules WHERE tenant_id = $1 AND connector_id = ANY($2)"
+    );
+    ScheduleRow::find_by_statement(one(
+        sql,
+        vec![tx.tenant_id().into(), connectors.to_vec().into()],
+    ))
+    .all(tx.conn())
+    .await
+}
+
 pub async fn delete(tx: &ScopedTx<'_>, connector: Uuid) -> Result<bool, DbErr> {
     let done = tx
         .conn()
