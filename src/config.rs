@@ -315,6 +315,9 @@ pub struct GraphqlSettings {
     pub timeout_secs: u64,
     pub max_page_size: u32,
     pub default_page_size: u32,
+    /// graphql-transport-ws: a socket without an accepted `connection_init` this long is closed
+    /// with 4408.
+    pub ws_init_timeout_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

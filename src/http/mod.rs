@@ -10,6 +10,7 @@ mod persisted;
 pub mod request;
 mod uploads;
 mod ws;
+mod ws_protocol;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;

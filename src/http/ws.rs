@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::document::DocumentLimits;
 use super::middleware::charge;
+use super::ws_protocol::{Guard, Verdict};
 use super::{limits, request};
 use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;
@@ -75,6 +76,8 @@ pub async fn ws(
 struct Opened {
     credential: String,
     principal: Principal,
+    /// When the credential stops being valid (a session token's `exp`).
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 type OpenedCell = Arc<Mutex<Option<Opened>>>;
@@ -94,6 +97,9 @@ async fn serve(
 ) {
     let (control, mut close_requests) = ConnectionControl::new();
     let cell: OpenedCell = Arc::default();
+    // graphql-transport-ws only: the legacy protocol keeps the handler's own behaviour.
+    let guard =
+        (protocol == WebSocketProtocols::GraphQLWS).then(|| Arc::new(Mutex::new(Guard::default())));
     let gauge = state.metrics.websocket_connections.clone();
     gauge.inc();
     let (incoming_tx, incoming_rx) = mpsc::channel::<Vec<u8>>(INCOMING_QUEUE);
@@ -102,7 +108,8 @@ async fn serve(
     let reader = {
         let mut session = session.clone();
         let mut messages = messages.max_frame_size(MAX_FRAME_BYTES);
-        let (state, cell) = (state.clone(), cell.clone());
+        let (state, cell, guard, control) =
+            (state.clone(), cell.clone(), guard.clone(), control.clone());
         actix_web::rt::spawn(async move {
             while let Some(Ok(msg)) = messages.next().await {
                 let frame = match &msg {
@@ -110,6 +117,16 @@ async fn serve(
                     Message::Binary(b) => Some(b.to_vec()),
                     _ => None,
                 };
+                if let (Some(frame), Some(guard)) = (&frame, &guard) {
+                    let verdict = guard
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .client(frame);
+                    if let Verdict::Close(code, reason) = verdict {
+                        control.close(code, reason);
+                        break;
+                    }
+                }
                 if let Some(frame) = &frame {
                     if let Some(refusal) = gate(&state, &cell, protocol, frame).await {
                         if session.text(refusal).await.is_err() {
@@ -143,15 +160,44 @@ async fn serve(
         .boxed();
     let mut recheck = tokio::time::interval(recheck_every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let init_timeout = tokio::time::sleep(std::time::Duration::from_millis(
+        state.settings.graphql.ws_init_timeout_ms,
+    ));
+    tokio::pin!(init_timeout);
+    let mut init_waited = guard.is_none();
+    let acknowledged = |g: &Option<Arc<Mutex<Guard>>>| {
+        g.as_ref()
+            .is_none_or(|g| g.lock().unwrap_or_else(|p| p.into_inner()).acknowledged())
+    };
     let close = loop {
+        let expiry = opened(&cell).and_then(|o| o.expires_at).map(until);
         tokio::select! {
+            // First: a close asked for by the reader (a protocol breach) or a subscription
+            // ends the reader's input too, and must win over the handler's plain end.
+            biased;
+            Some((code, reason)) = close_requests.recv() => break Some((code, reason)),
             _ = recheck.tick() => {
                 if let Some(reason) = lost_access(&auth_service, &cell).await {
                     break Some((4403, reason));
                 }
             }
+            () = &mut init_timeout, if !init_waited => {
+                init_waited = true;
+                if !acknowledged(&guard) {
+                    break Some((4408, "Connection initialisation timeout".to_owned()));
+                }
+            }
+            () = tokio::time::sleep(expiry.unwrap_or_default()), if expiry.is_some() => {
+                break Some((4403, "the token expired".to_owned()));
+            }
             out = protocol_stream.next() => match out {
                 Some(WsMessage::Text(text)) => {
+                    let send = guard.as_ref().is_none_or(|g| {
+                        g.lock().unwrap_or_else(|p| p.into_inner()).server(&text)
+                    });
+                    if !send {
+                        continue;
+                    }
                     // Waits while the client is slow: backpressure, not buffering.
                     match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
                         Ok(Ok(())) => {}
@@ -162,10 +208,16 @@ async fn serve(
                         }
                     }
                 }
-                Some(WsMessage::Close(code, reason)) => break Some((code, reason)),
+                Some(WsMessage::Close(code, reason)) => {
+                    // A refused `connection_init` is Forbidden in graphql-transport-ws.
+                    let refused = guard.as_ref().is_some_and(|g| {
+                        let g = g.lock().unwrap_or_else(|p| p.into_inner());
+                        g.init_received() && !g.acknowledged()
+                    });
+                    break Some((if refused { 4403 } else { code }, reason));
+                }
                 None => break Some((1000, String::new())),
             },
-            Some((code, reason)) = close_requests.recv() => break Some((code, reason)),
         }
     };
     reader.abort();
@@ -178,6 +230,11 @@ async fn serve(
             }))
             .await;
     }
+}
+
+/// How long until `at` (zero when it has passed).
+fn until(at: chrono::DateTime<chrono::Utc>) -> std::time::Duration {
+    (at - chrono::Utc::now()).to_std().unwrap_or_default()
 }
 
 fn tokio_stream_from(
@@ -275,9 +332,11 @@ async fn on_init(
     let authentication = auth::authenticate(&auth_service, credential.as_deref(), None).await;
     match (&authentication, credential) {
         (Authentication::Authenticated(principal), Some(credential)) => {
+            let expires_at = auth::token_expiry(&auth_service, &credential);
             *cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(Opened {
                 credential,
                 principal: principal.clone(),
+                expires_at,
             });
         }
         (Authentication::Rejected(reason), _) => return Err(reason.clone().into()),

@@ -87,7 +87,7 @@ async fn websocket_accepts_a_token_in_connection_init() {
 #[tokio::test]
 async fn websocket_refuses_bad_or_missing_tokens() {
     let app = spawn_app().await;
-    // async-graphql closes a refused graphql-transport-ws init with 1002 and the reason.
+    // graphql-transport-ws: a refused connection_init closes with 4403 Forbidden and the reason.
     for (payload, reason) in [
         (
             json!({ "authorization": "Bearer forged.token.here" }),
@@ -96,7 +96,7 @@ async fn websocket_refuses_bad_or_missing_tokens() {
         (json!({}), "authentication required"),
     ] {
         let reply = ws_init(&app.address, payload.clone()).await.unwrap();
-        assert_eq!(reply["closed"], 1002, "{payload}: {reply}");
+        assert_eq!(reply["closed"], 4403, "{payload}: {reply}");
         assert_eq!(reply["reason"], reason, "{payload}: {reply}");
     }
 }

@@ -42,3 +42,4 @@ mod uploads;
 mod vector_backends;
 mod webhooks;
 mod workers;
+mod ws_protocol;

@@ -32,6 +32,12 @@ pub struct AuthService {
     pub(super) settings: Arc<Settings>,
 }
 
+/// When a session token stops being valid (None for API keys and what is not a token).
+pub fn token_expiry(svc: &AuthService, credential: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let claims = svc.tokens.verify(credential).ok()?;
+    chrono::DateTime::from_timestamp(claims.exp, 0)
+}
+
 impl AuthService {
     pub fn new(db: DatabaseConnection, redis: Redis, settings: Arc<Settings>) -> Self {
         Self {
