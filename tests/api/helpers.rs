@@ -162,6 +162,23 @@ impl TestApp {
     }
 
     /// Invites a user with `role` into the tenant and returns their token.
+    /// A session token of `t`'s admin with `secs` seconds left to live.
+    pub fn token_expiring_in(&self, t: &TestTenant, secs: i64) -> String {
+        let ttl = chrono::Duration::minutes(self.settings.auth.token_ttl_minutes);
+        let issued = chrono::Utc::now() - ttl + chrono::Duration::seconds(secs);
+        self.services
+            .auth
+            .tokens()
+            .issue_at(
+                t.user_id.parse().unwrap(),
+                t.tenant_id.parse().unwrap(),
+                autonomos::domains::auth::model::Role::Admin,
+                issued,
+            )
+            .unwrap()
+            .0
+    }
+
     pub async fn member(&self, admin: &TestTenant, role: &str) -> String {
         let email = unique_email(&role.to_lowercase());
         let invite = self

@@ -73,6 +73,19 @@ async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) ->
     );
 }
 
+/// Starts a job of `n` fields and waits until it has stored at least `done`; its id.
+async fn started_and_at(app: &TestApp, token: &str, system: &str, n: usize, done: u64) -> String {
+    let id = start(app, token, system, n).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for(app, token, &id, |j| {
+        j["counts"]["done"].as_u64().unwrap_or(0) >= done
+    })
+    .await;
+    id
+}
+
 /// Waits for the job to end; its last state.
 pub async fn job_finished(app: &TestApp, token: &str, id: &str) -> Value {
     wait_for(app, token, id, finished).await
@@ -253,14 +266,7 @@ async fn a_cancelled_job_keeps_what_it_proposed_and_bad_input_queues_nothing() {
     let app = spawn_app().await;
     let t = app.sign_up().await;
     const N: usize = 400;
-    let id = start(&app, &t.token, "cancel-crm", N).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wait_for(&app, &t.token, &id, |j| {
-        j["counts"]["done"].as_u64().unwrap_or(0) >= 8
-    })
-    .await;
+    let id = started_and_at(&app, &t.token, "cancel-crm", N, 8).await;
     let asked = app
         .ok(
             &format!("mutation($id: ID!) {{ cancelProposalJob(id: $id) {{ {JOB} }} }}"),
@@ -355,14 +361,7 @@ async fn a_process_whose_proposal_job_was_taken_over_stores_nothing_more() {
     let app = app_with(0, |_| {}).await;
     let t = app.sign_up().await;
     const N: usize = 400;
-    let id = start(&app, &t.token, "fenced-crm", N).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wait_for(&app, &t.token, &id, |j| {
-        j["counts"]["done"].as_u64().unwrap_or(0) >= 8
-    })
-    .await;
+    let id = started_and_at(&app, &t.token, "fenced-crm", N, 8).await;
     let owner = Database::connect(app.settings.database.migration_url.expose_secret())
         .await
         .unwrap();

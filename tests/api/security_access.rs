@@ -351,19 +351,7 @@ async fn the_websocket_closes_when_its_access_ends() {
     .await;
     assert_closes_with_4403(&mut demoted).await;
     // And one whose token runs out (issued so that it has two seconds left).
-    let ttl = chrono::Duration::minutes(app.settings.auth.token_ttl_minutes);
-    let issued = chrono::Utc::now() - ttl + chrono::Duration::seconds(2);
-    let (short, _) = app
-        .services
-        .auth
-        .tokens()
-        .issue_at(
-            t.user_id.parse().unwrap(),
-            t.tenant_id.parse().unwrap(),
-            autonomos::domains::auth::model::Role::Admin,
-            issued,
-        )
-        .unwrap();
+    let short = app.token_expiring_in(&t, 2);
     let mut expiring = following(&app, &short).await;
     assert_closes_with_4403(&mut expiring).await;
 }

@@ -106,19 +106,7 @@ async fn every_close_code_of_the_protocol_with_a_raw_client() {
 async fn a_socket_closes_with_4403_when_its_token_expires_not_at_the_next_recheck() {
     let app = spawn_app_with(|s| s.auth.recheck_secs = 60).await;
     let t = app.sign_up().await;
-    let ttl = chrono::Duration::minutes(app.settings.auth.token_ttl_minutes);
-    let issued = chrono::Utc::now() - ttl + chrono::Duration::seconds(2);
-    let (short, _) = app
-        .services
-        .auth
-        .tokens()
-        .issue_at(
-            t.user_id.parse().unwrap(),
-            t.tenant_id.parse().unwrap(),
-            autonomos::domains::auth::model::Role::Admin,
-            issued,
-        )
-        .unwrap();
+    let short = app.token_expiring_in(&t, 2);
     let opened = Instant::now();
     let mut ws = Ws::connect(&app.address, &short).await;
     ws.subscribe("flow", FOLLOW, json!({})).await;

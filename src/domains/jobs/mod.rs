@@ -2,6 +2,7 @@
 //! per tenant by slots shared through Redis, and adopted by a worker of any process when the
 //! process running them stops; and the schedules that start sync runs. What a job does is its
 //! kind's (`JobKind`); sync runs are one.
+pub mod control;
 pub mod due;
 pub mod graphql;
 pub mod model;

@@ -23,6 +23,16 @@ text_enum! {
     }
 }
 
+impl JobType {
+    /// What a job of this kind is called: in messages, and as an audit row's target type.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Sync => ("sync run", "sync_run"),
+            Self::Propose => ("proposal job", "proposal_job"),
+        }
+    }
+}
+
 text_enum! {
     /// What a schedule's due slot did.
     pub enum SlotOutcome {

@@ -215,16 +215,7 @@ fn already_syncing(running: &entity::jobs::Model) -> AppError {
 /// checkpoint, keeping every batch it committed. A finished run is a CONFLICT.
 pub async fn cancel(pipeline: &Pipeline, scope: &TenantScope, id: Uuid) -> AppResult<SyncRun> {
     let tx = ScopedTx::begin(&pipeline.db, scope).await?;
-    let job = store::find_job(&tx, id)
-        .await?
-        .ok_or(AppError::NotFound { what: "sync run" })?;
-    if !store::request_cancel(&tx, id, &scope.actor().label()).await? {
-        return Err(AppError::Conflict(format!(
-            "the sync run has finished ({})",
-            job.status
-        )));
-    }
-    audit::record(&tx, AuditEntry::new("sync_run.cancel", "sync_run", id)).await?;
+    crate::domains::jobs::control::cancel(&tx, id, JobType::Sync).await?;
     tx.commit().await?;
     get(pipeline, scope, id).await
 }

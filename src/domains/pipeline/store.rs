@@ -248,10 +248,6 @@ pub async fn unfinished_job(
         .await
 }
 
-pub async fn request_cancel(tx: &ScopedTx<'_>, id: Uuid, by: &str) -> Result<bool, DbErr> {
-    jobs_store::request_cancel(tx, id, JobType::Sync, by).await
-}
-
 pub async fn find_job(tx: &ScopedTx<'_>, id: Uuid) -> Result<Option<jobs::Model>, DbErr> {
     jobs_store::find(tx, id, JobType::Sync).await
 }

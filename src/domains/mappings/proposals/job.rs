@@ -14,7 +14,7 @@ use super::{ProposalStatus, ProposeInput, StoredWith};
 use crate::domains::audit::service::{self as audit, AuditEntry};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::jobs::store as jobs_store;
-use crate::domains::jobs::{JobKind, JobStatus, JobType, Jobs, Outcome};
+use crate::domains::jobs::{self, JobKind, JobStatus, JobType, Jobs, Outcome};
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
 use crate::error::{AppError, AppResult};
@@ -210,23 +210,7 @@ pub async fn cancel(
     id: Uuid,
 ) -> AppResult<ProposalJob> {
     let tx = ScopedTx::begin(&engine.db, scope).await?;
-    let job = jobs_store::find(&tx, id, JobType::Propose)
-        .await?
-        .ok_or(AppError::NotFound {
-            what: "proposal job",
-        })?;
-    let by = scope.actor().label();
-    if !jobs_store::request_cancel(&tx, id, JobType::Propose, &by).await? {
-        return Err(AppError::Conflict(format!(
-            "the proposal job has finished ({})",
-            job.status
-        )));
-    }
-    audit::record(
-        &tx,
-        AuditEntry::new("proposal_job.cancel", "proposal_job", id),
-    )
-    .await?;
+    jobs::control::cancel(&tx, id, JobType::Propose).await?;
     tx.commit().await?;
     get(engine, scope, id).await
 }
