@@ -369,7 +369,9 @@ async fn a_process_whose_proposal_job_was_taken_over_stores_nothing_more() {
     owner
         .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE jobs SET claimed_by = 'another-process' WHERE id = $1",
+            // A live successor: it beats, so no other test's worker adopts the job meanwhile.
+            "UPDATE jobs SET claimed_by = 'another-process', heartbeat_at = now() + interval '1 hour'
+             WHERE id = $1",
             [job_id.into()],
         ))
         .await
@@ -398,7 +400,8 @@ async fn a_process_whose_proposal_job_was_taken_over_stores_nothing_more() {
     autonomos::domains::pipeline::service::resume_stale(&app.services.pipeline, true)
         .await
         .unwrap();
-    let done = job(&app, &t.token, &id).await;
+    // Adopted here, or by a worker of another test on this database first.
+    let done = job_finished(&app, &t.token, &id).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done:#}");
     assert_each_field_once(&app, &t.token, &done, N).await;
     assert_eq!(done["counts"]["done"], N);

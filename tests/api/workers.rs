@@ -417,7 +417,9 @@ async fn a_process_whose_run_was_taken_over_stores_nothing_more_and_the_run_fini
     owner
         .execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE jobs SET claimed_by = 'another-process' WHERE id = $1",
+            // A live successor: it beats, so no other test's worker adopts the job meanwhile.
+            "UPDATE jobs SET claimed_by = 'another-process', heartbeat_at = now() + interval '1 hour'
+             WHERE id = $1",
             [job.into()],
         ))
         .await
@@ -449,7 +451,11 @@ async fn a_process_whose_run_was_taken_over_stores_nothing_more_and_the_run_fini
     autonomos::domains::pipeline::service::resume_stale(&app.services.pipeline, true)
         .await
         .unwrap();
-    let done = crate::sync_control::run_of(&app, &t.token, &run).await;
+    // Adopted here, or by a worker of another test on this database first.
+    let done = crate::sync_control::wait_for(&app, &t.token, &run, |r| {
+        r["status"] != "QUEUED" && r["status"] != "RUNNING"
+    })
+    .await;
     assert_eq!(done["status"], "SUCCEEDED", "{done:#}");
     assert_eq!(
         events_of(&app, &t.token, &connector).await,
