@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::document::DocumentLimits;
 use super::middleware::charge;
-use super::ws_protocol::{Guard, Verdict};
+use super::ws_protocol::{SharedGuard, Verdict};
 use super::{limits, request};
 use crate::domains::auth::model::{Authentication, Principal};
 use crate::domains::auth::scope::RequestMeta;
@@ -86,6 +86,14 @@ fn opened(cell: &OpenedCell) -> Option<Opened> {
     cell.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// When the socket's credential expires (read without copying it: asked at every message).
+fn expires_at(cell: &OpenedCell) -> Option<chrono::DateTime<chrono::Utc>> {
+    cell.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|o| o.expires_at)
+}
+
 async fn serve(
     schema: AppSchema,
     state: AppState,
@@ -98,8 +106,7 @@ async fn serve(
     let (control, mut close_requests) = ConnectionControl::new();
     let cell: OpenedCell = Arc::default();
     // graphql-transport-ws only: the legacy protocol keeps the handler's own behaviour.
-    let guard =
-        (protocol == WebSocketProtocols::GraphQLWS).then(|| Arc::new(Mutex::new(Guard::default())));
+    let guard = SharedGuard::for_transport_ws(protocol == WebSocketProtocols::GraphQLWS);
     let gauge = state.metrics.websocket_connections.clone();
     gauge.inc();
     let (incoming_tx, incoming_rx) = mpsc::channel::<Vec<u8>>(INCOMING_QUEUE);
@@ -117,17 +124,11 @@ async fn serve(
                     Message::Binary(b) => Some(b.to_vec()),
                     _ => None,
                 };
-                if let (Some(frame), Some(guard)) = (&frame, &guard) {
-                    let verdict = guard
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .client(frame);
-                    if let Verdict::Close(code, reason) = verdict {
+                if let Some(frame) = &frame {
+                    if let Verdict::Close(code, reason) = guard.client(frame) {
                         control.close(code, reason);
                         break;
                     }
-                }
-                if let Some(frame) = &frame {
                     if let Some(refusal) = gate(&state, &cell, protocol, frame).await {
                         if session.text(refusal).await.is_err() {
                             break;
@@ -164,13 +165,9 @@ async fn serve(
         state.settings.graphql.ws_init_timeout_ms,
     ));
     tokio::pin!(init_timeout);
-    let mut init_waited = guard.is_none();
-    let acknowledged = |g: &Option<Arc<Mutex<Guard>>>| {
-        g.as_ref()
-            .is_none_or(|g| g.lock().unwrap_or_else(|p| p.into_inner()).acknowledged())
-    };
+    let mut init_waited = !guard.waits_for_init();
     let close = loop {
-        let expiry = opened(&cell).and_then(|o| o.expires_at).map(until);
+        let expiry = expires_at(&cell).map(until);
         tokio::select! {
             // First: a close asked for by the reader (a protocol breach) or a subscription
             // ends the reader's input too, and must win over the handler's plain end.
@@ -183,7 +180,7 @@ async fn serve(
             }
             () = &mut init_timeout, if !init_waited => {
                 init_waited = true;
-                if !acknowledged(&guard) {
+                if !guard.acknowledged() {
                     break Some((4408, "Connection initialisation timeout".to_owned()));
                 }
             }
@@ -192,10 +189,7 @@ async fn serve(
             }
             out = protocol_stream.next() => match out {
                 Some(WsMessage::Text(text)) => {
-                    let send = guard.as_ref().is_none_or(|g| {
-                        g.lock().unwrap_or_else(|p| p.into_inner()).server(&text)
-                    });
-                    if !send {
+                    if !guard.server(&text) {
                         continue;
                     }
                     // Waits while the client is slow: backpressure, not buffering.
@@ -210,11 +204,7 @@ async fn serve(
                 }
                 Some(WsMessage::Close(code, reason)) => {
                     // A refused `connection_init` is Forbidden in graphql-transport-ws.
-                    let refused = guard.as_ref().is_some_and(|g| {
-                        let g = g.lock().unwrap_or_else(|p| p.into_inner());
-                        g.init_received() && !g.acknowledged()
-                    });
-                    break Some((if refused { 4403 } else { code }, reason));
+                    break Some((if guard.init_refused() { 4403 } else { code }, reason));
                 }
                 None => break Some((1000, String::new())),
             },

@@ -5,6 +5,7 @@
 //! `connection_init` and 4408 for none in time are decided where the socket is served.) Pure:
 //! it sees the client's frames and the server's messages and says when to close.
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -115,6 +116,46 @@ impl Guard {
             _ => {}
         }
         true
+    }
+}
+
+/// The guard of one socket, shared by its reader and its writer; none for the legacy
+/// subprotocol, which keeps the handler's own behaviour (every frame passes).
+#[derive(Clone, Default)]
+pub struct SharedGuard(Option<Arc<Mutex<Guard>>>);
+
+impl SharedGuard {
+    pub fn for_transport_ws(on: bool) -> Self {
+        Self(on.then(Arc::default))
+    }
+
+    fn lock(&self) -> Option<MutexGuard<'_, Guard>> {
+        self.0
+            .as_ref()
+            .map(|g| g.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether the socket must see an accepted `connection_init` in time (4408).
+    pub fn waits_for_init(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn client(&self, frame: &[u8]) -> Verdict {
+        self.lock().map_or(Verdict::Pass, |mut g| g.client(frame))
+    }
+
+    pub fn server(&self, text: &str) -> bool {
+        self.lock().is_none_or(|mut g| g.server(text))
+    }
+
+    pub fn acknowledged(&self) -> bool {
+        self.lock().is_none_or(|g| g.acknowledged())
+    }
+
+    /// A `connection_init` came and was not accepted: the handler's close is Forbidden.
+    pub fn init_refused(&self) -> bool {
+        self.lock()
+            .is_some_and(|g| g.init_received() && !g.acknowledged())
     }
 }
 

@@ -222,17 +222,21 @@ impl ConnectorQuery {
         let result = service::list(svc, &scope, filter, page).await?;
         let node = ctx.look_ahead().field("edges").field("node");
         let ids: Vec<uuid::Uuid> = result.items.iter().map(|c| c.id).collect();
+        let (wants_health, wants_schedule) = (
+            node.field("health").exists(),
+            node.field("schedule").exists(),
+        );
         let (mut health, mut schedules) = (HashMap::new(), HashMap::new());
-        if !ids.is_empty() && (node.field("health").exists() || node.field("schedule").exists()) {
+        if !ids.is_empty() && (wants_health || wants_schedule) {
             let tx = crate::tenancy::ScopedTx::begin(&svc.db, &scope).await?;
             let failed = |e: sea_orm::DbErr| crate::error::AppError::from(e);
-            if node.field("health").exists() {
+            if wants_health {
                 let runtime = ctx.service::<ConnectorRuntime>()?;
                 health = health::get_many(&tx, runtime, &ids, svc.failing_after)
                     .await
                     .map_err(failed)?;
             }
-            if node.field("schedule").exists() {
+            if wants_schedule {
                 schedules = schedule_store::get_many(&tx, &ids)
                     .await
                     .map_err(failed)?
@@ -241,7 +245,6 @@ impl ConnectorQuery {
                     .collect();
             }
         }
-        let fetched_schedules = node.field("schedule").exists();
         Ok(connection(
             result,
             after.is_some(),
@@ -251,7 +254,7 @@ impl ConnectorQuery {
                 let mut node = GqlConnector::from(c);
                 node.prefetched = Prefetched {
                     health: health.get(&id).cloned(),
-                    schedule: fetched_schedules.then(|| schedules.get(&id).cloned()),
+                    schedule: wants_schedule.then(|| schedules.get(&id).cloned()),
                 };
                 node
             },

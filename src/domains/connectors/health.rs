@@ -182,17 +182,10 @@ pub async fn get(
     connector: Uuid,
     failing_after: u32,
 ) -> Result<ConnectorHealth, DbErr> {
-    let breaker = runtime.breaker(connector);
-    let row = query_one(
-        tx,
-        "SELECT * FROM connector_health WHERE tenant_id = $1 AND connector_id = $2",
-        vec![tx.tenant_id().into(), connector.into()],
-    )
-    .await?;
-    match row {
-        Some(r) => ConnectorHealth::from_row(&r, failing_after, breaker),
-        None => Ok(ConnectorHealth::unknown(breaker)),
-    }
+    let mut found = get_many(tx, runtime, &[connector], failing_after).await?;
+    Ok(found
+        .remove(&connector)
+        .unwrap_or_else(|| ConnectorHealth::unknown(runtime.breaker(connector))))
 }
 
 /// The health of several connectors at once (a page of connectors): those never checked are

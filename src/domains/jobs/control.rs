@@ -10,7 +10,7 @@ use crate::tenancy::ScopedTx;
 /// Asks job `id` of `kind` to stop, audited: a queued job at once, a running one at its next
 /// checkpoint. NOT_FOUND when the tenant has no such job, CONFLICT when it has finished.
 pub async fn cancel(tx: &ScopedTx<'_>, id: Uuid, kind: JobType) -> AppResult<()> {
-    let (what, target) = kind.names();
+    let (what, target, action) = kind.names();
     let job = store::find(tx, id, kind)
         .await?
         .ok_or(AppError::NotFound { what })?;
@@ -21,10 +21,6 @@ pub async fn cancel(tx: &ScopedTx<'_>, id: Uuid, kind: JobType) -> AppResult<()>
             job.status
         )));
     }
-    let action = match kind {
-        JobType::Sync => "sync_run.cancel",
-        JobType::Propose => "proposal_job.cancel",
-    };
     audit::record(tx, AuditEntry::new(action, target, id)).await?;
     Ok(())
 }

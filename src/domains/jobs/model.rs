@@ -24,11 +24,12 @@ text_enum! {
 }
 
 impl JobType {
-    /// What a job of this kind is called: in messages, and as an audit row's target type.
-    pub fn names(self) -> (&'static str, &'static str) {
+    /// What a job of this kind is called: in messages, as an audit row's target type, and the
+    /// audit action of a request to cancel it.
+    pub fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::Sync => ("sync run", "sync_run"),
-            Self::Propose => ("proposal job", "proposal_job"),
+            Self::Sync => ("sync run", "sync_run", "sync_run.cancel"),
+            Self::Propose => ("proposal job", "proposal_job", "proposal_job.cancel"),
         }
     }
 }

@@ -11,12 +11,14 @@ use uuid::Uuid;
 use super::model::{AdoptedJob, JobStatus, JobType};
 use crate::tenancy::ScopedTx;
 
-/// Queues a job of `kind` (of `connector`, when it concerns one), created by the scope's actor.
+/// Queues a job of `kind` (of `connector`, when it concerns one), created by the scope's actor,
+/// with its first `counts`.
 pub async fn create(
     tx: &ScopedTx<'_>,
     kind: JobType,
     connector: Option<Uuid>,
     payload: serde_json::Value,
+    counts: serde_json::Value,
 ) -> Result<jobs::Model, DbErr> {
     let now = chrono::Utc::now();
     jobs::ActiveModel {
@@ -26,7 +28,7 @@ pub async fn create(
         status: Set(JobStatus::Queued.as_str().to_owned()),
         connector_id: Set(connector),
         payload: Set(payload),
-        counts: Set(json!({})),
+        counts: Set(counts),
         errors: Set(json!([])),
         attempts: Set(0),
         created_by: Set(tx.scope().actor().id),
@@ -80,29 +82,37 @@ pub async fn request_cancel(
     Ok(changed.rows_affected() > 0)
 }
 
-/// Stores a job's progress (its `counts`, and `patch` merged into its payload) if `owner` still
-/// holds it: a process thought dead and taken over must not store work beside its successor.
-/// Some(whether someone asked the job to stop, `request_cancel`); None when another process
-/// holds it now.
+/// Stores a job's progress if `owner` still holds it (a process thought dead and taken over
+/// must not store work beside its successor): `added` counts added to the job's in SQL, and the
+/// checkpoint `key` alone set to `position` (parts of one job, such as a sync run's entities,
+/// commit in any order and never overwrite each other's). Some(whether someone asked the job
+/// to stop, `request_cancel`); None when another process holds it now.
 pub async fn checkpoint(
     tx: &ScopedTx<'_>,
     id: Uuid,
     owner: Option<&str>,
-    counts: &serde_json::Value,
-    patch: &serde_json::Value,
+    added: &serde_json::Value,
+    key: &str,
+    position: &serde_json::Value,
 ) -> Result<Option<bool>, DbErr> {
     let row = tx
         .conn()
         .query_one(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE jobs SET heartbeat_at = now(), counts = $3, payload = payload || $4
-             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $5
+            "UPDATE jobs SET heartbeat_at = now(),
+                    counts = counts || coalesce((SELECT jsonb_object_agg(a.key,
+                                 coalesce((counts ->> a.key)::bigint, 0) + (a.value)::bigint)
+                             FROM jsonb_each_text($3) a), '{}'),
+                    payload = jsonb_set(payload, '{checkpoints}',
+                        coalesce(payload -> 'checkpoints', '{}') || jsonb_build_object($4::text, $5::jsonb))
+             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $6
              RETURNING payload ? 'cancelRequested' AS cancel",
             [
                 tx.tenant_id().into(),
                 id.into(),
-                counts.clone().into(),
-                patch.clone().into(),
+                added.clone().into(),
+                key.into(),
+                position.clone().into(),
                 owner.map(str::to_owned).into(),
             ],
         ))

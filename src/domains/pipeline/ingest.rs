@@ -16,11 +16,11 @@ use super::observer::DriftPolicy;
 use super::resolution::Stage;
 use super::schema_step::{self, FirstSchema};
 use super::service::Pipeline;
-use super::store;
 use super::sync::{RunError, SyncCounts};
 use crate::domains::auth::scope::TenantScope;
 use crate::domains::connectors::model::Connector;
 use crate::domains::connectors::source::{EntitySchema, Source};
+use crate::domains::jobs::store as jobs_store;
 use crate::domains::quotas::service::{self as quotas, Metered};
 use crate::domains::records::queue as resolution_queue;
 use crate::domains::telemetry::event::{kinds, Draft, Layer};
@@ -210,7 +210,7 @@ impl Run<'_> {
             let mut stored = delta.clone();
             stored += &carried;
             let position = json!(batch.last_position);
-            let beat = store::beat(
+            let beat = jobs_store::checkpoint(
                 &tx,
                 self.job,
                 self.owner,

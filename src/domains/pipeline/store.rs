@@ -2,8 +2,8 @@
 //! `events_store`). Every statement filters by the transaction's tenant (RLS does too).
 use entity::{drift_events, jobs, source_fields, source_schemas};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -229,7 +229,14 @@ pub async fn create_job(
     connector: Uuid,
     payload: &SyncPayload,
 ) -> Result<jobs::Model, DbErr> {
-    jobs_store::create(tx, JobType::Sync, Some(connector), json!(payload)).await
+    jobs_store::create(
+        tx,
+        JobType::Sync,
+        Some(connector),
+        json!(payload),
+        json!({}),
+    )
+    .await
 }
 
 /// The connector's sync run that is queued or running, if any (at most one: migration 0016).
@@ -264,41 +271,4 @@ pub async fn job_page(
         base = base.filter(jobs::Column::ConnectorId.eq(c));
     }
     newest_first(tx, base, jobs::Column::Id, page).await
-}
-
-/// Stores a batch's progress, if `owner` still holds the job (a process thought dead and taken
-/// over must not store batches beside its successor): `added` counts added to the job's, and
-/// `entity`'s checkpoint alone set (entities of one run commit in any order). Some(whether
-/// someone asked the run to stop, `request_cancel`); None when another process holds the job.
-pub async fn beat(
-    tx: &ScopedTx<'_>,
-    id: Uuid,
-    owner: Option<&str>,
-    added: &serde_json::Value,
-    entity: &str,
-    position: &serde_json::Value,
-) -> Result<Option<bool>, DbErr> {
-    let row = tx
-        .conn()
-        .query_one(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET heartbeat_at = now(),
-                    counts = counts || coalesce((SELECT jsonb_object_agg(a.key,
-                                 coalesce((counts ->> a.key)::bigint, 0) + (a.value)::bigint)
-                             FROM jsonb_each_text($3) a), '{}'),
-                    payload = jsonb_set(payload, '{checkpoints}',
-                        coalesce(payload -> 'checkpoints', '{}') || jsonb_build_object($4::text, $5::jsonb))
-             WHERE tenant_id = $1 AND id = $2 AND claimed_by IS NOT DISTINCT FROM $6
-             RETURNING payload ? 'cancelRequested' AS cancel",
-            [
-                tx.tenant_id().into(),
-                id.into(),
-                added.clone().into(),
-                entity.into(),
-                position.clone().into(),
-                owner.map(str::to_owned).into(),
-            ],
-        ))
-        .await?;
-    row.map(|r| r.try_get("", "cancel")).transpose()
 }

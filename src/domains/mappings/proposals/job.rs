@@ -29,12 +29,22 @@ struct JobPayload {
     source_system: String,
     source_entity: String,
     fields: Vec<FieldInput>,
-    /// Fields proposed and stored so far: a resumed job goes on from here.
     #[serde(default)]
-    done: usize,
+    checkpoints: Checkpoints,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cancel_requested: Option<Value>,
 }
+
+/// Where a resumed job goes on from (`jobs::store::checkpoint`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoints {
+    /// Fields proposed and stored so far.
+    #[serde(default)]
+    fields: usize,
+}
+
+/// The checkpoint's key in the job's payload.
+const FIELDS_DONE: &str = "fields";
 
 /// How far a job got and what its fields became.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -137,7 +147,7 @@ pub async fn start(
         source_system: input::clean_text("sourceSystem", &input.source_system, 200)?,
         source_entity: input::clean_text("sourceEntity", &input.source_entity, 200)?,
         fields: input::clean_fields(input.fields, settings.max_fields_per_job)?,
-        done: 0,
+        checkpoints: Checkpoints::default(),
         cancel_requested: None,
     };
     let total = payload.fields.len() as u64;
@@ -146,7 +156,12 @@ pub async fn start(
         .await?
         .proposals_per_month;
     quotas::ensure_room(&tx, Metered::Proposals, quota, total).await?;
-    let job = jobs_store::create(&tx, JobType::Propose, None, json!(payload)).await?;
+    let counts = ProposalJobCounts {
+        fields: total,
+        ..Default::default()
+    };
+    let job =
+        jobs_store::create(&tx, JobType::Propose, None, json!(payload), json!(counts)).await?;
     audit::record(
         &tx,
         AuditEntry::new("mappings.propose_job", "proposal_job", job.id).new_value(json!({
@@ -156,17 +171,11 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
-    let counts = ProposalJobCounts {
-        fields: total,
-        ..Default::default()
-    };
     tell(engine, scope, job.id, JobStatus::Queued, &counts);
     if here {
         tokio::spawn(execute(engine.clone(), jobs.clone(), scope.clone(), job.id));
     }
-    let mut job = ProposalJob::from(job);
-    job.counts = counts;
-    Ok(job)
+    Ok(job.into())
 }
 
 /// Runs (or resumes) the job to its end, wherever it stopped.
@@ -293,7 +302,7 @@ impl Kind {
             return Ended::Finished(JobStatus::Cancelled, counts, Vec::new());
         }
         let chunk = self.engine.settings.proposals.job_chunk_fields.max(1);
-        let mut done = payload.done.min(payload.fields.len());
+        let mut done = payload.checkpoints.fields.min(payload.fields.len());
         while done < payload.fields.len() {
             let end = (done + chunk).min(payload.fields.len());
             let input = ProposeInput {
@@ -383,11 +392,18 @@ impl Checkpoint {
 #[async_trait::async_trait]
 impl StoredWith for Checkpoint {
     async fn store(&self, tx: &ScopedTx<'_>, proposals: &[Proposal]) -> AppResult<()> {
+        let added = ProposalJobCounts::default().add(proposals);
         let after = self.before.add(proposals);
-        let done = self.from + proposals.len();
-        let patch = json!({ "done": done });
-        match jobs_store::checkpoint(tx, self.job, self.owner.as_deref(), &json!(after), &patch)
-            .await?
+        let done = json!(self.from + proposals.len());
+        match jobs_store::checkpoint(
+            tx,
+            self.job,
+            self.owner.as_deref(),
+            &json!(added),
+            FIELDS_DONE,
+            &done,
+        )
+        .await?
         {
             Some(cancel) => {
                 job_store::insert_results(tx, self.job, self.from, proposals).await?;
